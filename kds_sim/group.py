@@ -1,0 +1,121 @@
+"""The peer support group (KDS): its PEKA capacity and how each domain becomes an effect.
+
+Capacity is scored 1 (poor) to 4 (good) in seven domains. Each mechanism below reads one
+or two domains, normalised to 0-1, and interpolates between a value at score 1 and a value
+at score 4 (both parameters). The mapping, domain -> mechanism -> parameters:
+
+| domain                 | mechanism                                              |
+|------------------------|--------------------------------------------------------|
+| management_membership  | planned meetings actually held; member dropout         |
+| leadership             | attendance of members at meetings                      |
+| administration_finance | whether an activity is funded (held)                   |
+| activity_management    | meetings planned per month; programme quality          |
+| external_relations     | members' idle time and baseline stress reduced         |
+| human_resources        | relapse-prevention skill a meeting transfers           |
+| sustainability         | half-life of capacity (erosion); group stops if mean   |
+|                        | capacity falls below a threshold                       |
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kds_sim.behaviour import toward
+from kds_sim.parameters import DOMAINS, Group
+
+D = {name: i for i, name in enumerate(DOMAINS)}
+
+
+def lerp(at_1: float, at_4: float, level):
+    """Interpolate between the value at score 1 (level 0) and at score 4 (level 1)."""
+    return at_1 + (at_4 - at_1) * level
+
+
+def level(capacity: np.ndarray, domain: str) -> float:
+    """A domain's score on a 0-1 scale."""
+    return (capacity[D[domain]] - 1.0) / 3.0
+
+
+def meeting_probability(capacity: np.ndarray, g: Group) -> float:
+    """Chance that the group meets on a given day: planned, held and funded."""
+    planned = lerp(g.meetings_per_month_min, g.meetings_per_month_max,
+                   level(capacity, "activity_management")) / 30.0
+    held = lerp(g.meeting_held_min, 1.0, level(capacity, "management_membership"))
+    funded = lerp(g.funded_min, 1.0, level(capacity, "administration_finance"))
+    return min(1.0, planned * held * funded)
+
+
+def attendance_probability(engagement, capacity: np.ndarray, g: Group):
+    """Chance that a member attends a meeting that is held."""
+    return engagement * lerp(g.attendance_min, g.attendance_max, level(capacity, "leadership"))
+
+
+def dropout_probability(capacity: np.ndarray, g: Group) -> float:
+    """Daily chance that a member leaves the group."""
+    return lerp(g.dropout_per_month_max, g.dropout_per_month_min,
+                level(capacity, "management_membership")) / 30.0
+
+
+def skill_transfer(capacity: np.ndarray, g: Group) -> float:
+    """Share of the full relapse-prevention effect one meeting passes on."""
+    return (lerp(g.transfer_floor, 1.0, level(capacity, "human_resources"))
+            * lerp(g.quality_floor, 1.0, level(capacity, "activity_management")))
+
+
+def idle_reduction(capacity: np.ndarray, g: Group) -> float:
+    """Share of members' idle time filled through partners (jobs, skills training)."""
+    return g.idle_reduction_max * level(capacity, "external_relations")
+
+
+def stress_reduction(capacity: np.ndarray, g: Group) -> float:
+    """Share of members' baseline stress relieved through partners (BNN, health services)."""
+    return g.stress_reduction_max * level(capacity, "external_relations")
+
+
+def erode(capacity: np.ndarray, g: Group, protection: float = 0.0) -> np.ndarray:
+    """One day of erosion towards the floor; `protection` (0-1) is the share mentoring prevents."""
+    half_life = lerp(g.erosion_half_life_min, g.erosion_half_life_max,
+                     level(capacity, "sustainability"))
+    keep = 0.5 ** ((1.0 - protection) / half_life)
+    above = np.maximum(capacity - g.erosion_floor, 0.0)
+    return np.minimum(capacity, g.erosion_floor + above * keep)
+
+
+def attend_meeting(p: dict, attended, transfer: float, g: Group) -> dict:
+    """What attending a meeting does to a member; `attended` is 0/1 per person."""
+    dose = transfer * attended
+    return {
+        "coping": toward(p["coping"], 1.0, g.coping_gain * dose),
+        "self_efficacy": toward(p["self_efficacy"], 1.0, g.self_efficacy_gain * dose),
+        "outcome_expectancy": p["outcome_expectancy"] * (1.0 - g.expectancy_drop * dose),
+        "help_seeking": toward(p["help_seeking"], 1.0, g.help_seeking_gain * dose),
+        "stress": p["stress"] * (1.0 - g.stress_relief * attended),
+    }
+
+
+class PeerGroup:
+    """The group's state: capacity by domain, whether it still meets, and today's mechanisms."""
+
+    def __init__(self, settings: Group):
+        self.settings = settings
+        self.enabled = settings.enabled
+        self.capacity = np.array([getattr(settings.capacity, d) for d in DOMAINS], dtype=float)
+        self.active = settings.enabled
+        self.stopped_day: int | None = None
+
+    @property
+    def mean_capacity(self) -> float:
+        return float(self.capacity.mean())
+
+    def end_of_day(self, day: int, protection: float) -> None:
+        """Capacity erodes; a group that falls below the threshold stops meeting for good."""
+        if not self.active:
+            return
+        self.capacity = erode(self.capacity, self.settings, protection)
+        if self.mean_capacity < self.settings.stop_threshold:
+            self.active = False
+            self.stopped_day = day
+
+    def raise_capacity(self, gains: dict[str, float]) -> None:
+        for domain, gain in gains.items():
+            self.capacity[D[domain]] = min(4.0, self.capacity[D[domain]] + gain)

@@ -1,0 +1,230 @@
+"""The Mesa model: one step is one day after discharge from rehab.
+
+Order of events in a day (day d = 1, 2, ...):
+1. group (if it exists and still meets): recruitment drives, member dropout, capacity-building
+   sessions scheduled for day d-1, a meeting (held by chance set by capacity) and attendance;
+2. each person's network exposure is read from the start-of-day state: using friends plus
+   peers who are currently relapsed; members' idle time and stress baseline are lowered
+   through the group's outside partners;
+3. the relapse rules (kds_sim.behaviour.advance_day) for every person, all reading the same
+   start-of-day state, so activation order cannot change the result;
+4. bookkeeping (first lapse/relapse days), then capacity erodes (slower under mentoring)
+   and a group whose mean capacity falls below the threshold stops meeting.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+from mesa import DataCollector
+
+from kds_sim import behaviour, group, interventions
+from kds_sim.agents import RecoveringPerson, UsingFriend
+from kds_sim.behaviour import ABSTINENT, LAPSED, RELAPSED
+from kds_sim.network import build
+from kds_sim.parameters import DOMAINS, Scenario
+from kds_sim.people import draw_people
+
+N_UNIFORMS = 9  # rows of the daily uniform matrix, fixed so every scenario draws alike
+(U_EXPOSURE, U_COPING, U_LAPSE, U_RESOLVE, U_RELAPSE, U_REENTRY, U_MEETING, U_TRAINING,
+ U_DROPOUT) = range(N_UNIFORMS)
+STREAMS = ("population", "network", "daily", "group", "mesa")
+
+
+def stream(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
+    """A named child of a replicate's seed: the same name gives the same numbers in any scenario."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, STREAMS.index(name)))
+
+
+class KDSModel(mesa.Model):
+    """Relapse after rehab among recovering people on a social network, with an optional KDS."""
+
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0,
+                 agents: bool = True):
+        seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        super().__init__(rng=int(stream(seed, "mesa").generate_state(1)[0]))
+        self.config = scenario
+        self.params = scenario.behaviour
+        self.day = 0
+        rng = {name: np.random.default_rng(stream(seed, name)) for name in STREAMS}
+        self.daily_rng, self.group_rng = rng["daily"], rng["group"]
+
+        size = scenario.population.size
+        if scenario.network.edges_file:
+            self.network = build(scenario.network, size, rng["network"])
+            size = self.network.size
+        self.people = draw_people(scenario.population, size, rng["population"])
+        if not scenario.network.edges_file:
+            self.network = build(scenario.network, size, rng["network"])
+        p, net = self.people, self.network
+        p.stress_baseline = behaviour.stress_baseline(p.stress, net.stigmatising_ties,
+                                                      net.supportive_ties, self.params)
+        p.help_seeking[:] = behaviour.help_seeking_baseline(p.help_seeking, net.supportive_ties,
+                                                            self.params)
+
+        self.group = group.PeerGroup(scenario.group)
+        self.schedule = interventions.Schedule(scenario.interventions,
+                                               scenario.intervention_effects)
+        if self.group.enabled:
+            order = interventions.recruitment_order(scenario.group.recruitment, net.using_ties,
+                                                    p.engagement, p.recruit_priority)
+            members = order[: int(round(scenario.group.coverage * size))]
+            p.member[members] = True
+            p.ever_member[members] = True
+
+        self.engine = scenario.run.engine
+        if agents or self.engine == "agent":
+            RecoveringPerson.create_agents(self, size, list(range(size)))
+            UsingFriend.create_agents(self, net.n_using_friends, list(range(net.n_using_friends)))
+        self.today: dict[str, np.ndarray] = {}
+        self.events = {k: np.zeros(size, dtype=bool)
+                       for k in ("exposed", "coped", "lapse", "relapse", "reentry")}
+        self.attended = np.zeros(size, dtype=bool)
+        self.meeting_held = False
+        self.datacollector = DataCollector(model_reporters=self._reporters())
+        self.datacollector.collect(self)
+
+    # -- reporters ---------------------------------------------------------------------------
+    def _reporters(self) -> dict:
+        p = self.people
+        reporters = {
+            "day": lambda m: m.day,
+            "abstinent": lambda m: int(np.count_nonzero(p.status == ABSTINENT)),
+            "lapsed": lambda m: int(np.count_nonzero(p.status == LAPSED)),
+            "relapsed": lambda m: int(np.count_nonzero(p.status == RELAPSED)),
+            "ever_relapsed": lambda m: int(np.count_nonzero(p.first_relapse_day >= 0)),
+            "new_lapses": lambda m: int(np.count_nonzero(m.events["lapse"])),
+            "new_relapses": lambda m: int(np.count_nonzero(m.events["relapse"])),
+            "reentries": lambda m: int(np.count_nonzero(m.events["reentry"])),
+            "exposures": lambda m: int(np.count_nonzero(m.events["exposed"])),
+            "members": lambda m: int(np.count_nonzero(p.member)),
+            "meeting_held": lambda m: bool(m.meeting_held),
+            "attendance": lambda m: int(np.count_nonzero(m.attended)),
+            "group_active": lambda m: bool(m.group.active),
+            "mean_coping": lambda m: float(p.coping.mean()),
+            "mean_self_efficacy": lambda m: float(p.self_efficacy.mean()),
+            "capacity_mean": lambda m: m.group.mean_capacity if m.group.enabled else np.nan,
+        }
+        for i, domain in enumerate(DOMAINS):
+            reporters[f"capacity_{domain}"] = (
+                lambda m, i=i: float(m.group.capacity[i]) if m.group.enabled else np.nan)
+        return reporters
+
+    # -- one day -----------------------------------------------------------------------------
+    def step(self) -> None:
+        self.day += 1
+        p, n = self.people, self.people.size
+        u = self.daily_rng.random((N_UNIFORMS, n))
+        meeting_draw = self.group_rng.random()
+        self._group_day(u, meeting_draw)
+
+        relapsed = (p.status == RELAPSED)
+        idle, stress_target = p.idle, p.stress_baseline
+        if self.group.active:
+            member = p.member.astype(np.float64)
+            idle = p.idle * (1.0 - member * group.idle_reduction(self.group.capacity,
+                                                                 self.group.settings))
+            stress_target = p.stress_baseline * (1.0 - member * group.stress_reduction(
+                self.group.capacity, self.group.settings))
+        self.today = {"u": u[:U_MEETING], "idle": idle, "stress_target": stress_target,
+                      "contacts": self.network.using_ties + self.network.relapsed_peers(relapsed)}
+        if self.engine == "agent":
+            self.agents_by_type[RecoveringPerson].shuffle_do("step")
+        else:
+            self.apply_rules(slice(None))
+        self._record_events()
+        if self.group.active:
+            self.group.end_of_day(self.day, self.schedule.mentoring_protection(self.day - 1))
+        self.datacollector.collect(self)
+
+    def apply_rules(self, index: slice) -> None:
+        """Run the day's relapse rules for the people in `index` (everyone, or one agent)."""
+        t = self.today
+        new, events = behaviour.advance_day(self.people.view(index), t["contacts"][index],
+                                            t["idle"][index], t["stress_target"][index],
+                                            t["u"][:, index], self.params)
+        self.people.write(index, new)
+        for name, value in events.items():
+            self.events[name][index] = value
+
+    def _group_day(self, u: np.ndarray, meeting_draw: float) -> None:
+        p, g = self.people, self.group
+        self.attended[:] = False
+        self.meeting_held = False
+        if not g.active:
+            return
+        settings = g.settings
+        for item in self.schedule.recruiting(self.day - 1):
+            self._recruit(item)
+        leaving = p.member & (u[U_DROPOUT] < group.dropout_probability(g.capacity, settings))
+        p.member[leaving] = False
+        for item in self.schedule.sessions(self.day - 1):
+            g.raise_capacity(self.schedule.domain_gains(item))
+            if item.kind == "relapse_prevention_training":
+                trained = p.member & (u[U_TRAINING] < item.participation * p.engagement)
+                p.write(slice(None), interventions.train_members(
+                    p.view(slice(None)), trained, item, self.schedule.effects))
+        self.meeting_held = bool(meeting_draw < group.meeting_probability(g.capacity, settings))
+        if self.meeting_held:
+            self.attended = p.member & (
+                u[U_MEETING] < group.attendance_probability(p.engagement, g.capacity, settings))
+            p.meetings_attended += self.attended
+            p.write(slice(None), group.attend_meeting(
+                p.view(slice(None)), self.attended, group.skill_transfer(g.capacity, settings),
+                settings))
+
+    def _recruit(self, item) -> None:
+        p = self.people
+        target = int(round(item.target_coverage * p.size))
+        missing = target - int(p.member.sum())
+        if missing <= 0:
+            return
+        pace = self.config.intervention_effects.recruitment_per_month * item.dose / 30.0
+        quota = min(missing, max(1, int(round(pace * p.size))))
+        order = interventions.recruitment_order(item.targeting, self.network.using_ties,
+                                                p.engagement, p.recruit_priority)
+        candidates = order[~p.member[order]][:quota]
+        p.member[candidates] = True
+        p.ever_member[candidates] = True
+
+    def _record_events(self) -> None:
+        p, e, day = self.people, self.events, self.day
+        p.first_lapse_day[e["lapse"] & (p.first_lapse_day < 0)] = day
+        p.first_relapse_day[e["relapse"] & (p.first_relapse_day < 0)] = day
+        p.lapses += e["lapse"]
+        p.relapses += e["relapse"]
+
+    # -- results -------------------------------------------------------------------------------
+    def run(self, days: int | None = None) -> KDSModel:
+        for _ in range(days if days is not None else self.config.run.horizon_days):
+            self.step()
+        return self
+
+    def daily_table(self):
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def person_table(self):
+        import pandas as pd
+
+        p, net = self.people, self.network
+        horizon = self.day
+        event = p.first_relapse_day >= 0
+        return pd.DataFrame({
+            "person": np.arange(p.size),
+            "member": p.ever_member,
+            "member_at_end": p.member,
+            "meetings_attended": p.meetings_attended,
+            "using_ties": net.using_ties,
+            "supportive_ties": net.supportive_ties,
+            "stigmatising_ties": net.stigmatising_ties,
+            "first_lapse_day": np.where(p.first_lapse_day >= 0, p.first_lapse_day, np.nan),
+            "first_relapse_day": np.where(event, p.first_relapse_day, np.nan),
+            "relapse_time": np.where(event, p.first_relapse_day, horizon),
+            "relapse_censored": ~event,
+            "lapses": p.lapses,
+            "relapses": p.relapses,
+            "open_lapse": p.status == LAPSED,
+            "status_at_end": np.vectorize(behaviour.STATES.get, otypes=[object])(p.status),
+            "coping_at_end": p.coping,
+            "self_efficacy_at_end": p.self_efficacy,
+        })

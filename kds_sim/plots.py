@@ -1,0 +1,81 @@
+"""Figures. Each function draws on a matplotlib Axes and returns it, so users can compose them."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from kds_sim.parameters import DOMAINS  # noqa: E402
+
+
+def new_axes(width: float = 7.0, height: float = 4.2):
+    figure, ax = plt.subplots(figsize=(width, height))
+    return figure, ax
+
+
+def survival(curves: pd.DataFrame, ax=None, title: str = "Relapse-free survival"):
+    """Kaplan-Meier relapse-free survival with 95 % CI bands, one line per scenario."""
+    if ax is None:
+        _, ax = new_axes()
+    for name, curve in curves.groupby("scenario", sort=False):
+        line, = ax.step(curve["day"], curve["survival"], where="post", label=str(name))
+        ax.fill_between(curve["day"], curve["ci_low"], curve["ci_high"], step="post",
+                        alpha=0.2, color=line.get_color(), linewidth=0)
+    ax.set_xlabel("days since discharge from rehab")
+    ax.set_ylabel("share never relapsed (95 % CI)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    return ax
+
+
+def prevalence(table: pd.DataFrame, ax=None, title: str = "State of the cohort by day"):
+    """Stacked shares of abstinent, lapsed and relapsed people (mean over replicates)."""
+    if ax is None:
+        _, ax = new_axes()
+    ax.stackplot(table["day"], table["abstinent"], table["lapsed"], table["relapsed"],
+                 labels=["abstinent", "lapsed", "relapsed"],
+                 colors=["#4c9a6a", "#f2b134", "#c8553d"], alpha=0.85)
+    ax.set_xlabel("days since discharge from rehab")
+    ax.set_ylabel("share of cohort")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def capacity(daily: pd.DataFrame, ax=None, title: str = "Group capacity (PEKA) by domain"):
+    """Mean PEKA score by domain over time (mean over replicates)."""
+    if ax is None:
+        _, ax = new_axes()
+    by_day = daily.groupby("day")[[f"capacity_{d}" for d in DOMAINS]].mean()
+    for domain in DOMAINS:
+        ax.plot(by_day.index, by_day[f"capacity_{domain}"], label=domain.replace("_", " "))
+    ax.axhline(2.75, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlabel("days since discharge from rehab")
+    ax.set_ylabel("PEKA score (1-4); dashed: 2.75 'good' line")
+    ax.set_ylim(1, 4)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    return ax
+
+
+def forest(table: pd.DataFrame, ax=None, title: str = "Relapses averted per 100 people"):
+    """Point estimates with 95 % CIs, one row per scenario (reference excluded)."""
+    if ax is None:
+        _, ax = new_axes(7.0, 0.5 + 0.45 * max(1, len(table)))
+    y = range(len(table))
+    ax.errorbar(table["mean"], list(y),
+                xerr=[table["mean"] - table["ci_low"], table["ci_high"] - table["mean"]],
+                fmt="o", color="#1f4e79", capsize=3)
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_yticks(list(y), table["scenario"])
+    ax.invert_yaxis()
+    ax.set_xlabel(table.attrs.get("xlabel", "relapses averted per 100 people (95 % CI)"))
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    return ax

@@ -1,0 +1,181 @@
+"""Replicates: seeds, worker processes, resumable caching, and the result object.
+
+Replicate i of a run with root seed S starts from SeedSequence(S, spawn_key=(i,)), the same
+child that SeedSequence(S).spawn(n)[i] gives for any n. So results do not depend on the
+number of workers, on the order replicates finish, or on how many replicates are asked for;
+and replicate i of two scenarios shares its random numbers (common random numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from kds_sim import __version__, outcomes, storage
+from kds_sim.model import KDSModel
+from kds_sim.parameters import Scenario
+
+
+def replicate_seed(seed: int, index: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed, spawn_key=(index,))
+
+
+def simulate(scenario: Scenario, seed: int, index: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run replicate `index`: its daily table and its person table."""
+    model = KDSModel(scenario, replicate_seed(seed, index), agents=scenario.run.engine == "agent")
+    model.run()
+    daily, people = model.daily_table(), model.person_table()
+    daily.insert(0, "replicate", index)
+    people.insert(0, "replicate", index)
+    return daily, people
+
+
+def _simulate_json(scenario_json: str, seed: int, index: int):
+    return simulate(Scenario.model_validate_json(scenario_json), seed, index)
+
+
+def cache_key(scenario: Scenario, seed: int) -> str:
+    """Identifies everything that determines a replicate except its index."""
+    data = scenario.model_dump(mode="json", exclude={"run": {"replicates"}, "outputs": True})
+    text = json.dumps([data, seed, __version__], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class ReplicateCache:
+    """Finished replicates on disk, so a killed run resumes where it stopped."""
+
+    def __init__(self, root: Path, scenario: Scenario, seed: int):
+        self.dir = Path(root) / cache_key(scenario, seed)
+
+    def _paths(self, index: int) -> tuple[Path, Path]:
+        stem = self.dir / f"replicate_{index:06d}"
+        return stem.with_suffix(".daily.parquet"), stem.with_suffix(".people.parquet")
+
+    def load(self, index: int):
+        daily, people = self._paths(index)
+        if daily.is_file() and people.is_file():
+            return pd.read_parquet(daily), pd.read_parquet(people)
+        return None
+
+    def save(self, index: int, tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        for path, table in zip(self._paths(index), tables, strict=True):
+            storage.atomic_write(path, lambda tmp, t=table: t.to_parquet(tmp, index=False))
+
+
+@dataclass
+class RunResult:
+    """Everything one scenario's replicates produced, as tidy tables."""
+
+    scenario: Scenario
+    seed: int
+    daily: pd.DataFrame
+    people: pd.DataFrame
+    metrics: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        rows = []
+        for (index, daily), (_, people) in zip(self.daily.groupby("replicate", sort=True),
+                                               self.people.groupby("replicate", sort=True),
+                                               strict=True):
+            rows.append({"replicate": index, **outcomes.replicate_metrics(people, daily)})
+        self.metrics = pd.DataFrame(rows)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def horizon(self) -> int:
+        return int(self.daily["day"].max())
+
+    @property
+    def replicates(self) -> int:
+        return int(self.metrics["replicate"].nunique())
+
+    def summary(self) -> pd.DataFrame:
+        """Headline metrics with 95 % CIs over replicates."""
+        table = outcomes.summarise(self.metrics)
+        table.insert(0, "scenario", self.name)
+        return table
+
+    def survival(self) -> pd.DataFrame:
+        """Relapse-free survival by day (Kaplan-Meier), mean over replicates with a 95 % CI."""
+        table = outcomes.survival_curve(self.people, self.horizon)
+        table.insert(0, "scenario", self.name)
+        return table
+
+    def prevalence(self) -> pd.DataFrame:
+        """Share of the cohort in each state by day, mean over replicates."""
+        n = self.people.groupby("replicate").size().iloc[0]
+        states = ["abstinent", "lapsed", "relapsed"]
+        table = self.daily.groupby("day")[states].mean() / n
+        return table.reset_index()
+
+    def save(self, out: str | Path) -> list[Path]:
+        from kds_sim import report
+
+        return report.write_run(self, Path(out))
+
+
+def run(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
+        horizon: int | None = None, workers: int = 1, progress: bool = True,
+        cache_dir: str | Path | None = None) -> RunResult:
+    """Run a scenario's replicates and collect the results.
+
+    Arguments left as None take the scenario's [run] values. With `cache_dir`, finished
+    replicates are kept there and reused when the same run is started again.
+    """
+    updates = {k: v for k, v in (("replicates", replicates), ("horizon_days", horizon))
+               if v is not None}
+    if seed is not None:
+        updates["seed"] = seed
+    if updates:
+        scenario = Scenario.model_validate(
+            {**scenario.model_dump(), "run": {**scenario.run.model_dump(), **updates}})
+    n, seed = scenario.run.replicates, scenario.run.seed
+    cache = ReplicateCache(cache_dir, scenario, seed) if cache_dir else None
+    results: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    todo = []
+    for index in range(n):
+        found = cache.load(index) if cache else None
+        if found is not None:
+            results[index] = found
+        else:
+            todo.append(index)
+
+    bar = tqdm(total=n, initial=n - len(todo), desc=f"{scenario.name}", unit="rep",
+               disable=not progress, leave=False)
+    workers = max(1, min(workers, len(todo))) if todo else 1
+    if workers == 1:
+        for index in todo:
+            results[index] = simulate(scenario, seed, index)
+            if cache:
+                cache.save(index, results[index])
+            bar.update()
+    else:
+        payload = scenario.model_dump_json()
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_simulate_json, payload, seed, i): i for i in todo}
+            for future in as_completed(futures):
+                index = futures[future]
+                results[index] = future.result()
+                if cache:
+                    cache.save(index, results[index])
+                bar.update()
+    bar.close()
+    daily = pd.concat([results[i][0] for i in range(n)], ignore_index=True)
+    people = pd.concat([results[i][1] for i in range(n)], ignore_index=True)
+    return RunResult(scenario, seed, daily, people)
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))

@@ -1,0 +1,197 @@
+"""Scenario files: TOML loading, `extends` chains, overrides, and errors a user can act on."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from kds_sim.parameters import Scenario
+
+
+class ScenarioError(ValueError):
+    """A mistake in a scenario file: the message names the file, the key and what is allowed."""
+
+
+MAX_EXTENDS_DEPTH = 20
+LIST_KEYS = ("interventions",)  # arrays of tables: a child's entries are appended to its parent's
+
+
+def _read_toml(path: Path, referrer: Path | None) -> dict[str, Any]:
+    if not path.is_file():
+        where = f" (named by 'extends' in {referrer})" if referrer else ""
+        raise ScenarioError(f"{path}: scenario file not found{where}")
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+
+
+def _merge(base: dict, over: dict, origin: dict, file: Path, prefix: str = "") -> None:
+    """Deep-merge `over` into `base`, recording which file set each key."""
+    for key, value in over.items():
+        dotted = f"{prefix}{key}"
+        if key in LIST_KEYS and not prefix and isinstance(value, list):
+            start = len(base.get(key, []))
+            base[key] = list(base.get(key, [])) + copy.deepcopy(value)
+            for i in range(len(value)):
+                origin[f"{key}[{start + i}]"] = file
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value, origin, file, dotted + ".")
+        else:
+            base[key] = copy.deepcopy(value)
+            origin[dotted] = file
+
+
+def _resolve(path: Path, chain: tuple[Path, ...], origin: dict) -> dict[str, Any]:
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ScenarioError(f"{chain[-1]}: key 'extends' makes a cycle: {cycle}")
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(f"{path}: 'extends' chain deeper than {MAX_EXTENDS_DEPTH} files")
+    data = _read_toml(path, chain[-1] if chain else None)
+    parent = data.pop("extends", None)
+    merged: dict[str, Any] = {}
+    if parent is not None:
+        if not isinstance(parent, str) or not parent:
+            raise ScenarioError(f"{path}: key 'extends' = {parent!r}: must be the path of "
+                                "another scenario file, relative to this one")
+        merged = _resolve(path.parent / parent, (*chain, path), origin)
+    _merge(merged, data, origin, path)
+    return merged
+
+
+def _set_dotted(data: dict, key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ScenarioError(f"override {key}: {part!r} is not a section")
+    node[parts[-1]] = value
+
+
+def _loc_to_key(loc: tuple) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += ("." if key else "") + str(part)
+    return key
+
+
+def _lookup(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The schema section a location points into, to list the keys it allows."""
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
+                     None)
+        if model is None:
+            return None
+    return model
+
+
+def _origin_of(key: str, origin: dict[str, Path], default: Path | str) -> Path | str:
+    probe = key
+    while probe:
+        if probe in origin:
+            return origin[probe]
+        cut = max(probe.rfind("."), probe.rfind("["))
+        probe = probe[:cut] if cut > 0 else ""
+    return default
+
+
+def _describe(errors: list[dict], data: dict, origin: dict, default: Path | str) -> str:
+    lines = []
+    for error in errors:
+        loc = tuple(p for p in error["loc"] if p not in ("function-after",))
+        key = _loc_to_key(loc)
+        file = _origin_of(key, origin, default)
+        if error["type"] == "extra_forbidden":
+            section = _model_at(loc[:-1])
+            allowed = ", ".join(section.model_fields) if section else "see docs/parameters.md"
+            where = _loc_to_key(loc[:-1]) or "top level"
+            lines.append(f"{file}: unknown key '{key}'; allowed keys in [{where}]: {allowed}")
+            continue
+        message = error["msg"].removeprefix("Value error, ")
+        if not key:
+            lines.append(f"{file}: {message}")
+            continue
+        value = _lookup(data, loc)
+        section = _model_at(loc[:-1])
+        field = section.model_fields.get(loc[-1]) if section else None
+        hint = ""
+        if field is not None and field.description:
+            unit = (field.json_schema_extra or {}).get("unit", "")
+            hint = f" ({field.description}{'; ' + unit if unit else ''})"
+        shown = "missing" if error["type"] == "missing" else f"= {value!r}"
+        lines.append(f"{file}: {key} {shown}: {message}{hint}")
+    return "\n".join(lines)
+
+
+def validate(data: dict[str, Any], origin: dict | None = None,
+             source: Path | str = "<scenario>") -> Scenario:
+    """Validate a scenario dictionary, raising ScenarioError with file and key on a mistake."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_describe(err.errors(), data, origin or {}, source)) from None
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario file, following `extends`, and apply dotted-key overrides.
+
+    Overrides look like {"run.replicates": 20, "group.coverage": 0.8}.
+    """
+    path = Path(path)
+    origin: dict[str, Path] = {}
+    data = _resolve(path, (), origin)
+    data.setdefault("name", path.stem)
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value)
+        origin[key] = "command-line override"  # type: ignore[assignment]
+    scenario = validate(data, origin, path.resolve())
+    _check_files(scenario, path.resolve(), origin)
+    return scenario
+
+
+def _check_files(scenario: Scenario, path: Path, origin: dict) -> None:
+    """Network files are relative to the scenario that names them; resolve and check them."""
+    for key in ("edges_file", "nodes_file"):
+        value = getattr(scenario.network, key)
+        if value is None:
+            continue
+        file = _origin_of(f"network.{key}", origin, path)
+        base = file.parent if isinstance(file, Path) else Path.cwd()
+        resolved = (base / value).resolve()
+        if not resolved.is_file():
+            raise ScenarioError(f"{file}: network.{key} = {value!r}: file not found "
+                                f"(looked for {resolved})")
+        setattr(scenario.network, key, str(resolved))
+    if scenario.network.edges_file and scenario.network.edges_file.endswith(".csv") and \
+            scenario.network.nodes_file is None:
+        raise ScenarioError(f"{path}: network.nodes_file is missing: a CSV edges_file needs a "
+                            "nodes CSV with columns id,role")

@@ -1,0 +1,66 @@
+"""Atomic file writes: a reader (or a resumed run) never sees a half-written file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: str | Path, data: object) -> Path:
+    return write_text(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
+
+
+def write_table(path: str | Path, table: pd.DataFrame, parquet: bool = True) -> list[Path]:
+    """Tidy CSV (and Parquet beside it) that pandas and R read without help."""
+    path = Path(path)
+    written = [atomic_write(path.with_suffix(".csv"),
+                            lambda tmp: table.to_csv(tmp, index=False, float_format="%.10g"))]
+    if parquet:
+        written.append(atomic_write(path.with_suffix(".parquet"),
+                                    lambda tmp: table.to_parquet(tmp, index=False)))
+    return written
+
+
+def write_figure(path: str | Path, figure) -> Path:
+    import matplotlib.pyplot as plt
+
+    def save(tmp: Path) -> None:
+        figure.savefig(tmp, format="png", dpi=130, bbox_inches="tight",
+                       metadata={"Software": None})
+
+    try:
+        return atomic_write(path, save)
+    finally:
+        plt.close(figure)
+
+
+def _jsonable(value: object) -> object:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
