@@ -77,6 +77,10 @@ class ComparisonResult:
                     outcomes.ratio_ci(m["continuous_abstinence_365d"],
                                       ref["continuous_abstinence_365d"]),
                     "risk ratio of continuous abstinence at 12 months")
+                add("abstinence_rr_365d_members",
+                    _members_rr(result.people, self.results[self.reference].people),
+                    "risk ratio of continuous abstinence at 12 months among the scenario's "
+                    "members, against the same people in the reference")
             add("capacity_end", outcomes.mean_ci(m["capacity_end"]), "PEKA 1-4")
         return pd.DataFrame(rows)
 
@@ -145,6 +149,27 @@ class ComparisonResult:
         return written
 
 
+def _members_rr(people: pd.DataFrame, reference: pd.DataFrame) -> tuple[float, float, float]:
+    """Continuous abstinence among members vs the same people without the scenario's group.
+
+    Common random numbers make person i of replicate r the same person in both scenarios,
+    so this is the analogue of a trial of offering the group (Kelly et al. 2020).
+    """
+    if not people["member"].any():
+        return np.nan, np.nan, np.nan
+    abstinent = "continuous_abstinent"
+
+    def mark(table):
+        lapse = table["first_lapse_day"]
+        return table.assign(**{abstinent: lapse.isna() | (lapse > 365)})
+
+    joined = mark(people).merge(mark(reference), on=["replicate", "person"],
+                                suffixes=("", "_ref"))
+    members = joined[joined["member"]]
+    shares = members.groupby("replicate")[[abstinent, abstinent + "_ref"]].mean()
+    return outcomes.ratio_ci(shares[abstinent].to_numpy(), shares[abstinent + "_ref"].to_numpy())
+
+
 def _nnt(diff: tuple[float, float, float]) -> tuple[float, float, float]:
     """Number needed to treat = 1 / absolute risk reduction; undefined where the CI spans 0."""
     mean, low, high = (-v for v in diff)  # reduction = -(difference)
@@ -190,7 +215,7 @@ def compare(scenarios: list[Scenario | str | Path], reference: str | None = None
 
 
 HEADLINE = ("relapse_180d", "relapse_365d", "averted_per_100_365d", "nnt_365d",
-            "abstinence_rr_365d", "capacity_end")
+            "abstinence_rr_365d", "abstinence_rr_365d_members", "capacity_end")
 
 
 def cmd_compare(args) -> int:

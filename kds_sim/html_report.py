@@ -33,7 +33,8 @@ COLUMNS = {
     "averted_per_100_horizon": "Relapses averted per 100 (horizon)",
     "nnt_365d": "Number needed to treat (12 months)",
     "relative_risk_365d": "Relapse risk ratio (12 months)",
-    "abstinence_rr_365d": "Continuous abstinence risk ratio (12 months)",
+    "abstinence_rr_365d": "Continuous abstinence risk ratio, whole cohort (12 months)",
+    "abstinence_rr_365d_members": "Continuous abstinence risk ratio, members (12 months)",
     "capacity_end": "Group capacity at the end (PEKA 1-4)",
 }
 
