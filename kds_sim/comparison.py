@@ -100,7 +100,10 @@ class ComparisonResult:
     def plot_survival(self, ax=None):
         return plots.survival(self.survival(), ax, "Relapse-free survival by scenario")
 
-    def plot_forest(self, ax=None, at: str = "365d"):
+    def plot_forest(self, ax=None, at: str | None = None):
+        """Relapses averted per 100 people at `at` ("180d", "365d" or "horizon"); default
+        365d, or the horizon when the run is shorter than a year."""
+        at = at or ("365d" if self.horizon >= 365 else "horizon")
         table = self.table
         rows = table[(table["metric"] == f"averted_per_100_{at}")
                      & (table["scenario"] != self.reference)].reset_index(drop=True)
@@ -234,7 +237,7 @@ def cmd_compare(args) -> int:
           f"{ref.scenario.population.size} people, {ref.horizon} days, seed {ref.seed}, "
           f"common random numbers; reference: {result.reference or first}")
     metrics = HEADLINE + (("relapse_horizon", "averted_per_100_horizon")
-                          if ref.horizon > 365 else ())
+                          if ref.horizon != 365 else ())
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(result.wide(metrics).to_string())
     written = result.save(out)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from kds_sim.parameters import Distribution, Scenario
 
-SKIP = {"interventions"}  # a list of scheduled items, documented in its own section
+SKIP = {"interventions", "calibration"}  # documented in their own sections
 
 
 def _entries(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, object, dict, str]]:
@@ -51,7 +51,17 @@ def parameter_table() -> str:
     for key, value, extra, doc in _entries(Scenario()):
         lines.append(f"| `{key}` | {_show(value)} | {extra.get('unit', '')} | {doc} | "
                      f"{extra.get('source', '')} |")
+    from kds_sim.group import MECHANISMS
+
+    lines += ["", "## PEKA domains -> mechanisms -> parameters", "",
+              "Each mechanism interpolates linearly between its value at score 1 and at score 4 "
+              "(kds_sim/group.py). Sources of each parameter: the table above.", "",
+              "| domain | mechanism | parameters |", "|---|---|---|"]
+    for domain, mechanism, keys in MECHANISMS:
+        lines.append(f"| `{domain}` | {mechanism} | {', '.join(f'`{k}`' for k in keys)} |")
     lines += ["", "## Interventions (`[[interventions]]`)", "",
+              "Effects per session are in `intervention_effects` above; the paper reports no "
+              "post-training PEKA scores, so every effect size is an assumption.", "",
               "| key | default | unit / scale | meaning | source |", "|---|---|---|---|---|"]
     from kds_sim.parameters import Intervention
 

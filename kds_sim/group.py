@@ -1,19 +1,9 @@
 """The peer support group (KDS): its PEKA capacity and how each domain becomes an effect.
 
-Capacity is scored 1 (poor) to 4 (good) in seven domains. Each mechanism below reads one
-or two domains, normalised to 0-1, and interpolates between a value at score 1 and a value
-at score 4 (both parameters). The mapping, domain -> mechanism -> parameters:
-
-| domain                 | mechanism                                              |
-|------------------------|--------------------------------------------------------|
-| management_membership  | planned meetings actually held; member dropout         |
-| leadership             | attendance of members at meetings                      |
-| administration_finance | whether an activity is funded (held)                   |
-| activity_management    | meetings planned per month; programme quality          |
-| external_relations     | members' idle time and baseline stress reduced         |
-| human_resources        | relapse-prevention skill a meeting transfers           |
-| sustainability         | half-life of capacity (erosion); group stops if mean   |
-|                        | capacity falls below a threshold                       |
+Capacity is scored 1 (poor) to 4 (good) in seven domains. Each mechanism reads one domain,
+normalised to 0-1, and interpolates between a value at score 1 and a value at score 4 (both
+parameters). MECHANISMS below is the mapping, domain -> mechanism -> parameters; the docs
+table in docs/parameters.md is generated from it.
 """
 
 from __future__ import annotations
@@ -24,6 +14,29 @@ from kds_sim.behaviour import toward
 from kds_sim.parameters import DOMAINS, Group
 
 D = {name: i for i, name in enumerate(DOMAINS)}
+
+MECHANISMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("management_membership", "planned meetings actually held; member dropout",
+     ("group.meeting_held_min", "group.dropout_per_month_min", "group.dropout_per_month_max")),
+    ("leadership", "attendance of members at meetings (x member engagement)",
+     ("group.attendance_min", "group.attendance_max", "population.engagement")),
+    ("administration_finance", "whether an activity is funded, so held",
+     ("group.funded_min",)),
+    ("activity_management", "meetings planned per month; programme quality (x skill transfer)",
+     ("group.meetings_per_month_min", "group.meetings_per_month_max", "group.quality_floor")),
+    ("external_relations", "links to BNN, health services, jobs: members' idle time and "
+     "baseline stress reduced", ("group.idle_reduction_max", "group.stress_reduction_max")),
+    ("human_resources", "relapse-prevention skill a meeting transfers: coping, self-efficacy, "
+     "outcome expectancy, help-seeking after a lapse",
+     ("group.transfer_floor", "group.coping_gain", "group.self_efficacy_gain",
+      "group.expectancy_drop", "group.help_seeking_gain")),
+    ("sustainability", "half-life of capacity above the erosion floor; the group stops "
+     "meeting below a mean capacity threshold; mentoring slows erosion",
+     ("group.erosion_floor", "group.erosion_half_life_min", "group.erosion_half_life_max",
+      "group.stop_threshold", "intervention_effects.mentoring_erosion_reduction")),
+)
+"""Domain -> mechanism -> parameters. Attending any meeting also relieves stress
+(group.stress_relief), whatever the capacity."""
 
 
 def lerp(at_1: float, at_4: float, level):
@@ -100,8 +113,9 @@ class PeerGroup:
         self.settings = settings
         self.enabled = settings.enabled
         self.capacity = np.array([getattr(settings.capacity, d) for d in DOMAINS], dtype=float)
-        self.active = settings.enabled
-        self.stopped_day: int | None = None
+        # a group that starts below the threshold never meets (stopped on day 0)
+        self.active = settings.enabled and self.mean_capacity >= settings.stop_threshold
+        self.stopped_day: int | None = 0 if settings.enabled and not self.active else None
 
     @property
     def mean_capacity(self) -> float:

@@ -400,21 +400,26 @@ class Scenario(Section):
     intervention_effects: Interventions = Field(default_factory=Interventions)
     interventions: list[Intervention] = Field(default_factory=list)
     outputs: Outputs = Field(default_factory=Outputs)
+    calibration: dict[str, Any] = Field(
+        default_factory=dict, description="record of the calibration that produced this "
+        "file's values (written by `kds-sim calibrate`; informational, changes nothing)")
 
     @model_validator(mode="after")
     def _interventions_in_horizon(self) -> Scenario:
         if self.interventions and not self.group.enabled:
-            raise ValueError("interventions act on a peer support group: set group.enabled = "
-                             "true, or remove the [[interventions]] entries")
+            raise ValueError(f"{len(self.interventions)} [[interventions]] entries act on a "
+                             "peer support group, but group.enabled = false; allowed: set "
+                             "group.enabled = true, or remove the [[interventions]] entries")
         for i, item in enumerate(self.interventions):
             if item.start_day >= self.run.horizon_days:
                 raise ValueError(
-                    f"interventions[{i}] ({item.kind}) starts on day {item.start_day}, beyond "
-                    f"the horizon of {self.run.horizon_days} days; allowed: 0 to "
+                    f"interventions[{i}].start_day = {item.start_day} ({item.kind}): beyond "
+                    f"the horizon run.horizon_days = {self.run.horizon_days}; allowed: 0 to "
                     f"{self.run.horizon_days - 1}")
             if item.kind == "recruitment" and item.target_coverage is None:
-                raise ValueError(f"interventions[{i}] (recruitment) needs target_coverage "
-                                 "(share of people to reach, 0 to 1)")
+                raise ValueError(f"interventions[{i}].target_coverage is missing: "
+                                 "recruitment needs the share of people to reach; allowed: "
+                                 "0 to 1")
         if self.network.peer_degree % 2:
             raise ValueError(f"network.peer_degree must be even (Watts-Strogatz), got "
                              f"{self.network.peer_degree}")

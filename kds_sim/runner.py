@@ -45,7 +45,8 @@ def _simulate_json(scenario_json: str, seed: int, index: int):
 
 def cache_key(scenario: Scenario, seed: int) -> str:
     """Identifies everything that determines a replicate except its index."""
-    data = scenario.model_dump(mode="json", exclude={"run": {"replicates"}, "outputs": True})
+    data = scenario.model_dump(mode="json", exclude={"run": {"replicates"}, "outputs": True,
+                                                            "calibration": True})
     text = json.dumps([data, seed, __version__], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -1,0 +1,86 @@
+"""Reproduce the calibration of the shipped scenarios to the Indonesian figures.
+
+Fits the free parameters listed in scenarios/targets/indonesia_2015.toml, starting from the
+schema defaults (not from the previous fit, so a re-run repeats the same search), writes the
+overlay scenarios/calibrated/indonesia_2015.toml that every shipped scenario extends, and
+writes the fit table and a figure (each target against its simulated value with a 95 % CI)
+to experiments/results/calibration/.
+
+    python experiments/calibrate_indonesia.py            # about 10 minutes on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kds_sim import calibration, plots, storage
+from kds_sim.parameters import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = ROOT / "scenarios" / "targets" / "indonesia_2015.toml"
+OVERLAY = ROOT / "scenarios" / "calibrated" / "indonesia_2015.toml"
+RESULTS = ROOT / "experiments" / "results" / "calibration"
+
+
+def schema_default(key: str) -> float:
+    node: Any = Scenario()
+    for part in key.split("."):
+        node = getattr(node, part)
+    return float(node)
+
+
+def figure(table, path: Path) -> Path:
+    """Each target against its simulated value, as a ratio to the target, with CI and band."""
+    fig, ax = plots.new_axes(7.5, 0.8 + 0.55 * len(table))
+    y = np.arange(len(table))
+    ratio = table["simulated"] / table["value"]
+    ax.barh(y, 2 * table["tolerance"] / table["value"], left=1 - table["tolerance"] / table["value"],
+            color="#dde7f0", height=0.6, label="target +- tolerance")
+    ax.errorbar(ratio, y, xerr=[ratio - table["ci_low"] / table["value"],
+                                table["ci_high"] / table["value"] - ratio],
+                fmt="o", color="#1f4e79", capsize=3, label="simulated (95 % CI)")
+    ax.axvline(1, color="grey", linewidth=0.8)
+    ax.set_yticks(y, [f"{t}\n{v:g}" for t, v in zip(table["target"], table["value"], strict=True)],
+                  fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("simulated / target value")
+    ax.set_title("Calibration: targets vs simulated (fresh seeds)")
+    ax.legend(fontsize=8, loc="lower right")
+    return storage.write_figure(path, fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--max-evaluations", type=int, help="default: the targets file's")
+    parser.add_argument("--check-replicates", type=int, help="default: the targets file's")
+    parser.add_argument("--overlay", type=Path, default=OVERLAY, help="overlay to write")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for table/figure")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    targets = calibration.load_targets(TARGETS)
+    free = dict(targets.spec.free)
+    start = {key: schema_default(key) for key in free}
+    result = calibration.calibrate(targets, free, start=start, progress=not args.no_progress,
+                                   max_evaluations=args.max_evaluations,
+                                   check_replicates=args.check_replicates)
+    storage.write_text(args.overlay, calibration.overlay_text(result, targets))
+    table = result.table()
+    storage.write_table(args.results / "fit", table)
+    storage.write_table(args.results / "history", result.history)
+    figure(table, args.results / "fit.png")
+    print("fitted values:")
+    for key, value in result.values.items():
+        print(f"  {key} = {value:.6g} (start {start[key]:.6g})")
+    print(table.drop(columns=["source", "scenario"]).to_string(index=False))
+    print(f"wrote {args.overlay} and {args.results}/")
+    print("reproduce: python experiments/calibrate_indonesia.py")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

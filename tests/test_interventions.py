@@ -1,0 +1,401 @@
+"""Capacity-building interventions: which domains each training moves, what relapse-prevention
+training does to members, recruitment, mentoring, the stop threshold, and scenario errors.
+
+Capacity is deterministic (sessions, erosion and the stop rule draw no random numbers), so
+most checks here are exact and run a single small KDSModel rather than replicates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kds_sim import group, interventions
+from kds_sim.comparison import compare
+from kds_sim.model import KDSModel
+from kds_sim.parameters import DOMAINS, Group, Intervention, Interventions, Scenario
+from kds_sim.scenario import ScenarioError, load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+CAPACITY = [f"capacity_{d}" for d in DOMAINS]
+
+# What brief section 4 says each training builds (the mechanism the scenarios rely on).
+TARGETS = {
+    "work_plan": {"activity_management", "sustainability", "management_membership"},
+    "relapse_prevention_training": {"human_resources"},
+    "group_management_training": {"management_membership", "administration_finance",
+                                  "activity_management"},
+    "networking_training": {"external_relations", "sustainability"},
+}
+NO_EROSION = {"group.erosion_half_life_min": 1e15, "group.erosion_half_life_max": 1e15}
+
+
+def shipped(name: str, size: int = 40, horizon: int = 60, **overrides) -> Scenario:
+    """A shipped scenario file, shrunk for speed (capacity does not depend on size)."""
+    return load_scenario(SCENARIOS / f"{name}.toml",
+                         {"population.size": size, "run.horizon_days": horizon, **overrides})
+
+
+def with_changes(scenario: Scenario, **sections) -> Scenario:
+    """A copy of `scenario` with whole top-level entries replaced or sections updated."""
+    data = scenario.model_dump()
+    for key, value in sections.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) else value
+    return Scenario.model_validate(data)
+
+
+def run_model(scenario: Scenario, days: int, seed: int = 7) -> KDSModel:
+    return KDSModel(scenario, seed, agents=False).run(days)
+
+
+def last_session_day(scenario: Scenario, kind: str) -> int:
+    return max(max(interventions.session_days(i)) for i in scenario.interventions
+               if i.kind == kind)
+
+
+# -- domain -> mechanism mapping (kds_sim.group) -------------------------------------------------
+
+MECHANISMS = {
+    "meeting_probability": lambda c, g: group.meeting_probability(c, g),
+    "attendance_probability": lambda c, g: group.attendance_probability(1.0, c, g),
+    "dropout_probability": lambda c, g: group.dropout_probability(c, g),
+    "skill_transfer": lambda c, g: group.skill_transfer(c, g),
+    "idle_reduction": lambda c, g: group.idle_reduction(c, g),
+    "stress_reduction": lambda c, g: group.stress_reduction(c, g),
+    "erosion": lambda c, g: float(group.erode(c, g)[0]),
+}
+READS = {  # the table in kds_sim.group's docstring
+    "management_membership": {"meeting_probability", "dropout_probability"},
+    "leadership": {"attendance_probability"},
+    "administration_finance": {"meeting_probability"},
+    "activity_management": {"meeting_probability", "skill_transfer"},
+    "external_relations": {"idle_reduction", "stress_reduction"},
+    "human_resources": {"skill_transfer"},
+    "sustainability": {"erosion"},
+}
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_each_domain_drives_only_its_mechanisms(domain):
+    g = Group(enabled=True)
+    low = np.full(len(DOMAINS), 2.0)
+    high = low.copy()
+    high[DOMAINS.index(domain)] = 3.5
+    if domain == "management_membership":  # erosion reads element 0: use another domain there
+        high_probe, low_probe = np.roll(high, 1), np.roll(low, 1)
+    else:
+        high_probe, low_probe = high, low
+    changed = set()
+    for name, mechanism in MECHANISMS.items():
+        a, b = (mechanism(low_probe, g), mechanism(high_probe, g)) if name == "erosion" \
+            else (mechanism(low, g), mechanism(high, g))
+        if not np.isclose(a, b, rtol=0, atol=1e-12):
+            changed.add(name)
+    assert changed == READS[domain]
+
+
+def test_better_domains_mean_better_mechanisms():
+    g = Group(enabled=True)
+    low, high = np.full(len(DOMAINS), 1.5), np.full(len(DOMAINS), 3.5)
+    assert group.meeting_probability(high, g) > group.meeting_probability(low, g)
+    assert group.attendance_probability(0.8, high, g) > group.attendance_probability(0.8, low, g)
+    assert group.dropout_probability(high, g) < group.dropout_probability(low, g)
+    assert group.skill_transfer(high, g) > group.skill_transfer(low, g)
+    assert group.idle_reduction(high, g) > group.idle_reduction(low, g)
+    # higher sustainability: a longer half-life, so less is lost in a day
+    assert (high - group.erode(high, g))[0] < (high - group.erode(high.copy() * 0 + [
+        3.5, 3.5, 3.5, 3.5, 3.5, 3.5, 1.5], g))[0]
+
+
+# -- each training moves the domains it targets and not the others --------------------------------
+
+@pytest.mark.parametrize("kind", sorted(TARGETS))
+def test_training_raises_exactly_its_domains_by_its_gains(kind):
+    """Erosion switched off: the gain is sessions x gain per session x dose, to 1e-9, on the
+    targeted domains, and exactly zero elsewhere."""
+    scenario = shipped(kind, **NO_EROSION)
+    reference = shipped("group_as_assessed", **NO_EROSION)
+    day = last_session_day(scenario, kind) + 1  # a session on day d acts in step d + 1
+    trained = run_model(scenario, day).group.capacity
+    base = run_model(reference, day).group.capacity
+    (item,) = [i for i in scenario.interventions if i.kind == kind]
+    per_session = scenario.intervention_effects.domain_gain[kind]
+    assert set(per_session) == TARGETS[kind]
+    for i, domain in enumerate(DOMAINS):
+        expected = min(4.0, base[i] + item.sessions * item.dose * per_session.get(domain, 0.0))
+        assert trained[i] == pytest.approx(expected, abs=1e-9), domain
+        if domain not in TARGETS[kind]:
+            assert abs(trained[i] - base[i]) < 1e-9, domain
+
+
+def test_training_dose_scales_gains_and_scores_cap_at_4():
+    scenario = shipped("group_management_training", **NO_EROSION)
+    base = run_model(shipped("group_as_assessed", **NO_EROSION), 30).group.capacity
+    items = [i.model_dump() for i in scenario.interventions]
+    gains = {}
+    for dose in (1.0, 2.0, 20.0):
+        items[-1]["dose"] = dose
+        gains[dose] = run_model(with_changes(scenario, interventions=items), 30).group.capacity
+    d = DOMAINS.index("administration_finance")
+    assert gains[2.0][d] - base[d] == pytest.approx(2 * (gains[1.0][d] - base[d]), abs=1e-9)
+    assert np.all(gains[20.0] <= 4.0)
+    assert gains[20.0][d] == 4.0
+
+
+def test_trainings_in_the_daily_table_right_after_the_sessions():
+    """The shipped files with erosion on, via compare(): targeted domains are higher than the
+    group as assessed on the day after the last session. Non-targeted domains are identical
+    when the training leaves sustainability alone; when it raises sustainability they differ
+    only through slower erosion (a few thousandths of a point after a month; tolerance 0.01)."""
+    names = ["group_as_assessed", *sorted(TARGETS)]
+    result = compare([shipped(n, size=30) for n in names], reference="group_as_assessed",
+                     replicates=2, progress=False)
+    base = result.results["group_as_assessed"].daily.set_index(["replicate", "day"])
+    for kind in sorted(TARGETS):
+        run = result.results[kind]
+        day = last_session_day(run.scenario, kind) + 1
+        trained = run.daily.set_index(["replicate", "day"]).xs(day, level="day")[CAPACITY]
+        ref = base.xs(day, level="day")[CAPACITY]
+        diff = (trained - ref).to_numpy()
+        for j, domain in enumerate(DOMAINS):
+            if domain in TARGETS[kind]:
+                assert np.all(diff[:, j] > 0.1), (kind, domain)
+            elif "sustainability" in TARGETS[kind]:
+                assert np.all((diff[:, j] >= 0) & (diff[:, j] < 0.01)), (kind, domain)
+            else:
+                assert np.all(diff[:, j] == 0), (kind, domain)
+
+
+def test_sessions_follow_the_schedule():
+    item = Intervention(kind="relapse_prevention_training", start_day=7, sessions=4,
+                        interval_days=7)
+    assert list(interventions.session_days(item)) == [7, 14, 21, 28]
+    schedule = interventions.Schedule([item], Interventions())
+    assert [d for d in range(40) if schedule.sessions(d)] == [7, 14, 21, 28]
+    scenario = shipped("relapse_prevention_training", **NO_EROSION)
+    daily = run_model(scenario, 40).daily_table()
+    jumps = daily.loc[daily["capacity_human_resources"].diff() > 0, "day"].tolist()
+    assert jumps == [8, 15, 22, 29]  # the step after each session day
+
+
+# -- relapse-prevention training trains the members who attend -------------------------------------
+
+def test_relapse_prevention_training_trains_attending_members(monkeypatch):
+    calls = []
+    original = interventions.train_members
+
+    def spy(p, attended, item, effects):
+        new = original(p, attended, item, effects)
+        calls.append((np.asarray(attended).copy(), {k: p[k].copy() for k in new},
+                      {k: np.asarray(v).copy() for k, v in new.items()}))
+        return new
+
+    monkeypatch.setattr(interventions, "train_members", spy)
+    scenario = shipped("relapse_prevention_training", size=300)
+    model = KDSModel(scenario, 11, agents=False)
+    members0 = model.people.member.copy()
+    model.run(29)
+    assert len(calls) == 4  # one call per session
+    attended, before, after = calls[0]
+    assert not np.any(attended & ~members0)  # only members attend
+    # participation 0.8 x mean engagement 0.6 of 150 members: about 72 (tolerance +-30)
+    assert 40 < attended.sum() < 110
+    for trait in ("coping", "help_seeking", "self_efficacy"):
+        assert np.all(after[trait][attended] > before[trait][attended]), trait
+        assert np.array_equal(after[trait][~attended], before[trait][~attended]), trait
+    assert np.all(after["outcome_expectancy"][attended] < before["outcome_expectancy"][attended])
+
+
+def test_relapse_prevention_training_raises_members_coping_and_help_seeking():
+    """Against the group as assessed on the same seed: coping and help-seeking change only
+    through meetings and training, so people who were never members are identical, and
+    members end the course with more of both."""
+    days = 29
+    trained = run_model(shipped("relapse_prevention_training", size=300), days, seed=5)
+    plain = run_model(shipped("group_as_assessed", size=300), days, seed=5)
+    members = trained.people.ever_member
+    assert np.array_equal(members, plain.people.ever_member)
+    for trait in ("coping", "help_seeking"):
+        a, b = getattr(trained.people, trait), getattr(plain.people, trait)
+        assert np.array_equal(a[~members], b[~members]), trait
+        assert np.all(a[members] >= b[members] - 1e-12), trait
+        # about half the members attend each session; a session moves them 10-12 % of the
+        # way to 1, so the member mean rises by well over 0.03 (observed about 0.1)
+        assert a[members].mean() - b[members].mean() > 0.03, trait
+
+
+def test_train_members_formula():
+    effects = Interventions()
+    item = Intervention(kind="relapse_prevention_training", dose=1.0)
+    p = {k: np.array([0.2, 0.2]) for k in ("coping", "self_efficacy", "help_seeking",
+                                           "outcome_expectancy")}
+    new = interventions.train_members(p, np.array([1.0, 0.0]), item, effects)
+    assert new["coping"][0] == pytest.approx(0.2 + effects.training_coping_gain * 0.8)
+    assert new["help_seeking"][0] == pytest.approx(0.2 + effects.training_help_seeking_gain * 0.8)
+    assert new["coping"][1] == new["help_seeking"][1] == 0.2
+    big = Intervention(kind="relapse_prevention_training", dose=100.0)
+    capped = interventions.train_members(p, np.array([1.0, 1.0]), big, effects)
+    assert np.all(capped["coping"] <= 1.0) and np.all(capped["outcome_expectancy"] >= 0.0)
+
+
+# -- recruitment ----------------------------------------------------------------------------------
+
+def test_recruitment_reaches_target_coverage_and_holds_it():
+    scenario = shipped("capacity_building_recruitment", size=300, horizon=200)
+    target = round(0.8 * 300)
+    daily = run_model(scenario, 200).daily_table()
+    assert daily["members"].iloc[0] == 150
+    assert daily["members"].max() == target  # reached, never exceeded
+    # drives refill dropouts: at most a day's dropouts (a few) below target at the end
+    assert target - 3 <= daily["members"].iloc[-1] <= target
+    without = run_model(shipped("capacity_building_mentoring", size=300, horizon=200), 200)
+    assert without.daily_table()["members"].iloc[-1] < 150  # dropout only
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_most_using_ties_recruits_people_with_more_using_ties(seed):
+    base = shipped("capacity_building_recruitment", size=300, horizon=150)
+    recruited = {}
+    for targeting in ("random", "most_using_ties"):
+        items = [i.model_dump() for i in base.interventions]
+        items[-1].update(targeting=targeting, target_coverage=0.5)
+        scenario = with_changes(base, interventions=items, group={"coverage": 0.2})
+        model = KDSModel(scenario, seed, agents=False)
+        initial = model.people.member.copy()
+        model.run()
+        people = model.person_table()
+        new = people["member"].to_numpy() & ~initial
+        assert new.sum() >= 90  # 60 members at the start, target 150
+        ties = people["using_ties"].to_numpy()
+        recruited[targeting] = ties[new]
+        if targeting == "most_using_ties":  # greedy: nobody left out has more using ties
+            assert ties[new].min() >= ties[~people["member"].to_numpy()].max()
+    # random recruits look like the cohort (mean about 2 ties); targeted ones have about
+    # twice as many: require at least 1.5x
+    assert recruited["most_using_ties"].mean() > 1.5 * recruited["random"].mean()
+
+
+# -- mentoring and erosion ------------------------------------------------------------------------
+
+def test_mentoring_keeps_capacity_higher_late_in_the_horizon():
+    horizon = 730
+    plain = run_model(shipped("capacity_building", size=20, horizon=horizon), horizon)
+    mentored = run_model(shipped("capacity_building_mentoring", size=20, horizon=horizon),
+                         horizon)
+    a, b = plain.daily_table(), mentored.daily_table()
+    # identical until mentoring has had time to matter: both end the trainings near 3.25
+    assert b["capacity_mean"].iloc[29] >= a["capacity_mean"].iloc[29]
+    for day in (365, 730):
+        assert b["capacity_mean"].iloc[day] > a["capacity_mean"].iloc[day] + 0.1, day
+    # without mentoring capacity erodes by more than 0.5 points in two years; with 75 %
+    # of erosion prevented it loses under a quarter of that
+    peak_a, peak_b = a["capacity_mean"].max(), b["capacity_mean"].max()
+    assert peak_a - a["capacity_mean"].iloc[-1] > 0.5
+    assert peak_b - b["capacity_mean"].iloc[-1] < 0.25 * (peak_a - a["capacity_mean"].iloc[-1])
+
+
+def test_mentoring_protection_and_duration():
+    effects = Interventions(mentoring_erosion_reduction=0.75)
+    items = [Intervention(kind="mentoring", start_day=10, duration_days=20, dose=1.0)]
+    schedule = interventions.Schedule(items, effects)
+    assert schedule.mentoring_protection(9) == 0.0
+    assert schedule.mentoring_protection(10) == 0.75
+    assert schedule.mentoring_protection(29) == 0.75
+    assert schedule.mentoring_protection(30) == 0.0
+    double = interventions.Schedule([Intervention(kind="mentoring", dose=2.0)], effects)
+    assert double.mentoring_protection(0) == 1.0  # cannot prevent more than all erosion
+    g = Group(enabled=True)
+    capacity = np.full(len(DOMAINS), 3.0)
+    assert np.array_equal(group.erode(capacity, g, protection=1.0), capacity)
+    assert np.all(group.erode(capacity, g) < capacity)
+    assert np.all(group.erode(np.full(len(DOMAINS), 1.2), g) == 1.2)  # below the floor
+
+
+# -- the stop threshold ---------------------------------------------------------------------------
+
+LOW = {"group": {"enabled": True, "stop_threshold": 1.9,
+                 "capacity": {d: 2.0 for d in DOMAINS}},
+       "population": {"size": 100}, "run": {"horizon_days": 730}}
+
+
+def test_group_stops_meeting_when_capacity_falls_below_threshold():
+    model = run_model(Scenario.model_validate(LOW), 730, seed=3)
+    daily = model.daily_table()
+    active = daily["group_active"].to_numpy()
+    stop = int(np.argmin(active))  # first inactive day
+    assert 0 < stop < 730 and not active[stop:].any() and active[:stop].all()
+    assert model.group.stopped_day == stop
+    assert daily["capacity_mean"].iloc[stop] < 1.9 <= daily["capacity_mean"].iloc[stop - 1]
+    assert daily["meeting_held"].iloc[:stop].any()  # it did meet before
+    after = daily.iloc[stop + 1:]
+    assert not after["meeting_held"].any() and (after["attendance"] == 0).all()
+    assert (after["capacity_mean"] == daily["capacity_mean"].iloc[stop]).all()  # frozen
+
+
+def test_full_mentoring_keeps_a_weak_group_meeting():
+    data = {**LOW, "interventions": [{"kind": "mentoring", "dose": 2.0}]}
+    daily = run_model(Scenario.model_validate(data), 730, seed=3).daily_table()
+    assert daily["group_active"].all()
+
+
+def test_group_that_starts_below_threshold_never_meets():
+    data = {**LOW, "group": {**LOW["group"], "stop_threshold": 2.5},
+            "run": {"horizon_days": 200}}
+    model = run_model(Scenario.model_validate(data), 200, seed=3)
+    daily = model.daily_table()
+    assert not daily["group_active"].any()
+    assert not daily["meeting_held"].any() and model.group.stopped_day == 0
+
+
+# -- validation errors ----------------------------------------------------------------------------
+
+def _error(tmp_path: Path, text: str) -> tuple[Path, str]:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    return path, str(info.value)
+
+
+GROUP = "[group]\nenabled = true\n"
+
+
+@pytest.mark.parametrize("body, needles", [
+    pytest.param(GROUP + '[[interventions]]\nkind = "yoga"\n',
+                 ["interventions[0].kind", "'yoga'", "work_plan", "mentoring", "recruitment"],
+                 id="unknown-kind"),
+    pytest.param("[run]\nhorizon_days = 100\n" + GROUP
+                 + '[[interventions]]\nkind = "work_plan"\nstart_day = 400\n',
+                 ["interventions[0].start_day", "400", "100", "0 to 99"], id="after-horizon"),
+    pytest.param(GROUP + '[[interventions]]\nkind = "mentoring"\ndose = -0.5\n',
+                 ["interventions[0].dose", "-0.5", "greater than or equal to 0"],
+                 id="negative-dose"),
+    pytest.param(GROUP + '[[interventions]]\nkind = "work_plan"\nsessions = -2\n',
+                 ["interventions[0].sessions", "-2", "greater than or equal to 1"],
+                 id="negative-sessions"),
+    pytest.param('[[interventions]]\nkind = "work_plan"\n',
+                 ["group.enabled = false", "group.enabled = true", "[[interventions]]"],
+                 id="group-disabled"),
+    pytest.param(GROUP + '[[interventions]]\nkind = "recruitment"\n',
+                 ["interventions[0].target_coverage", "missing", "0 to 1"],
+                 id="recruitment-without-target"),
+])
+def test_intervention_errors_name_file_key_value_and_what_is_allowed(tmp_path, body, needles):
+    path, message = _error(tmp_path, body)
+    assert str(path.resolve()) in message
+    for needle in needles:
+        assert needle in message, (needle, message)
+
+
+def test_error_in_a_child_file_names_the_child(tmp_path):
+    parent = SCENARIOS / "capacity_building.toml"
+    child = tmp_path / "child.toml"
+    child.write_text(f'extends = "{parent.as_posix()}"\n[[interventions]]\n'
+                     'kind = "mentoring"\ndose = -1\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    # the child's entry comes after the parent's four trainings
+    assert str(child.resolve()) in str(info.value)
+    assert "interventions[4].dose = -1" in str(info.value)

@@ -1,0 +1,360 @@
+"""The model: invariants, reproducibility, engines, rule directions in the whole system,
+the group's effect on coping, and user network files."""
+
+from __future__ import annotations
+
+import mesa
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import first_relapse_hazard, make_scenario, paired, write_toml
+
+from kds_sim import outcomes, runner
+from kds_sim.agents import RecoveringPerson, UsingFriend
+from kds_sim.model import KDSModel
+from kds_sim.network import NetworkFileError, from_file
+from kds_sim.parameters import Network
+from kds_sim.scenario import ScenarioError, load_scenario
+
+GROUP = {"group": {"enabled": True, "coverage": 0.5}}
+CAPACITY_BUILDING = {
+    "group": {"enabled": True, "coverage": 0.4},
+    "interventions": [
+        {"kind": "work_plan", "start_day": 0},
+        {"kind": "relapse_prevention_training", "start_day": 3, "sessions": 3,
+         "interval_days": 5},
+        {"kind": "mentoring", "start_day": 0, "duration_days": 30},
+        {"kind": "recruitment", "start_day": 5, "target_coverage": 0.7,
+         "targeting": "most_using_ties"},
+    ],
+}
+
+
+def run_model(scenario, seed=0, agents=False) -> KDSModel:
+    return KDSModel(scenario, seed, agents=agents).run()
+
+
+def tables(model: KDSModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return model.daily_table(), model.person_table()
+
+
+# invariants ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("overrides", [{}, GROUP, CAPACITY_BUILDING],
+                         ids=["no_group", "group", "capacity_building"])
+def test_daily_and_person_tables_agree(overrides):
+    scenario = make_scenario(overrides, size=250, horizon=120)
+    daily, people = tables(run_model(scenario, seed=5))
+    n = scenario.population.size
+    assert len(people) == n and len(daily) == 121  # day 0 plus one row a day
+    assert daily["day"].tolist() == list(range(121))
+    assert (daily[["abstinent", "lapsed", "relapsed"]].sum(axis=1) == n).all()
+    assert daily["ever_relapsed"].is_monotonic_increasing
+    assert daily["ever_relapsed"].iloc[-1] == people["first_relapse_day"].notna().sum()
+    assert daily["new_relapses"].sum() == people["relapses"].sum()
+    assert daily["new_lapses"].sum() == people["lapses"].sum()
+    assert daily["relapsed"].iloc[-1] == (people["status_at_end"] == "relapsed").sum()
+    # nobody relapses without a lapse first, and never before it
+    relapsed = people["first_relapse_day"].notna()
+    assert people.loc[relapsed, "first_lapse_day"].notna().all()
+    assert (people.loc[relapsed, "first_relapse_day"]
+            > people.loc[relapsed, "first_lapse_day"]).all()
+    assert ((people["relapse_time"] == 120) | relapsed).all()
+    assert people["relapse_censored"].equals(~relapsed)
+    assert people["coping_at_end"].between(0, 1).all()
+    if scenario.group.enabled:
+        assert people["member"].sum() >= daily["members"].iloc[-1]
+        assert (people.loc[~people["member"], "meetings_attended"] == 0).all()
+        assert daily["meeting_held"].any()
+    else:
+        assert not people["member"].any() and daily["members"].eq(0).all()
+
+
+def test_relapsed_peers_count_as_using_contacts():
+    scenario = make_scenario({"network": {"peer_degree": 4}}, size=50)
+    model = KDSModel(scenario, 1, agents=False)
+    relapsed = np.zeros(50, dtype=bool)
+    relapsed[[0, 10]] = True
+    counts = model.network.relapsed_peers(relapsed)
+    adjacency = model.network.peers.toarray()
+    np.testing.assert_array_equal(counts, adjacency[:, [0, 10]].sum(axis=1))
+    assert (adjacency == adjacency.T).all() and np.diag(adjacency).sum() == 0
+
+
+# reproducibility ----------------------------------------------------------------------------------
+def test_same_seed_gives_identical_tables():
+    scenario = make_scenario(CAPACITY_BUILDING, size=200, horizon=90)
+    first, second = tables(run_model(scenario, 11)), tables(run_model(scenario, 11))
+    for a, b in zip(first, second, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_different_seeds_give_different_tables():
+    scenario = make_scenario(size=200, horizon=90)
+    (_, a), (_, b) = tables(run_model(scenario, 11)), tables(run_model(scenario, 12))
+    assert not a.equals(b)
+    assert not np.array_equal(a["using_ties"], b["using_ties"])
+    assert not np.array_equal(a["first_relapse_day"].fillna(-1), b["first_relapse_day"].fillna(-1))
+
+
+def test_integer_seed_and_seed_sequence_agree():
+    scenario = make_scenario(size=100, horizon=30)
+    _, a = tables(run_model(scenario, 3))
+    _, b = tables(run_model(scenario, np.random.SeedSequence(3)))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+@pytest.mark.parametrize("overrides", [{}, CAPACITY_BUILDING], ids=["no_group", "capacity"])
+def test_agent_engine_equals_vector_engine(overrides):
+    vector = make_scenario(overrides, size=40, horizon=60)
+    agent = make_scenario({**overrides, "run": {"engine": "agent"}}, size=40, horizon=60)
+    assert agent.run.engine == "agent"
+    v_daily, v_people = tables(run_model(vector, 8))
+    a_model = run_model(agent, 8)
+    a_daily, a_people = tables(a_model)
+    pd.testing.assert_frame_equal(a_people, v_people, check_exact=True)
+    pd.testing.assert_frame_equal(a_daily, v_daily, check_exact=True)
+    # the test is only worth something if things happened
+    assert v_people["lapses"].sum() > 0 and v_daily["exposures"].sum() > 0
+    assert len(a_model.agents_by_type[RecoveringPerson]) == 40
+    assert len(a_model.agents_by_type[UsingFriend]) == a_model.network.n_using_friends
+
+
+def test_agent_engine_through_the_runner_equals_vector():
+    vector = make_scenario(GROUP, size=40, horizon=60, replicates=2)
+    agent = make_scenario({**GROUP, "run": {"engine": "agent"}}, size=40, horizon=60,
+                          replicates=2)
+    v = runner.run(vector, progress=False)
+    a = runner.run(agent, progress=False)
+    pd.testing.assert_frame_equal(a.people, v.people, check_exact=True)
+    pd.testing.assert_frame_equal(a.metrics, v.metrics, check_exact=True)
+
+
+def test_agents_read_their_state_from_the_model():
+    scenario = make_scenario({"run": {"engine": "agent"}}, size=40, horizon=20)
+    model = run_model(scenario, 4)
+    for agent in model.agents_by_type[RecoveringPerson]:
+        i = agent.index
+        assert agent.coping == model.people.coping[i]
+        assert agent.first_relapse_day == model.people.first_relapse_day[i]
+        assert agent.state in ("abstinent", "lapsed", "relapsed")
+
+
+@pytest.mark.parametrize("order", ["reversed", "random"])
+def test_activation_order_does_not_matter(monkeypatch, order):
+    scenario = make_scenario({**CAPACITY_BUILDING, "run": {"engine": "agent"}}, size=40,
+                             horizon=60)
+    _, reference = tables(run_model(scenario, 9))  # Mesa's own shuffled order
+
+    calls = []
+    rng = np.random.default_rng(99)
+
+    def other_order(self, method, *args, **kwargs):
+        agents = sorted(self, key=lambda a: a.unique_id)
+        if order == "reversed":
+            agents = agents[::-1]
+        else:
+            agents = [agents[i] for i in rng.permutation(len(agents))]
+        calls.append([a.unique_id for a in agents])
+        for agent in agents:
+            getattr(agent, method)(*args, **kwargs)
+        return self
+
+    monkeypatch.setattr(mesa.agent.AgentSet, "shuffle_do", other_order)
+    _, patched = tables(run_model(scenario, 9))
+    assert len(calls) == 60 and len(calls[0]) == 40
+    pd.testing.assert_frame_equal(patched, reference, check_exact=True)
+
+
+# rule directions in the whole model (statistical) ----------------------------------------------
+# Each run below is 20 replicates x 300 people x 365 days with the same root seed, so replicate
+# i of the two scenarios shares its random numbers and the differences are paired. We require
+# the 95 % CI of the paired difference to exclude 0 in the expected direction AND the mean
+# difference to exceed 3 CI half-widths (a false failure is then far below 1 in 1000; the seeds
+# are fixed, so the tests are deterministic anyway).
+def assert_clearly_positive(diff: tuple[float, float, float], what: str) -> None:
+    mean, low, high = diff
+    half = (high - low) / 2
+    assert low > 0, f"{what}: paired difference {mean:.4f}, 95 % CI [{low:.4f}, {high:.4f}]"
+    assert mean > 3 * half, f"{what}: difference {mean:.4f} not > 3 x half-width {half:.4f}"
+
+
+def test_more_using_ties_raise_12_month_relapse(stat_run):
+    few = stat_run({"network": {"using_ties_mean": 0.5}})
+    many = stat_run({"network": {"using_ties_mean": 4.0}})
+    assert_clearly_positive(paired(few, many, "relapse_365d"), "relapse_365d(4 - 0.5 ties)")
+
+
+def test_more_coping_lowers_12_month_relapse(stat_run):
+    weak = stat_run({"population": {"coping": {"mean": 0.2, "sd": 0.1}}})
+    strong = stat_run({"population": {"coping": {"mean": 0.7, "sd": 0.1}}})
+    assert_clearly_positive(paired(strong, weak, "relapse_365d"),
+                            "relapse_365d(coping 0.2 - coping 0.7)")
+
+
+def test_ave_susceptibility_raises_lapse_to_relapse_share(stat_run):
+    low = stat_run({"population": {"ave_susceptibility": {"mean": 0.3, "sd": 0.1}}})
+    high = stat_run({"population": {"ave_susceptibility": {"mean": 0.8, "sd": 0.1}}})
+    assert_clearly_positive(paired(low, high, "lapse_to_relapse_share"),
+                            "lapse_to_relapse_share(AVE 0.8 - AVE 0.3)")
+
+
+def test_relapse_hazard_falls_with_time_abstinent(stat_run):
+    people = stat_run({}).people
+    early = first_relapse_hazard(people, 1, 90)
+    late = first_relapse_hazard(people, 181, 365)
+    assert (late > 0).any(), "no late relapses at all: the comparison would be empty"
+    assert_clearly_positive(outcomes.mean_ci((early - late).to_numpy()),
+                            "first-relapse hazard days 1-90 minus days 181-365")
+
+
+def test_group_raises_coping_of_attendees_only():
+    """Common random numbers: person i is the same person with and without the group."""
+    with_group = make_scenario({"group": {"enabled": True, "coverage": 0.5, "coping_gain": 0.05}},
+                               size=300, horizon=180, replicates=3, seed=77)
+    without = make_scenario({"group": {"enabled": False}}, size=300, horizon=180, replicates=3,
+                            seed=77)
+    g = runner.run(with_group, progress=False).people
+    n = runner.run(without, progress=False).people
+    assert g[["replicate", "person", "using_ties"]].equals(n[["replicate", "person",
+                                                              "using_ties"]])
+    delta = g["coping_at_end"] - n["coping_at_end"]
+    attended = g["meetings_attended"] > 0
+    non_member = ~g["member"]
+    assert attended.sum() > 50 and non_member.sum() > 50
+    # every attendee gained coping; non-members and members who never came are unchanged
+    assert (delta[attended] > 0).all()
+    assert (delta[~attended] == 0).all()
+    assert (delta[non_member] == 0).all()
+    # and the mean gain among attendees is clearly positive (CI over replicates excludes 0)
+    per_replicate = delta[attended].groupby(g.loc[attended, "replicate"]).mean()
+    mean, low, _ = outcomes.mean_ci(per_replicate.to_numpy())
+    assert low > 0 and mean > 0.01
+    # more meetings attended, more coping gained
+    assert np.corrcoef(g.loc[attended, "meetings_attended"], delta[attended])[0, 1] > 0
+
+
+# user network files ------------------------------------------------------------------------------
+NODES = """id,role
+r1,recovering
+r2,recovering
+r3,recovering
+r4,recovering
+r5,recovering
+u1,using
+u2,using
+s1,supportive
+t1,stigmatising
+"""
+EDGES = """source,target
+r1,r2
+r2,r3
+r3,r4
+r4,r5
+r5,r1
+r1,u1
+r2,u1
+r3,u2
+u2,r3
+r1,s1
+r4,t1
+"""
+
+
+def network_scenario(tmp_path, nodes=NODES, edges=EDGES, extra=""):
+    write_toml(tmp_path / "data" / "nodes.csv", nodes)
+    write_toml(tmp_path / "data" / "edges.csv", edges)
+    return write_toml(tmp_path / "net.toml", (
+        "[run]\nhorizon_days = 30\nreplicates = 2\n[population]\nsize = 300\n"
+        '[network]\nedges_file = "data/edges.csv"\nnodes_file = "data/nodes.csv"\n' + extra))
+
+
+def test_network_files_load_and_run(tmp_path):
+    scenario = load_scenario(network_scenario(tmp_path))
+    assert scenario.network.edges_file == str((tmp_path / "data" / "edges.csv").resolve())
+    model = run_model(scenario, 1)
+    net = model.network
+    assert model.people.size == 5 == net.size  # the file decides the population
+    assert net.using_ties.tolist() == [1, 1, 1, 0, 0]  # r3-u2 given twice is one tie
+    assert net.supportive_ties.tolist() == [1, 0, 0, 0, 0]
+    assert net.stigmatising_ties.tolist() == [0, 0, 0, 1, 0]
+    assert net.n_using_friends == 2
+    ring = nx.to_numpy_array(nx.cycle_graph(5))
+    np.testing.assert_array_equal(net.peers.toarray(), ring)
+    people = model.person_table()
+    assert len(people) == 5 and people["using_ties"].tolist() == [1, 1, 1, 0, 0]
+    roles = nx.get_node_attributes(net.to_networkx(), "role")
+    assert sorted(roles.values()).count("recovering") == 5
+
+
+def test_graphml_network_file(tmp_path):
+    graph = nx.Graph()
+    for i in range(4):
+        graph.add_node(f"r{i}", role="recovering")
+    graph.add_node("u", role="using")
+    graph.add_edges_from([("r0", "r1"), ("r1", "r2"), ("r2", "r3"), ("r0", "u")])
+    nx.write_graphml(graph, tmp_path / "g.graphml")
+    path = write_toml(tmp_path / "g.toml", '[network]\nedges_file = "g.graphml"\n')
+    model = KDSModel(load_scenario(path), 0, agents=False)
+    assert model.people.size == 4
+    assert model.network.using_ties.tolist() == [1, 0, 0, 0]
+
+
+def test_network_file_bad_role(tmp_path):
+    nodes = NODES.replace("u2,using", "u2,dealer")
+    scenario = load_scenario(network_scenario(tmp_path, nodes=nodes))
+    with pytest.raises(NetworkFileError) as info:
+        KDSModel(scenario, 0, agents=False)
+    message = str(info.value)
+    assert "nodes.csv" in message
+    assert "line 7" in message  # header is line 1
+    assert "'dealer'" in message
+    for role in ("recovering", "using", "supportive", "stigmatising"):
+        assert role in message
+
+
+def test_network_file_edge_to_unknown_node(tmp_path):
+    scenario = load_scenario(network_scenario(tmp_path, edges=EDGES + "r1,x9\n"))
+    with pytest.raises(NetworkFileError, match=r"edges\.csv: line 13: node 'x9'"):
+        from_file(scenario.network)
+
+
+def test_network_file_bad_header(tmp_path):
+    scenario = load_scenario(network_scenario(tmp_path, edges="from,to\nr1,r2\n"))
+    with pytest.raises(NetworkFileError, match="source,target"):
+        from_file(scenario.network)
+
+
+def test_network_file_too_few_recovering(tmp_path):
+    nodes = "id,role\nr1,recovering\nu1,using\n"
+    scenario = load_scenario(network_scenario(tmp_path, nodes=nodes, edges="source,target\n"
+                                                                          "r1,u1\n"))
+    with pytest.raises(NetworkFileError, match="at least 2 recovering"):
+        from_file(scenario.network)
+
+
+def test_network_file_missing(tmp_path):
+    path = write_toml(tmp_path / "s.toml", '[network]\nedges_file = "nope.csv"\n'
+                                           'nodes_file = "nodes.csv"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert str(path.resolve()) in message and "network.edges_file" in message
+    assert "'nope.csv'" in message and "not found" in message
+
+
+def test_csv_edges_need_a_nodes_file(tmp_path):
+    write_toml(tmp_path / "edges.csv", EDGES)
+    path = write_toml(tmp_path / "s.toml", '[network]\nedges_file = "edges.csv"\n')
+    with pytest.raises(ScenarioError, match="nodes_file"):
+        load_scenario(path)
+
+
+def test_network_files_relative_to_the_file_that_names_them(tmp_path):
+    network_scenario(tmp_path / "base")
+    child = write_toml(tmp_path / "elsewhere" / "child.toml",
+                       'extends = "../base/net.toml"\n[run]\nhorizon_days = 10\n')
+    scenario = load_scenario(child)
+    assert scenario.network.nodes_file == str((tmp_path / "base" / "data" / "nodes.csv")
+                                              .resolve())
+    assert from_file(Network(**scenario.network.model_dump())).size == 5
