@@ -38,8 +38,9 @@ def figure(table, path: Path) -> Path:
     fig, ax = plots.new_axes(7.5, 0.8 + 0.55 * len(table))
     y = np.arange(len(table))
     ratio = table["simulated"] / table["value"]
-    ax.barh(y, 2 * table["tolerance"] / table["value"], left=1 - table["tolerance"] / table["value"],
-            color="#dde7f0", height=0.6, label="target +- tolerance")
+    band = table["tolerance"] / table["value"]
+    ax.barh(y, 2 * band, left=1 - band, color="#dde7f0", height=0.6,
+            label="target +- tolerance")
     ax.errorbar(ratio, y, xerr=[ratio - table["ci_low"] / table["value"],
                                 table["ci_high"] / table["value"] - ratio],
                 fmt="o", color="#1f4e79", capsize=3, label="simulated (95 % CI)")

@@ -36,7 +36,7 @@ def exposure_probability(using_contacts, stress, idle, b: Behaviour):
 
 # 2. Coping response ---------------------------------------------------------------------------
 def coping_probability(coping, self_efficacy, craving, b: Behaviour):
-    """Chance that a coping response succeeds: rises with skill and confidence, falls with craving."""
+    """Chance that coping succeeds: rises with skill and confidence, falls with craving."""
     return logistic(b.coping_intercept + b.coping_weight * coping
                     + b.self_efficacy_weight * self_efficacy - b.craving_weight * craving)
 
@@ -69,7 +69,8 @@ def relapse_probability(ave_susceptibility, help_seeking, b: Behaviour):
 # 5. Recovery dynamics ----------------------------------------------------------------------
 def craving_next(craving, abstinent, exposed, b: Behaviour):
     """Craving decays towards its floor while abstinent and flares in high-risk situations."""
-    decayed = toward(craving, b.craving_floor, abstinent * (1.0 - np.exp(-1.0 / b.craving_decay_days)))
+    share = abstinent * (1.0 - np.exp(-1.0 / b.craving_decay_days))
+    decayed = toward(craving, b.craving_floor, share)
     return toward(decayed, 1.0, b.exposure_craving_boost * exposed)
 
 

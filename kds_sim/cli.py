@@ -62,7 +62,7 @@ def cmd_run(args) -> int:
                         progress=not args.no_progress,
                         cache_dir=None if args.no_resume else out / ".replicates")
     written = result.save(out)
-    print(f"{scenario.name}: {result.replicates} replicates of {scenario.population.size} "
+    print(f"{scenario.name}: {result.replicates} replicates of {result.cohort_size} "
           f"people, {result.horizon} days, seed {result.seed}")
     print(report.format_summary(result.summary(), HEADLINE))
     print(f"wrote {len(written)} files to {out}/")

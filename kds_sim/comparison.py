@@ -186,6 +186,7 @@ def _nnt(diff: tuple[float, float, float]) -> tuple[float, float, float]:
 def _fmt(mean: float, low: float, high: float) -> str:
     if np.isnan(mean):
         return "n/a"
+    mean, low, high = mean + 0.0, low + 0.0, high + 0.0  # print -0.0 as 0.0
     digits = 1 if abs(mean) >= 10 else 3
     if np.isnan(low):
         return f"{mean:.{digits}f} [CI n/a]"
@@ -234,7 +235,7 @@ def cmd_compare(args) -> int:
                      cache_dir=None if args.no_resume else out / ".replicates")
     ref = result.results[result.reference]
     print(f"{len(scenarios)} scenarios x {ref.replicates} replicates of "
-          f"{ref.scenario.population.size} people, {ref.horizon} days, seed {ref.seed}, "
+          f"{ref.cohort_size} people, {ref.horizon} days, seed {ref.seed}, "
           f"common random numbers; reference: {result.reference or first}")
     metrics = HEADLINE + (("relapse_horizon", "averted_per_100_horizon")
                           if ref.horizon != 365 else ())

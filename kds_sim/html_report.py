@@ -65,7 +65,7 @@ def write(result: ComparisonResult, figures: dict[str, Path], path: Path) -> Pat
         "<h1>Relapse after rehabilitation: comparison of peer-support scenarios</h1>",
         f"<p class='note'>kds-sim {__version__}, "
         f"{dt.datetime.now(dt.UTC).date().isoformat()}. {len(result.results)} scenarios, "
-        f"{ref.replicates} replicates each of {ref.scenario.population.size} people followed "
+        f"{ref.replicates} replicates each of {ref.cohort_size} people followed "
         f"{ref.horizon} days after discharge, root seed {ref.seed}. Every scenario ran on "
         "common random numbers: replicate <i>i</i> of each starts from the same people, network "
         "and daily chances, so differences are due to the scenario. Cells: mean over "

@@ -81,7 +81,8 @@ class Population(Section):
                       "recovering people discharged from rehab at day 0", ge=2, le=2_000_000)
     coping: Distribution = dist(0.40, 0.15, "assumption: Cimahi assessment found coping "
                                 "weak (brief section 2.2)",
-                                "coping skill: refusing offers, bringing a third person, distraction")
+                                "coping skill: refusing offers, bringing a third person, "
+                                "distraction")
     self_efficacy: Distribution = dist(0.45, 0.15, "assumption: moderate after rehab",
                                        "confidence in staying abstinent in a high-risk situation")
     outcome_expectancy: Distribution = dist(0.55, 0.15, "assumption: members still recall "
@@ -155,13 +156,14 @@ class Behaviour(Section):
                                         "Gordon", "effect of self-efficacy on coping success")
     craving_weight: float = param(2.0, "log-odds per unit", "assumption: Witkiewitz & Marlatt "
                                   "2004", "effect of craving against coping success")
-    lapse_intercept: float = param(-6.5, "log-odds", "calibrated to 12-month relapse 0.40 "
-                                   "(BNN 2015)", "log-odds of a lapse after failed coping at "
-                                   "zero outcome expectancy")
+    lapse_intercept: float = param(-4.7, "log-odds", "fitted (kds-sim calibrate): 12-month "
+                                   "relapse 0.40 (BNN 2015); scenarios/calibrated overrides",
+                                   "log-odds of a lapse after failed coping at zero outcome "
+                                   "expectancy")
     expectancy_weight: float = param(2.5, "log-odds per unit", "assumption: positive outcome "
                                      "expectancies drive lapses (Marlatt & Gordon)",
                                      "effect of outcome expectancy on lapse after failed coping")
-    lapse_craving_weight: float = param(10.0, "log-odds per unit", "assumption: craving "
+    lapse_craving_weight: float = param(8.0, "log-odds per unit", "assumption: craving "
                                         "drives use once coping has failed (Witkiewitz & "
                                         "Marlatt 2004)", "effect of craving on lapse after "
                                         "failed coping")
@@ -190,12 +192,14 @@ class Behaviour(Section):
     self_efficacy_growth: float = param(0.005, "share of gap per day", "assumption: "
                                         "confidence grows with time abstinent",
                                         "daily self-efficacy growth while abstinent", ge=0, le=1)
-    craving_decay_days: float = param(60.0, "days", "assumption; relapse hazard highest soon "
-                                      "after rehab (Witkiewitz & Marlatt 2004)",
+    craving_decay_days: float = param(90.0, "days", "fitted (kds-sim calibrate): 12-month vs "
+                                      "5-year relapse; scenarios/calibrated overrides",
                                       "time constant of craving decay while abstinent", gt=0)
     craving_floor: float = param(0.05, "0-1 scale", "assumption", "craving after long "
                                  "abstinence", ge=0, le=1)
-    exposure_craving_boost: float = param(0.1, "share of gap", "assumption: cue reactivity",
+    exposure_craving_boost: float = param(0.02, "share of gap", "fitted (kds-sim calibrate): late "
+                                          "relapse; cue reactivity; scenarios/calibrated "
+                                          "overrides",
                                           "craving rise after a high-risk situation", ge=0, le=1)
     stress_relax_days: float = param(30.0, "days", "assumption", "time constant with which "
                                      "stress returns to its distal baseline", gt=0)
@@ -266,8 +270,9 @@ class Group(Section):
     dropout_per_month_max: float = param(0.10, "per month", "assumption: low motivation "
                                          "(brief section 3)", "membership dropout at "
                                          "management & membership 1", ge=0, le=1)
-    coping_gain: float = param(0.04, "share of gap per meeting", "assumption; scaled by HR "
-                               "capability", "coping gained by attending a meeting", ge=0, le=1)
+    coping_gain: float = param(0.04, "share of gap per meeting", "fitted (kds-sim calibrate): "
+                               "abstinence RR 1.21 (Kelly et al. 2020); scaled by HR capability",
+                               "coping gained by attending a meeting", ge=0, le=1)
     self_efficacy_gain: float = param(0.03, "share of gap per meeting", "assumption; scaled "
                                       "by HR capability", "self-efficacy gained per meeting",
                                       ge=0, le=1)

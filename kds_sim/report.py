@@ -14,9 +14,11 @@ if TYPE_CHECKING:
     from kds_sim.runner import RunResult
 
 
-def headline(summary: pd.DataFrame) -> dict[str, dict[str, float]]:
-    return {row.metric: {"mean": row.mean, "ci_low": row.ci_low, "ci_high": row.ci_high,
-                         "range_low": row.range_low, "range_high": row.range_high}
+def headline(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Metric -> statistics; an undefined value (NaN) becomes None (JSON null: NaN is not JSON)."""
+    keys = ("mean", "ci_low", "ci_high", "range_low", "range_high")
+    return {row.metric: {k: None if pd.isna(getattr(row, k)) else float(getattr(row, k))
+                         for k in keys}
             for row in summary.itertuples()}
 
 

@@ -99,6 +99,11 @@ class RunResult:
         return int(self.daily["day"].max())
 
     @property
+    def cohort_size(self) -> int:
+        """People per replicate (a network file, not population.size, may set it)."""
+        return len(self.people) // self.replicates
+
+    @property
     def replicates(self) -> int:
         return int(self.metrics["replicate"].nunique())
 

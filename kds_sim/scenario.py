@@ -138,7 +138,10 @@ def _describe(errors: list[dict], data: dict, origin: dict, default: Path | str)
             continue
         message = error["msg"].removeprefix("Value error, ")
         if not key:
-            lines.append(f"{file}: {message}")
+            # a whole-scenario check names its key first ("network.peer_degree must be ..."):
+            # report the file that set that key, which may be a parent in the extends chain
+            named = message.split(" ", 1)[0]
+            lines.append(f"{_origin_of(named, origin, default)}: {message}")
             continue
         value = _lookup(data, loc)
         section = _model_at(loc[:-1])

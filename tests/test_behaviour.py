@@ -43,7 +43,7 @@ def is_probability(values) -> bool:
     return bool(np.all((values >= 0) & (values <= 1)))
 
 
-# 1. exposure ------------------------------------------------------------------------------------
+# 1. exposure
 def test_exposure_rises_with_using_contacts_stress_and_idle(b):
     contacts = np.arange(0, 11)
     by_contacts = B.exposure_probability(contacts, 0.5, 0.5, b)
@@ -59,7 +59,7 @@ def test_exposure_with_no_hazard_is_zero(b):
     assert B.exposure_probability(0, 0.0, 0.0, none) == 0.0
 
 
-# 2. coping ----------------------------------------------------------------------------------------
+# 2. coping
 def test_coping_success_rises_with_skill_and_confidence_falls_with_craving(b):
     assert increasing(B.coping_probability(GRID, 0.5, 0.5, b))
     assert increasing(B.coping_probability(0.5, GRID, 0.5, b))
@@ -74,14 +74,14 @@ def test_self_efficacy_after_coping_success_up_failure_down(b):
     np.testing.assert_array_equal(B.self_efficacy_after_coping(se, False, False, b), se)
 
 
-# 3. lapse -----------------------------------------------------------------------------------------
+# 3. lapse
 def test_lapse_rises_with_outcome_expectancy_and_craving(b):
     assert increasing(B.lapse_probability(GRID, 0.5, b))
     assert increasing(B.lapse_probability(0.5, GRID, b))
     assert is_probability(B.lapse_probability(GRID, GRID, b))
 
 
-# 4. abstinence violation effect --------------------------------------------------------------------
+# 4. abstinence violation effect
 def test_relapse_after_lapse_rises_with_ave_falls_with_help_seeking(b):
     assert increasing(B.relapse_probability(GRID, 0.3, b))
     assert decreasing(B.relapse_probability(0.5, GRID, b))
@@ -96,7 +96,7 @@ def test_longer_lapses_resolve_more_slowly(b):
     assert is_probability(chances)
 
 
-# 5. recovery dynamics ------------------------------------------------------------------------------
+# 5. recovery dynamics
 def test_craving_decays_while_abstinent_and_flares_on_exposure(b):
     craving = np.linspace(0.2, 0.9, 8)  # all above the floor
     decayed = B.craving_next(craving, True, False, b)
@@ -152,7 +152,7 @@ def test_reentry_rises_with_rate(b):
     assert chances[0] == 0.0
 
 
-# one whole day ------------------------------------------------------------------------------------
+# one whole day
 def _people(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     p = {name: rng.uniform(0.1, 0.9, n) for name in (
         "coping", "self_efficacy", "outcome_expectancy", "ave_susceptibility", "stress",
@@ -244,7 +244,7 @@ def test_more_using_contacts_more_lapses_in_a_large_cohort(b):
     assert many["lapse"].sum() > few["lapse"].sum()
 
 
-# group rules ---------------------------------------------------------------------------------------
+# group rules
 def _capacity(**scores) -> np.ndarray:
     cap = np.full(7, 2.5)
     for domain, score in scores.items():

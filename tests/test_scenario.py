@@ -135,6 +135,14 @@ def test_error_in_a_parent_names_the_parent_file(tmp_path):
     assert str(child.resolve()) not in message
 
 
+def test_whole_scenario_check_names_the_parent_that_set_the_key(tmp_path):
+    parent = write_toml(tmp_path / "parent.toml", "[network]\npeer_degree = 5\n")
+    child = write_toml(tmp_path / "child.toml", 'extends = "parent.toml"\n[run]\nseed = 1\n')
+    message = error_of(child)
+    assert message.startswith(f"{parent.resolve()}: network.peer_degree")
+    assert "5" in message
+
+
 def test_several_mistakes_are_all_reported(tmp_path):
     path = write_toml(tmp_path / "many.toml",
                       "[group]\ncoverage = 1.5\n[run]\nhorizon_days = 0\n")
@@ -176,7 +184,7 @@ def test_validate_dict_errors_are_scenario_errors():
         validate({"run": {"engine": "turbo"}})
 
 
-# extends ------------------------------------------------------------------------------------------
+# extends -----------------------------------------------------------------------------------------
 def test_extends_merges_child_overrides_and_inherits(tmp_path):
     write_toml(tmp_path / "parent.toml", (
         'name = "parent"\n[run]\nhorizon_days = 100\nseed = 7\n'
@@ -228,7 +236,7 @@ def test_unset_values_take_schema_defaults():
     assert scenario == Scenario()
 
 
-# shipped scenarios --------------------------------------------------------------------------------
+# shipped scenarios -------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
 def test_shipped_scenarios_load(path):
     scenario = load_scenario(path)

@@ -1,0 +1,198 @@
+"""Replicates: seeds, worker processes, byte-identical outputs, resumable cache, RunResult."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_scenario
+
+from kds_sim import outcomes, runner
+
+TABLES = ("daily.csv", "people.csv", "metrics.csv", "summary.csv", "survival.csv")
+
+
+def no_figures(**kwargs):
+    return make_scenario({"outputs": {"figures": False}}, **kwargs)
+
+
+# seeds and workers -------------------------------------------------------------------------------
+def test_workers_1_and_2_write_byte_identical_tables(tmp_path):
+    scenario = no_figures(size=200, horizon=60, replicates=4)
+    one = runner.run(scenario, workers=1, progress=False)
+    two = runner.run(scenario, workers=2, progress=False)
+    one.save(tmp_path / "one")
+    two.save(tmp_path / "two")
+    for name in TABLES:
+        a, b = (tmp_path / "one" / name).read_bytes(), (tmp_path / "two" / name).read_bytes()
+        assert a == b, name
+    assert len((tmp_path / "one" / "people.csv").read_text().splitlines()) == 4 * 200 + 1
+
+
+def test_replicate_does_not_depend_on_how_many_are_asked_for():
+    scenario = make_scenario(size=150, horizon=40)
+    two = runner.run(scenario, replicates=2, progress=False)
+    four = runner.run(scenario, replicates=4, progress=False)
+    head = four.people[four.people["replicate"] < 2].reset_index(drop=True)
+    pd.testing.assert_frame_equal(head, two.people, check_exact=True)
+    assert sorted(four.people["replicate"].unique()) == [0, 1, 2, 3]
+
+
+def test_replicates_of_one_run_differ(tiny):
+    result = runner.run(tiny, replicates=3, horizon=40, progress=False)
+    by_rep = [g.drop(columns="replicate").reset_index(drop=True)
+              for _, g in result.people.groupby("replicate")]
+    assert not by_rep[0].equals(by_rep[1]) and not by_rep[1].equals(by_rep[2])
+
+
+def test_same_seed_same_result_different_seed_different():
+    scenario = make_scenario(size=150, horizon=40)
+    a = runner.run(scenario, seed=1, progress=False)
+    b = runner.run(scenario, seed=1, progress=False)
+    c = runner.run(scenario, seed=2, progress=False)
+    pd.testing.assert_frame_equal(a.people, b.people, check_exact=True)
+    pd.testing.assert_frame_equal(a.daily, b.daily, check_exact=True)
+    assert not a.people.equals(c.people)
+    assert a.seed == 1 and c.seed == 2
+
+
+def test_run_arguments_override_the_scenario():
+    scenario = make_scenario(size=100, horizon=40, replicates=2, seed=5)
+    result = runner.run(scenario, replicates=3, horizon=25, seed=6, progress=False)
+    assert result.replicates == 3 and result.horizon == 25 and result.seed == 6
+    assert result.scenario.run.horizon_days == 25
+    assert scenario.run.horizon_days == 40  # the caller's scenario is left alone
+
+
+# resume ------------------------------------------------------------------------------------------
+def test_cache_reuses_finished_replicates(tmp_path, monkeypatch):
+    scenario = make_scenario(size=150, horizon=40)
+    cache = tmp_path / "cache"
+    calls: list[int] = []
+    real = runner.simulate
+
+    def counting(scenario, seed, index):
+        calls.append(index)
+        return real(scenario, seed, index)
+
+    monkeypatch.setattr(runner, "simulate", counting)
+    first = runner.run(scenario, replicates=3, progress=False, cache_dir=cache)
+    assert sorted(calls) == [0, 1, 2]
+    files = sorted(cache.rglob("*.parquet"))
+    assert len(files) == 6  # daily + people per replicate
+    stamps = {f: f.stat().st_mtime_ns for f in files}
+
+    calls.clear()
+    second = runner.run(scenario, replicates=5, progress=False, cache_dir=cache)
+    assert sorted(calls) == [3, 4]  # only the new replicates are simulated
+    for f, stamp in stamps.items():
+        assert f.stat().st_mtime_ns == stamp, f"{f.name} was rewritten"
+    assert len(list(cache.rglob("*.parquet"))) == 10
+    assert not list(cache.rglob("*.part"))
+
+    done = second.people[second.people["replicate"] < 3].reset_index(drop=True)
+    pd.testing.assert_frame_equal(done, first.people, check_exact=True)
+    pd.testing.assert_frame_equal(second.metrics.iloc[:3].reset_index(drop=True),
+                                  first.metrics, check_exact=True)
+
+    # a resumed run gives the same answer as a fresh one
+    calls.clear()
+    fresh = runner.run(scenario, replicates=5, progress=False)
+    assert sorted(calls) == [0, 1, 2, 3, 4]
+    pd.testing.assert_frame_equal(second.metrics, fresh.metrics, check_exact=True)
+    pd.testing.assert_frame_equal(second.people, fresh.people, check_exact=True)
+
+
+def test_cache_is_not_reused_after_a_change(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    base = make_scenario(size=100, horizon=30)
+    runner.run(base, replicates=2, progress=False, cache_dir=cache)
+    calls: list[int] = []
+    real = runner.simulate
+    monkeypatch.setattr(runner, "simulate",
+                        lambda s, seed, i: calls.append(i) or real(s, seed, i))
+    changed = make_scenario({"network": {"using_ties_mean": 3.0}}, size=100, horizon=30)
+    runner.run(changed, replicates=2, progress=False, cache_dir=cache)
+    runner.run(base, replicates=2, seed=999, progress=False, cache_dir=cache)
+    runner.run(base, replicates=2, horizon=31, progress=False, cache_dir=cache)
+    assert calls == [0, 1] * 3
+    # ... but output switches do not change results, so they keep the cache
+    calls.clear()
+    quiet = make_scenario({"outputs": {"figures": False}}, size=100, horizon=30)
+    runner.run(quiet, replicates=2, progress=False, cache_dir=cache)
+    assert calls == []
+
+
+def test_cache_key_ignores_replicates_only():
+    a = make_scenario(replicates=2)
+    assert runner.cache_key(a, 1) == runner.cache_key(make_scenario(replicates=9), 1)
+    assert runner.cache_key(a, 1) != runner.cache_key(a, 2)
+    assert runner.cache_key(a, 1) != runner.cache_key(make_scenario(size=201), 1)
+
+
+# the result object -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def result():
+    return runner.run(make_scenario({"group": {"enabled": True}}, size=200, horizon=200,
+                                    replicates=4), progress=False)
+
+
+def test_metrics_one_row_per_replicate(result):
+    metrics = result.metrics
+    assert metrics["replicate"].tolist() == [0, 1, 2, 3]
+    for name in ("relapse_90d", "relapse_180d", "relapse_horizon", "lapses_per_person",
+                 "lapse_to_relapse_share", "use_prevalence_end"):
+        assert name in metrics.columns
+    assert "relapse_365d" not in metrics.columns  # beyond the 200-day horizon
+    assert (metrics["relapse_90d"] <= metrics["relapse_180d"]).all()
+    assert (metrics["relapse_180d"] <= metrics["relapse_horizon"]).all()
+    for _, people in result.people.groupby("replicate"):
+        r = int(people["replicate"].iloc[0])
+        assert metrics.loc[r, "relapse_90d"] == (people["first_relapse_day"] <= 90).mean()
+
+
+def test_summary_has_ci_around_the_mean(result):
+    summary = result.summary()
+    assert {"scenario", "metric", "mean", "ci_low", "ci_high", "range_low", "range_high",
+            "replicates"} <= set(summary.columns)
+    ok = summary.dropna(subset=["mean"])
+    assert (ok["ci_low"] <= ok["mean"]).all() and (ok["mean"] <= ok["ci_high"]).all()
+    row = summary.set_index("metric").loc["relapse_horizon"]
+    assert row["mean"] == pytest.approx(result.metrics["relapse_horizon"].mean())
+    assert row["replicates"] == 4
+
+
+def test_survival_and_prevalence(result):
+    survival = result.survival()
+    assert survival["day"].tolist() == list(range(201))
+    assert survival["survival"].iloc[0] == 1.0
+    assert survival["survival"].is_monotonic_decreasing
+    assert survival["survival"].iloc[-1] == pytest.approx(
+        1 - result.metrics["relapse_horizon"].mean())
+    prevalence = result.prevalence()
+    shares = prevalence[["abstinent", "lapsed", "relapsed"]].sum(axis=1)
+    np.testing.assert_allclose(shares, 1.0)
+
+
+# outcomes helpers --------------------------------------------------------------------------------
+def test_mean_ci():
+    mean, low, high = outcomes.mean_ci(np.array([1.0, 2.0, 3.0, np.nan]))
+    assert mean == 2.0 and low < 2.0 < high
+    assert high - 2.0 == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-5)
+    assert outcomes.mean_ci(np.array([0.5, 0.5])) == (0.5, 0.5, 0.5)
+    assert all(np.isnan(outcomes.mean_ci(np.array([]))))
+
+
+def test_paired_difference_pairs_by_replicate():
+    a = pd.DataFrame({"replicate": [0, 1, 2], "m": [0.5, 0.6, 0.7]})
+    b = pd.DataFrame({"replicate": [2, 0, 1], "m": [0.6, 0.4, 0.5]})
+    mean, low, high = outcomes.paired_difference(a, b)
+    assert (mean, low, high) == pytest.approx((0.1, 0.1, 0.1))
+
+
+def test_kaplan_meier_without_censoring_is_the_empirical_survival():
+    people = pd.DataFrame({"relapse_time": [2, 4, 4, 10], "relapse_censored": [False] * 4})
+    np.testing.assert_allclose(outcomes.kaplan_meier(people, np.array([0, 2, 3, 4, 10])),
+                               [1.0, 0.75, 0.75, 0.25, 0.0])
+    nobody = pd.DataFrame({"relapse_time": [5, 5], "relapse_censored": [True, True]})
+    np.testing.assert_array_equal(outcomes.kaplan_meier(nobody, np.array([0, 5])), [1, 1])
