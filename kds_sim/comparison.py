@@ -135,7 +135,9 @@ class ComparisonResult:
         written += storage.write_table(out / "survival", self.survival())
         for name, result in self.results.items():
             written += storage.write_table(out / "scenarios" / name / "summary", result.summary())
-            written += storage.write_table(out / "scenarios" / name / "daily", result.daily)
+            daily_mean = result.daily.drop(columns="replicate").groupby("day").mean()
+            written += storage.write_table(out / "scenarios" / name / "daily_mean",
+                                           daily_mean.reset_index())
         figures = {}
         figure, ax = plots.new_axes(8, 4.8)
         self.plot_survival(ax)

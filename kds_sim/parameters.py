@@ -351,16 +351,16 @@ class Interventions(Section):
         "PEKA points per session", "assumption: the paper reports no post-training scores; "
         "sized so the full model lifts every targeted domain above 2.75 (the good line)",
         "domain score gained per session, by intervention kind")
-    training_coping_gain: float = param(0.10, "share of gap per session", "assumption",
+    training_coping_gain: float = param(0.05, "share of gap per session", "assumption",
                                         "relapse-prevention training: coping gained by an "
                                         "attending member", ge=0, le=1)
-    training_self_efficacy_gain: float = param(0.08, "share of gap per session", "assumption",
+    training_self_efficacy_gain: float = param(0.04, "share of gap per session", "assumption",
                                                "relapse-prevention training: self-efficacy "
                                                "gained", ge=0, le=1)
-    training_expectancy_drop: float = param(0.08, "share per session", "assumption",
+    training_expectancy_drop: float = param(0.04, "share per session", "assumption",
                                             "relapse-prevention training: outcome expectancy "
                                             "lost", ge=0, le=1)
-    training_help_seeking_gain: float = param(0.12, "share of gap per session", "assumption",
+    training_help_seeking_gain: float = param(0.06, "share of gap per session", "assumption",
                                               "relapse-prevention training: help-seeking "
                                               "gained", ge=0, le=1)
     mentoring_erosion_reduction: float = param(0.75, "share", "assumption: the paper says "
