@@ -13,24 +13,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from kds_sim import calibration, plots, storage
-from kds_sim.parameters import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "scenarios" / "targets" / "indonesia_2015.toml"
 OVERLAY = ROOT / "scenarios" / "calibrated" / "indonesia_2015.toml"
 RESULTS = ROOT / "experiments" / "results" / "calibration"
-
-
-def schema_default(key: str) -> float:
-    node: Any = Scenario()
-    for part in key.split("."):
-        node = getattr(node, part)
-    return float(node)
 
 
 def figure(table, path: Path) -> Path:
@@ -65,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     targets = calibration.load_targets(TARGETS)
     free = dict(targets.spec.free)
-    start = {key: schema_default(key) for key in free}
+    start = {key: float(calibration.schema_default(key)) for key in free}
     result = calibration.calibrate(targets, free, start=start, progress=not args.no_progress,
                                    max_evaluations=args.max_evaluations,
                                    check_replicates=args.check_replicates)

@@ -162,11 +162,16 @@ def check_parameter(key: str, source: Path | str = "--free") -> None:
         raise ScenarioError(f"{source}: free parameter {key!r} is not numeric ({node!r})")
 
 
-def _round(value: float, key: str) -> float | int:
+def schema_default(key: str) -> Any:
+    """The schema's default of a dotted scenario key."""
     node: Any = Scenario()
     for part in key.split("."):
         node = getattr(node, part)
-    return int(round(value)) if isinstance(node, int) else float(value)
+    return node
+
+
+def _round(value: float, key: str) -> float | int:
+    return int(round(value)) if isinstance(schema_default(key), int) else float(value)
 
 
 @dataclass

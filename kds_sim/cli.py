@@ -37,9 +37,10 @@ def _overrides(args) -> dict:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--replicates", type=int, help="replicates per scenario "
+    parser.add_argument("--replicates", type=int, metavar="N", help="replicates per scenario "
                         "(default: the scenario's run.replicates)")
-    parser.add_argument("--seed", type=int, help="root seed (default: the scenario's run.seed)")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help="root seed (default: the scenario's run.seed)")
     parser.add_argument("--horizon", type=int, metavar="DAYS", help="days of follow-up "
                         "(default: the scenario's run.horizon_days)")
     parser.add_argument("--workers", type=int, default=1, metavar="K",
@@ -94,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one scenario's replicates and write its outputs",
                          description="Run a scenario's replicates; print headline metrics with "
-                                     "95 %% CIs; write tables (CSV, Parquet), summary.json and "
+                                     "95 % CIs; write tables (CSV, Parquet), summary.json and "
                                      "figures. An interrupted run resumes where it stopped.")
     run.add_argument("scenario", help="scenario file (TOML)")
     run.add_argument("--out", metavar="DIR", help="output folder (default results/NAME)")

@@ -8,6 +8,7 @@ differences against the reference measure the intervention, not noise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from kds_sim import outcomes, plots, runner, storage
 from kds_sim.parameters import Scenario
-from kds_sim.scenario import ScenarioError, load_scenario
+from kds_sim.scenario import ScenarioError, load_scenario, validate
 
 DAY_MARKS = (180, 365)
 
@@ -29,7 +30,7 @@ def _align(scenarios: list[Scenario], reference: Scenario, replicates, seed, hor
     for s in scenarios:
         data = s.model_dump()
         data["run"] = {**data["run"], **common}
-        aligned.append(Scenario.model_validate(data))
+        aligned.append(validate(data, source=f"{s.name} (compare options)"))
     return aligned
 
 
@@ -44,7 +45,7 @@ class ComparisonResult:
     def horizon(self) -> int:
         return self.results[self.reference].horizon
 
-    @property
+    @cached_property
     def table(self) -> pd.DataFrame:
         """Tidy: one row per scenario and metric, with mean and 95 % CI."""
         rows = []
@@ -254,7 +255,7 @@ def add_command(sub, add_run_options) -> None:
         description="Run scenarios on common random numbers and report, against a reference, "
                     "relapse at 6 and 12 months, relapses averted per 100 people, number "
                     "needed to treat, abstinence risk ratio and group capacity, each with a "
-                    "95 %% CI. Writes comparison.csv/.parquet, figures and report.html.")
+                    "95 % CI. Writes comparison.csv/.parquet, figures and report.html.")
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
     parser.add_argument("--reference", metavar="NAME",
                         help="scenario to compare against (default: the first)")

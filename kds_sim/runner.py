@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from kds_sim import __version__, outcomes, storage
 from kds_sim.model import KDSModel
 from kds_sim.parameters import Scenario
+from kds_sim.scenario import validate
 
 
 def replicate_seed(seed: int, index: int) -> np.random.SeedSequence:
@@ -145,8 +146,9 @@ def run(scenario: Scenario, replicates: int | None = None, seed: int | None = No
     if seed is not None:
         updates["seed"] = seed
     if updates:
-        scenario = Scenario.model_validate(
-            {**scenario.model_dump(), "run": {**scenario.run.model_dump(), **updates}})
+        scenario = validate({**scenario.model_dump(), "run": {**scenario.run.model_dump(),
+                                                               **updates}},
+                            source=f"{scenario.name} (run options)")
     n, seed = scenario.run.replicates, scenario.run.seed
     cache = ReplicateCache(cache_dir, scenario, seed) if cache_dir else None
     results: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
