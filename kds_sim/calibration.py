@@ -315,7 +315,8 @@ def calibrate(targets: Targets, free: dict[str, tuple[float, float]] | None = No
                           spec.population_size)
     history = []
     limit = max_evaluations or spec.max_evaluations
-    bar = tqdm(total=limit, desc="calibrating", unit="eval", disable=not progress, leave=False)
+    bar = tqdm(total=limit, desc="calibrating", unit="eval", leave=False,
+               disable=None if progress else True)  # None: a bar on terminals only
 
     def loss(x: np.ndarray) -> float:
         values = dict(zip(keys, low + np.clip(x, 0, 1) * span, strict=True))

@@ -161,7 +161,7 @@ def run(scenario: Scenario, replicates: int | None = None, seed: int | None = No
             todo.append(index)
 
     bar = tqdm(total=n, initial=n - len(todo), desc=f"{scenario.name}", unit="rep",
-               disable=not progress, leave=False)
+               disable=None if progress else True, leave=False)
     workers = max(1, min(workers, len(todo))) if todo else 1
     if workers == 1:
         for index in todo:
