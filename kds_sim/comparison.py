@@ -7,6 +7,7 @@ differences against the reference measure the intervention, not noise.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -213,6 +214,11 @@ def compare(scenarios: list[Scenario | str | Path], reference: str | None = None
         raise ScenarioError(f"--reference {reference!r} is not among the scenarios: "
                             f"{', '.join(names)}")
     ref = loaded[names.index(reference)]
+    for s in loaded:
+        if (s.population.size, s.network) != (ref.population.size, ref.network):
+            warnings.warn(f"{s.name}: population size or network settings differ from "
+                          f"{reference}; replicates are not the same cohorts, so paired "
+                          "contrasts lose their common-random-number pairing", stacklevel=2)
     loaded = _align(loaded, ref, replicates, seed, horizon)
     results = {}
     for s in loaded:
