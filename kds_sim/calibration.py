@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -191,12 +191,9 @@ class Evaluator:
     """Runs the target scenarios for a parameter vector and measures every target."""
 
     targets: Targets
-    free: dict[str, tuple[float, float]]
     replicates: int
     seed: int
     population_size: int | None
-    progress: bool = False
-    cache: dict = field(default_factory=dict)
 
     def scenarios(self, values: dict[str, float]) -> dict[Path, Scenario]:
         overrides = {k: _round(v, k) for k, v in values.items()}
@@ -266,6 +263,7 @@ def objective(measurements: list[Measurement]) -> float:
 class CalibrationResult:
     values: dict[str, float]
     start: dict[str, float]
+    bounds: dict[str, tuple[float, float]]
     fit: list[Measurement]            # at the fitted values, fresh seeds
     evaluations: int
     objective: float
@@ -310,8 +308,8 @@ def calibrate(targets: Targets, free: dict[str, tuple[float, float]] | None = No
     keys = list(free)
     low = np.array([free[k][0] for k in keys])
     span = np.array([free[k][1] - free[k][0] for k in keys])
-    x0 = {k: v for k, v in start_values(targets, free, start).items()}
-    evaluator = Evaluator(targets, free, replicates or spec.replicates, spec.seed,
+    x0 = start_values(targets, free, start)
+    evaluator = Evaluator(targets, replicates or spec.replicates, spec.seed,
                           spec.population_size)
     history = []
     limit = max_evaluations or spec.max_evaluations
@@ -338,10 +336,10 @@ def calibrate(targets: Targets, free: dict[str, tuple[float, float]] | None = No
     bar.close()
     best = dict(zip(keys, low + np.clip(found.x, 0, 1) * span, strict=True))
     best = {k: _round(v, k) for k, v in best.items()}
-    checker = Evaluator(targets, free, check_replicates or spec.check_replicates,
-                        spec.check_seed, None)
+    checker = Evaluator(targets, check_replicates or spec.check_replicates, spec.check_seed,
+                        None)
     fit = checker.measure(best)
-    return CalibrationResult(best, x0, fit, len(history), objective(fit),
+    return CalibrationResult(best, x0, free, fit, len(history), objective(fit),
                              pd.DataFrame(history))
 
 
@@ -366,7 +364,7 @@ def overlay_text(result: CalibrationResult, targets: Targets) -> str:
         node[leaf] = value
     data["calibration"] = {
         "date": today, "version": __version__, "targets_file": targets.path.name,
-        "free": {k: list(v) for k, v in result_free(result, targets).items()},
+        "free": {k: list(v) for k, v in result.bounds.items()},
         "objective": round(result.objective, 6), "evaluations": result.evaluations,
         "fit": {m.target.name: {"metric": m.target.metric, "target": m.target.value,
                                 "tolerance": m.target.tolerance,
@@ -374,10 +372,6 @@ def overlay_text(result: CalibrationResult, targets: Targets) -> str:
                                 "ci_high": round(m.ci_high, 6)} for m in result.fit},
     }
     return "\n".join(lines) + "\n\n" + tomli_w.dumps(data)
-
-
-def result_free(result: CalibrationResult, targets: Targets) -> dict[str, tuple[float, float]]:
-    return {k: targets.spec.free.get(k, (np.nan, np.nan)) for k in result.values}
 
 
 def parse_free(items: list[str] | None, targets: Targets) -> dict[str, tuple[float, float]]:

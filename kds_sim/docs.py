@@ -13,7 +13,7 @@ from kds_sim.parameters import Distribution, Scenario
 SKIP = {"interventions", "calibration"}  # documented in their own sections
 
 
-def _entries(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, object, dict, str]]:
+def entries(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, object, dict, str]]:
     """Leaf settings of a section, its own keys before its subsections (as TOML needs)."""
     nested = []
     for name, field in type(model).model_fields.items():
@@ -25,7 +25,7 @@ def _entries(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, object, 
         else:
             yield f"{prefix}{name}", value, field.json_schema_extra or {}, field.description or ""
     for name, value in nested:
-        yield from _entries(value, f"{prefix}{name}.")
+        yield from entries(value, f"{prefix}{name}.")
 
 
 def _show(value: object) -> str:
@@ -52,7 +52,7 @@ def parameter_table() -> str:
         "| key | default | unit / scale | meaning | source |",
         "|---|---|---|---|---|",
     ]
-    for key, value, extra, doc in _entries(Scenario()):
+    for key, value, extra, doc in entries(Scenario()):
         lines.append(f"| `{key}` | {_show(value)} | {extra.get('unit', '')} | {doc} | "
                      f"{extra.get('source', '')} |")
     from kds_sim.group import MECHANISMS
@@ -103,7 +103,7 @@ def scenario_template() -> str:
         "",
     ]
     section = None
-    for key, value, extra, doc in _entries(Scenario()):
+    for key, value, extra, doc in entries(Scenario()):
         head, _, name = key.rpartition(".")
         if head != section:
             section = head

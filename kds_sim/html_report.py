@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kds_sim import __version__, storage
-from kds_sim.docs import _entries
+from kds_sim.docs import entries
 from kds_sim.parameters import Scenario
 
 if TYPE_CHECKING:
@@ -46,8 +46,8 @@ def _image(path: Path) -> str:
 
 def _differences(scenario: Scenario) -> list[tuple[str, object]]:
     """Settings that differ from the defaults: what makes this scenario what it is."""
-    defaults = dict((k, v) for k, v, _, _ in _entries(Scenario()))
-    changed = [(k, v) for k, v, _, _ in _entries(scenario)
+    defaults = dict((k, v) for k, v, _, _ in entries(Scenario()))
+    changed = [(k, v) for k, v, _, _ in entries(scenario)
                if k not in ("name", "description") and defaults.get(k) != v
                and not k.startswith("run.")]
     for i, item in enumerate(scenario.interventions):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -184,6 +183,3 @@ def run(scenario: Scenario, replicates: int | None = None, seed: int | None = No
     people = pd.concat([results[i][1] for i in range(n)], ignore_index=True)
     return RunResult(scenario, seed, daily, people)
 
-
-def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))

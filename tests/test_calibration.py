@@ -79,7 +79,7 @@ def test_fit_from_wrong_start_recovers_the_target(tmp_path):
     path = write_targets(tmp_path, TARGET.format(value=0.5),
                          free='"behaviour.lapse_intercept" = [-9.0, -4.0]')
     targets = calibration.load_targets(path)
-    evaluator = calibration.Evaluator(targets, dict(targets.spec.free), 2, 3, None)
+    evaluator = calibration.Evaluator(targets, 2, 3, None)
     value = evaluator.measure({"behaviour.lapse_intercept": truth})[0].mean
     path = write_targets(tmp_path, TARGET.format(value=value),
                          free='"behaviour.lapse_intercept" = [-9.0, -4.0]')

@@ -23,7 +23,7 @@ def test_base_scenario_is_current_and_loads_to_the_defaults():
 
 
 def test_every_parameter_has_unit_and_source():
-    for key, _, extra, doc in docs._entries(Scenario()):
+    for key, _, extra, doc in docs.entries(Scenario()):
         assert doc, f"{key} has no description"
         assert extra.get("unit"), f"{key} has no unit"
         assert extra.get("source"), f"{key} has no source"
