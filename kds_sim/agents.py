@@ -60,3 +60,9 @@ class UsingFriend(mesa.Agent):
     def __init__(self, model: KDSModel, index: int):
         super().__init__(model)
         self.index = index
+
+    @property
+    def ties(self) -> list[int]:
+        """Indices of the recovering people this user is tied to."""
+        owners, friends = self.model.network.using_edges
+        return owners[friends == self.index].tolist()

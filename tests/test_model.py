@@ -365,3 +365,14 @@ def test_network_files_relative_to_the_file_that_names_them(tmp_path):
     assert scenario.network.nodes_file == str((tmp_path / "base" / "data" / "nodes.csv")
                                               .resolve())
     assert from_file(Network(**scenario.network.model_dump())).size == 5
+
+
+def test_using_friend_agents_know_their_ties():
+    scenario = make_scenario(size=120, horizon=5)
+    model = KDSModel(scenario, 3)
+    friends = list(model.agents_by_type[UsingFriend])
+    counts = np.zeros(model.people.size, dtype=int)
+    for friend in friends:
+        np.add.at(counts, friend.ties, 1)
+    assert len(friends) == model.network.n_using_friends
+    assert np.array_equal(counts, model.network.using_ties)
