@@ -221,9 +221,14 @@ def compare(scenarios: list[Scenario | str | Path], reference: str | None = None
                           "contrasts lose their common-random-number pairing", stacklevel=2)
     loaded = _align(loaded, ref, replicates, seed, horizon)
     results = {}
-    for s in loaded:
-        cache = Path(cache_dir) / s.name if cache_dir else None
-        results[s.name] = runner.run(s, workers=workers, progress=progress, cache_dir=cache)
+    pool = runner.worker_pool(workers) if workers > 1 else None
+    try:
+        for s in loaded:
+            cache = Path(cache_dir) / s.name if cache_dir else None
+            results[s.name] = runner.run(s, progress=progress, cache_dir=cache, pool=pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return ComparisonResult(results, reference)
 
 

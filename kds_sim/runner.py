@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -132,13 +132,27 @@ class RunResult:
         return report.write_run(self, Path(out))
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes, started once and shared by several runs (each import costs seconds)."""
+    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+
+
+def _in_pool(pool: Executor, scenario: Scenario, seed: int, todo: list[int], done) -> None:
+    payload = scenario.model_dump_json()
+    futures = {pool.submit(_simulate_json, payload, seed, i): i for i in todo}
+    for future in as_completed(futures):
+        done(futures[future], future.result())
+
+
 def run(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
         horizon: int | None = None, workers: int = 1, progress: bool = True,
-        cache_dir: str | Path | None = None) -> RunResult:
+        cache_dir: str | Path | None = None, pool: Executor | None = None) -> RunResult:
     """Run a scenario's replicates and collect the results.
 
     Arguments left as None take the scenario's [run] values. With `cache_dir`, finished
-    replicates are kept there and reused when the same run is started again.
+    replicates are kept there and reused when the same run is started again. `pool` (from
+    `worker_pool`) lets several runs share worker processes; otherwise `workers` > 1 starts
+    a pool for this run.
     """
     updates = {k: v for k, v in (("replicates", replicates), ("horizon_days", horizon))
                if v is not None}
@@ -161,23 +175,21 @@ def run(scenario: Scenario, replicates: int | None = None, seed: int | None = No
 
     bar = tqdm(total=n, initial=n - len(todo), desc=f"{scenario.name}", unit="rep",
                disable=None if progress else True, leave=False)
-    workers = max(1, min(workers, len(todo))) if todo else 1
-    if workers == 1:
-        for index in todo:
-            results[index] = simulate(scenario, seed, index)
-            if cache:
-                cache.save(index, results[index])
-            bar.update()
+
+    def done(index: int, tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        results[index] = tables
+        if cache:
+            cache.save(index, tables)
+        bar.update()
+
+    if pool is not None and todo:
+        _in_pool(pool, scenario, seed, todo, done)
+    elif workers > 1 and len(todo) > 1:
+        with worker_pool(min(workers, len(todo))) as own:
+            _in_pool(own, scenario, seed, todo, done)
     else:
-        payload = scenario.model_dump_json()
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_simulate_json, payload, seed, i): i for i in todo}
-            for future in as_completed(futures):
-                index = futures[future]
-                results[index] = future.result()
-                if cache:
-                    cache.save(index, results[index])
-                bar.update()
+        for index in todo:
+            done(index, simulate(scenario, seed, index))
     bar.close()
     daily = pd.concat([results[i][0] for i in range(n)], ignore_index=True)
     people = pd.concat([results[i][1] for i in range(n)], ignore_index=True)

@@ -196,3 +196,14 @@ def test_kaplan_meier_without_censoring_is_the_empirical_survival():
                                [1.0, 0.75, 0.75, 0.25, 0.0])
     nobody = pd.DataFrame({"relapse_time": [5, 5], "relapse_censored": [True, True]})
     np.testing.assert_array_equal(outcomes.kaplan_meier(nobody, np.array([0, 5])), [1, 1])
+
+
+def test_a_shared_worker_pool_gives_the_serial_results():
+    scenario = make_scenario(size=150, horizon=40, replicates=3, seed=5)
+    serial = runner.run(scenario, progress=False)
+    with runner.worker_pool(2) as pool:
+        first = runner.run(scenario, progress=False, pool=pool)
+        second = runner.run(scenario, seed=6, progress=False, pool=pool)
+    pd.testing.assert_frame_equal(serial.people, first.people)
+    pd.testing.assert_frame_equal(serial.daily, first.daily)
+    assert not second.people.equals(first.people)
