@@ -71,7 +71,8 @@ def write(result: ComparisonResult, figures: dict[str, Path], path: Path) -> Pat
         "and daily chances, so differences are due to the scenario. Cells: mean over "
         f"replicates [95 % confidence interval]. Reference: <b>{html.escape(result.reference)}"
         "</b>.</p>",
-        "<h2>Results</h2>", wide.to_html(escape=True),
+        "<h2>Results</h2>",
+        wide.rename_axis(columns=None).reset_index().to_html(escape=True, index=False),
         "<p class='note'>Relapse = first return to regular use (a lapse that the abstinence "
         "violation effect turned into relapse). Relapses averted and number needed to treat are "
         "paired differences against the reference; NNT is shown without CI where the CI of "
