@@ -97,10 +97,15 @@ class ComparisonResult:
             m for m in dict.fromkeys(table["metric"]) if m in out.columns])
 
     def survival(self) -> pd.DataFrame:
+        """Kaplan-Meier curves of every scenario (mean and 95 % CI by day), one table."""
+        return self._survival.copy()
+
+    @cached_property
+    def _survival(self) -> pd.DataFrame:
         return pd.concat([r.survival() for r in self.results.values()], ignore_index=True)
 
     def plot_survival(self, ax=None):
-        return plots.survival(self.survival(), ax, "Relapse-free survival by scenario")
+        return plots.survival(self._survival, ax, "Relapse-free survival by scenario")
 
     def plot_forest(self, ax=None, at: str | None = None):
         """Relapses averted per 100 people at `at` ("180d", "365d" or "horizon"); default
@@ -134,7 +139,7 @@ class ComparisonResult:
 
         out = Path(out)
         written = storage.write_table(out / "comparison", self.table)
-        written += storage.write_table(out / "survival", self.survival())
+        written += storage.write_table(out / "survival", self._survival)
         for name, result in self.results.items():
             written += storage.write_table(out / "scenarios" / name / "summary", result.summary())
             daily_mean = result.daily.drop(columns="replicate").groupby("day").mean()
