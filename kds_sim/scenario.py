@@ -172,7 +172,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     path = Path(path)
     origin: dict[str, Path] = {}
     data = _resolve(path, (), origin)
-    data.setdefault("name", path.stem)
+    if origin.get("name") != path.resolve():
+        data["name"] = path.stem  # a name is not inherited: an unnamed child is its file's stem
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
         origin[key] = "command-line override"  # type: ignore[assignment]

@@ -251,3 +251,12 @@ def test_shipped_capacity_building_inherits_the_assessed_group():
     assert full.group.capacity == assessed.group.capacity
     assert len(full.interventions) > 0 and len(assessed.interventions) == 0
     assert re.fullmatch(r"[a-z_]+", full.name)
+
+
+def test_an_unnamed_child_takes_its_file_stem_not_its_parents_name(tmp_path):
+    parent = tmp_path / "parent.toml"
+    parent.write_text('name = "parent_name"\n')
+    child = tmp_path / "my_variant.toml"
+    child.write_text('extends = "parent.toml"\n[group]\nenabled = true\n')
+    assert load_scenario(child).name == "my_variant"
+    assert load_scenario(parent).name == "parent_name"
