@@ -51,7 +51,7 @@ def _rss_mb() -> float:
 
 
 def scenario_for(size: int, days: int, engine: str):
-    from kds_sim.parameters import Scenario
+    from kds_sim.model.scenario import Scenario
 
     return Scenario.model_validate({
         "population": {"size": size},
@@ -62,8 +62,8 @@ def scenario_for(size: int, days: int, engine: str):
 
 def worker(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> dict:
     """One measurement in this (fresh) process; returns a JSON-able dict."""
-    from kds_sim.agents import RecoveringPerson, UsingFriend
-    from kds_sim.model import KDSModel
+    from kds_sim.model.agents import RecoveringPerson, UsingFriend
+    from kds_sim.model.kds_model import KDSModel
 
     KDSModel(scenario_for(10, 1, engine), seed, agents=False).run()  # warm up lazy imports
     scenario = scenario_for(size, days, engine)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kds_sim import calibration, plots, storage
+from kds_sim.analysis import calibration
+from kds_sim.io import plots, storage
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "scenarios" / "targets" / "indonesia_2015.toml"

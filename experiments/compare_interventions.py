@@ -15,6 +15,8 @@ forest and capacity figures, report.html, per-scenario summary and daily tables)
 
 from __future__ import annotations
 
+import kds_sim
+
 import argparse
 import shlex
 import sys
@@ -115,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.replicates < 2:
         parser.error("--replicates must be at least 2 (confidence intervals need two)")
 
-    from kds_sim.comparison import compare
-    from kds_sim.scenario import load_scenario
+    from kds_sim.analysis.comparison import compare
+    from kds_sim.io.scenario_files import load_scenario
 
     files = scenario_files()
     options = {"replicates": args.replicates, "seed": args.seed, "workers": args.workers,
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     show(f"All scenarios: {ref.replicates} replicates x {ref.scenario.population.size} "
          f"people, {ref.horizon} days, seed {ref.seed}, common random numbers; reference "
          f"{REFERENCE}. Cells: mean [95 % CI].", result.wide(TABLE))
-    written = result.save(args.out)
+    written = kds_sim.save(result, args.out)
     print(f"wrote {len(written)} files to {display_path(args.out)}/")
 
     # 2. five years: erosion without mentoring -------------------------------------------------
@@ -150,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
          "group.stop_threshold) and the share of replicates whose group still meets at the end",
          by_year.reindex([n for n in FIVE_YEARS if n in by_year.index]))
     five = args.out / "five_years"
-    written = long.save(five)
-    from kds_sim.storage import write_table
+    written = kds_sim.save(long, five)
+    from kds_sim.io.storage import write_table
 
     written += write_table(five / "capacity_by_year", years)
     print(f"wrote {len(written)} files to {display_path(five)}/")

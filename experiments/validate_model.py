@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 import kds_sim
-from kds_sim import outcomes, plots, storage
+from kds_sim.analysis import metrics, statistics
+from kds_sim.io import plots, storage
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results" / "validation"
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         scenario = kds_sim.load_scenario(ROOT / "scenarios" / f"{name}.toml")
         result = kds_sim.run(scenario, replicates=args.replicates, horizon=1825,
                              workers=args.workers, progress=not args.no_progress)
-        summary = outcomes.summarise(per_replicate(result.people))
+        summary = statistics.summarise(per_replicate(result.people))
         summary.insert(0, "scenario", name)
         tables.append(summary)
         curves.append(result.survival())

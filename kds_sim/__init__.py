@@ -5,18 +5,63 @@ The public API, in the order a user meets it:
     scenario = kds_sim.load_scenario("scenarios/group_as_assessed.toml")
     result = kds_sim.run(scenario, replicates=50, seed=1)
     comparison = kds_sim.compare([...], reference="no_group")
+    kds_sim.save(comparison, "results/my_comparison")
+
+Names are imported on first use, so `import kds_sim` (and `kds-sim --help`) stays fast.
+
+Layers, each importing only those before it:
+    model     the simulation: parameter schema, rules, people, network, group, interventions,
+              Mesa agents and model
+    io        scenario files, atomic storage, figures
+    analysis  metric registry, statistics, runner, comparison, calibration
+    report    what is written for people: run outputs, comparison report, reference docs
+    cli, app  the `kds-sim` commands and the classroom app
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from kds_sim.agents import RecoveringPerson, UsingFriend  # noqa: E402
-from kds_sim.comparison import ComparisonResult, compare  # noqa: E402
-from kds_sim.model import KDSModel  # noqa: E402
-from kds_sim.parameters import Scenario  # noqa: E402
-from kds_sim.runner import RunResult, run  # noqa: E402
-from kds_sim.scenario import ScenarioError, load_scenario  # noqa: E402
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "ComparisonResult", "KDSModel", "RecoveringPerson", "RunResult", "Scenario",
-    "ScenarioError", "UsingFriend", "__version__", "compare", "load_scenario", "run",
-]
+from kds_sim._version import __version__
+
+_PUBLIC = {
+    "KDSModel": "kds_sim.model.kds_model",
+    "RecoveringPerson": "kds_sim.model.agents",
+    "UsingFriend": "kds_sim.model.agents",
+    "Scenario": "kds_sim.model.scenario",
+    "InterventionKind": "kds_sim.model.interventions",
+    "register_intervention": "kds_sim.model.interventions",
+    "load_scenario": "kds_sim.io.scenario_files",
+    "ScenarioError": "kds_sim.io.scenario_files",
+    "run": "kds_sim.analysis.runner",
+    "RunResult": "kds_sim.analysis.runner",
+    "compare": "kds_sim.analysis.comparison",
+    "ComparisonResult": "kds_sim.analysis.comparison",
+    "METRICS": "kds_sim.analysis.metrics",
+    "save": "kds_sim.report",
+}
+_RENAMED = {"register_intervention": "register"}
+
+__all__ = sorted([*_PUBLIC, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'kds_sim' has no attribute {name!r}")
+    value = getattr(import_module(_PUBLIC[name]), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from kds_sim.analysis.comparison import ComparisonResult, compare
+    from kds_sim.analysis.metrics import METRICS
+    from kds_sim.analysis.runner import RunResult, run
+    from kds_sim.io.scenario_files import ScenarioError, load_scenario
+    from kds_sim.model.agents import RecoveringPerson, UsingFriend
+    from kds_sim.model.interventions import InterventionKind
+    from kds_sim.model.interventions import register as register_intervention
+    from kds_sim.model.kds_model import KDSModel
+    from kds_sim.model.scenario import Scenario
+    from kds_sim.report import save

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kds_sim import outcomes, runner
-from kds_sim.parameters import Scenario
+from kds_sim.analysis import metrics, runner, statistics
+from kds_sim.model.scenario import Scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -56,7 +56,7 @@ def write_toml(path: Path, text: str) -> Path:
 def paired(low: runner.RunResult, high: runner.RunResult,
            metric: str) -> tuple[float, float, float]:
     """Mean and 95 % CI of `high - low` for a metric, replicate by replicate (common seeds)."""
-    return outcomes.paired_difference(high.metrics[["replicate", metric]],
+    return statistics.paired_difference(high.metrics[["replicate", metric]],
                                       low.metrics[["replicate", metric]])
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kds_sim import behaviour as B
-from kds_sim import group as G
-from kds_sim.parameters import Behaviour, Group
+from kds_sim.model import rules as B
+from kds_sim.model import group as G
+from kds_sim.model.parameters import Behaviour, Group
 
 GRID = np.linspace(0.0, 1.0, 21)
 
@@ -270,7 +270,7 @@ def test_attending_a_meeting_raises_coping_only_for_attendees():
     p = {k: np.full(4, 0.4) for k in ("coping", "self_efficacy", "outcome_expectancy",
                                       "help_seeking", "stress")}
     attended = np.array([1.0, 0.0, 1.0, 0.0])
-    after = G.attend_meeting(p, attended, 0.8, g)
+    after = B.learn(p, 0.8 * attended, G.meeting_gains(g))
     assert np.all(after["coping"][attended == 1] > 0.4)
     np.testing.assert_array_equal(after["coping"][attended == 0], 0.4)
     assert np.all(after["outcome_expectancy"][attended == 1] < 0.4)

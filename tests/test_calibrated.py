@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import kds_sim
-from kds_sim import calibration
+from kds_sim.analysis import calibration
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

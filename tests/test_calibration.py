@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kds_sim import calibration
-from kds_sim.cli import main
-from kds_sim.scenario import ScenarioError, load_scenario
+from kds_sim.analysis import calibration
+from kds_sim.cli.main import main
+from kds_sim.io.scenario_files import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

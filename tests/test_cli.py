@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import write_toml
 
-from kds_sim import __version__
-from kds_sim.cli import main
+from kds_sim._version import __version__
+from kds_sim.cli.main import main
 
 SCENARIO = """name = "cli_test"
 [run]
@@ -137,7 +137,7 @@ def test_prints_a_summary(tmp_path, capsys):
 
 
 def test_rerun_resumes_from_finished_replicates(tmp_path, monkeypatch):
-    from kds_sim import runner
+    from kds_sim.analysis import runner
 
     path = write_toml(tmp_path / "s.toml", SCENARIO.replace("size = 200", "size = 60")
                       + "[outputs]\nfigures = false\n")

@@ -6,6 +6,8 @@ reduced replicate count (REPLICATES); they are marked slow (run with `pytest -m 
 
 from __future__ import annotations
 
+import kds_sim
+
 import base64
 import os
 import re
@@ -17,9 +19,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kds_sim import cli, runner
-from kds_sim.comparison import ComparisonResult, compare
-from kds_sim.scenario import ScenarioError, load_scenario
+from kds_sim.analysis import runner
+from kds_sim.cli import main as cli
+from kds_sim.analysis.comparison import ComparisonResult, compare
+from kds_sim.io.scenario_files import ScenarioError, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 REPLICATES = 20
@@ -158,7 +161,7 @@ def test_forest_plot_falls_back_to_the_horizon_before_12_months(small):
 
 
 def test_save_writes_tables_figures_and_a_self_contained_report(small, tmp_path):
-    written = small.save(tmp_path)
+    written = kds_sim.save(small, tmp_path)
     assert all(Path(p).is_file() for p in written)
     for name in ("comparison.csv", "comparison.parquet", "survival.png", "forest.png",
                  "capacity.png", "report.html"):

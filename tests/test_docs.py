@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from kds_sim import docs
-from kds_sim.parameters import Scenario
-from kds_sim.scenario import load_scenario
+from kds_sim.report import reference as docs
+from kds_sim.model.scenario import Scenario
+from kds_sim.io.scenario_files import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

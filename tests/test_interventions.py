@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kds_sim import group, interventions
-from kds_sim.comparison import compare
-from kds_sim.model import KDSModel
-from kds_sim.parameters import DOMAINS, Group, Intervention, Interventions, Scenario
-from kds_sim.scenario import ScenarioError, load_scenario
+from kds_sim.model import group, interventions, rules
+from kds_sim.analysis.comparison import compare
+from kds_sim.model.kds_model import KDSModel
+from kds_sim.model.interventions import Intervention
+from kds_sim.model.parameters import DOMAINS, Group
+from kds_sim.model.scenario import Scenario
+from kds_sim.io.scenario_files import ScenarioError, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 CAPACITY = [f"capacity_{d}" for d in DOMAINS]
@@ -47,11 +49,11 @@ def with_changes(scenario: Scenario, **sections) -> Scenario:
 
 
 def run_model(scenario: Scenario, days: int, seed: int = 7) -> KDSModel:
-    return KDSModel(scenario, seed, agents=False).run(days)
+    return KDSModel(scenario, seed).run(days)
 
 
 def last_session_day(scenario: Scenario, kind: str) -> int:
-    return max(max(interventions.session_days(i)) for i in scenario.interventions
+    return max(max(i.session_days()) for i in scenario.interventions
                if i.kind == kind)
 
 
@@ -122,7 +124,7 @@ def test_training_raises_exactly_its_domains_by_its_gains(kind):
     trained = run_model(scenario, day).group.capacity
     base = run_model(reference, day).group.capacity
     (item,) = [i for i in scenario.interventions if i.kind == kind]
-    per_session = scenario.intervention_effects.domain_gain[kind]
+    per_session = scenario.intervention_effects[kind].domain_gain
     assert set(per_session) == TARGETS[kind]
     for i, domain in enumerate(DOMAINS):
         expected = min(4.0, base[i] + item.sessions * item.dose * per_session.get(domain, 0.0))
@@ -172,9 +174,9 @@ def test_trainings_in_the_daily_table_right_after_the_sessions():
 def test_sessions_follow_the_schedule():
     item = Intervention(kind="relapse_prevention_training", start_day=7, sessions=4,
                         interval_days=7)
-    assert list(interventions.session_days(item)) == [7, 14, 21, 28]
-    schedule = interventions.Schedule([item], Interventions())
-    assert [d for d in range(40) if schedule.sessions(d)] == [7, 14, 21, 28]
+    assert list(item.session_days()) == [7, 14, 21, 28]
+    kind = interventions.RelapsePreventionTraining(item, interventions.TrainingEffects())
+    assert [d for d in range(40) if kind.acts_on(d)] == [7, 14, 21, 28]
     scenario = shipped("relapse_prevention_training", **NO_EROSION)
     daily = run_model(scenario, 40).daily_table()
     jumps = daily.loc[daily["capacity_human_resources"].diff() > 0, "day"].tolist()
@@ -185,17 +187,20 @@ def test_sessions_follow_the_schedule():
 
 def test_relapse_prevention_training_trains_attending_members(monkeypatch):
     calls = []
-    original = interventions.train_members
+    original = rules.learn
+    training = interventions.REGISTRY["relapse_prevention_training"].effects_type()
 
-    def spy(p, attended, item, effects):
-        new = original(p, attended, item, effects)
-        calls.append((np.asarray(attended).copy(), {k: p[k].copy() for k in new},
-                      {k: np.asarray(v).copy() for k, v in new.items()}))
+    def spy(p, dose, gains):
+        new = original(p, dose, gains)
+        if gains.coping == training.coping_gain:  # a training session, not a meeting
+            attended = np.asarray(dose) > 0
+            calls.append((attended, {k: p[k].copy() for k in new},
+                          {k: np.asarray(v).copy() for k, v in new.items()}))
         return new
 
-    monkeypatch.setattr(interventions, "train_members", spy)
+    monkeypatch.setattr(rules, "learn", spy)
     scenario = shipped("relapse_prevention_training", size=300)
-    model = KDSModel(scenario, 11, agents=False)
+    model = KDSModel(scenario, 11)
     members0 = model.people.member.copy()
     model.run(29)
     assert len(calls) == 4  # one call per session
@@ -227,17 +232,17 @@ def test_relapse_prevention_training_raises_members_coping_and_help_seeking():
         assert a[members].mean() - b[members].mean() > 0.03, trait
 
 
-def test_train_members_formula():
-    effects = Interventions()
-    item = Intervention(kind="relapse_prevention_training", dose=1.0)
+def test_learning_rule_formula():
+    e = interventions.TrainingEffects()
+    gains = rules.SkillGains(e.coping_gain, e.self_efficacy_gain, e.expectancy_drop,
+                             e.help_seeking_gain)
     p = {k: np.array([0.2, 0.2]) for k in ("coping", "self_efficacy", "help_seeking",
                                            "outcome_expectancy")}
-    new = interventions.train_members(p, np.array([1.0, 0.0]), item, effects)
-    assert new["coping"][0] == pytest.approx(0.2 + effects.training_coping_gain * 0.8)
-    assert new["help_seeking"][0] == pytest.approx(0.2 + effects.training_help_seeking_gain * 0.8)
+    new = rules.learn(p, np.array([1.0, 0.0]), gains)
+    assert new["coping"][0] == pytest.approx(0.2 + e.coping_gain * 0.8)
+    assert new["help_seeking"][0] == pytest.approx(0.2 + e.help_seeking_gain * 0.8)
     assert new["coping"][1] == new["help_seeking"][1] == 0.2
-    big = Intervention(kind="relapse_prevention_training", dose=100.0)
-    capped = interventions.train_members(p, np.array([1.0, 1.0]), big, effects)
+    capped = rules.learn(p, np.array([100.0, 100.0]), gains)
     assert np.all(capped["coping"] <= 1.0) and np.all(capped["outcome_expectancy"] >= 0.0)
 
 
@@ -263,7 +268,7 @@ def test_most_using_ties_recruits_people_with_more_using_ties(seed):
         items = [i.model_dump() for i in base.interventions]
         items[-1].update(targeting=targeting, target_coverage=0.5)
         scenario = with_changes(base, interventions=items, group={"coverage": 0.2})
-        model = KDSModel(scenario, seed, agents=False)
+        model = KDSModel(scenario, seed)
         initial = model.people.member.copy()
         model.run()
         people = model.person_table()
@@ -300,15 +305,13 @@ def test_mentoring_keeps_capacity_higher_late_in_the_horizon():
 
 
 def test_mentoring_protection_and_duration():
-    effects = Interventions(mentoring_erosion_reduction=0.75)
-    items = [Intervention(kind="mentoring", start_day=10, duration_days=20, dose=1.0)]
-    schedule = interventions.Schedule(items, effects)
-    assert schedule.mentoring_protection(9) == 0.0
-    assert schedule.mentoring_protection(10) == 0.75
-    assert schedule.mentoring_protection(29) == 0.75
-    assert schedule.mentoring_protection(30) == 0.0
-    double = interventions.Schedule([Intervention(kind="mentoring", dose=2.0)], effects)
-    assert double.mentoring_protection(0) == 1.0  # cannot prevent more than all erosion
+    effects = interventions.MentoringEffects(erosion_reduction=0.75)
+    item = Intervention(kind="mentoring", start_day=10, duration_days=20, dose=1.0)
+    mentoring = interventions.Mentoring(item, effects)
+    assert [d for d in (9, 10, 29, 30) if mentoring.acts_on(d)] == [10, 29]
+    assert mentoring.erosion_protection() == 0.75
+    double = interventions.Mentoring(Intervention(kind="mentoring", dose=2.0), effects)
+    assert double.erosion_protection() == 1.5  # the model caps the day's total at 1
     g = Group(enabled=True)
     capacity = np.full(len(DOMAINS), 3.0)
     assert np.array_equal(group.erode(capacity, g, protection=1.0), capacity)

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from conftest import first_relapse_hazard, make_scenario, paired, write_toml
 
-from kds_sim import outcomes, runner
-from kds_sim.agents import RecoveringPerson, UsingFriend
-from kds_sim.model import KDSModel
-from kds_sim.network import NetworkFileError, from_file
-from kds_sim.parameters import Network
-from kds_sim.scenario import ScenarioError, load_scenario
+from kds_sim.analysis import metrics, runner, statistics
+from kds_sim.model.agents import RecoveringPerson, UsingFriend
+from kds_sim.model.kds_model import KDSModel
+from kds_sim.model.network import NetworkFileError, from_file
+from kds_sim.model.parameters import Network
+from kds_sim.io.scenario_files import ScenarioError, load_scenario
 
 GROUP = {"group": {"enabled": True, "coverage": 0.5}}
 CAPACITY_BUILDING = {
@@ -35,8 +35,8 @@ CHURN = {"network": {"peer_degree": 10, "using_ties_mean": 0.5},
                        "lapse_resolution_days": 1.0, "reentry_rate": 60.0}}
 
 
-def run_model(scenario, seed=0, agents=False) -> KDSModel:
-    return KDSModel(scenario, seed, agents=agents).run()
+def run_model(scenario, seed=0) -> KDSModel:
+    return KDSModel(scenario, seed).run()
 
 
 def tables(model: KDSModel) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -76,7 +76,7 @@ def test_daily_and_person_tables_agree(overrides):
 
 def test_relapsed_peers_count_as_using_contacts():
     scenario = make_scenario({"network": {"peer_degree": 4}}, size=50)
-    model = KDSModel(scenario, 1, agents=False)
+    model = KDSModel(scenario, 1)
     relapsed = np.zeros(50, dtype=bool)
     relapsed[[0, 10]] = True
     counts = model.network.relapsed_peers(relapsed)
@@ -211,7 +211,7 @@ def test_relapse_hazard_falls_with_time_abstinent(stat_run):
     early = first_relapse_hazard(people, 1, 90)
     late = first_relapse_hazard(people, 181, 365)
     assert (late > 0).any(), "no late relapses at all: the comparison would be empty"
-    assert_clearly_positive(outcomes.mean_ci((early - late).to_numpy()),
+    assert_clearly_positive(statistics.mean_ci((early - late).to_numpy()),
                             "first-relapse hazard days 1-90 minus days 181-365")
 
 
@@ -235,7 +235,7 @@ def test_group_raises_coping_of_attendees_only():
     assert (delta[non_member] == 0).all()
     # and the mean gain among attendees is clearly positive (CI over replicates excludes 0)
     per_replicate = delta[attended].groupby(g.loc[attended, "replicate"]).mean()
-    mean, low, _ = outcomes.mean_ci(per_replicate.to_numpy())
+    mean, low, _ = statistics.mean_ci(per_replicate.to_numpy())
     assert low > 0, (mean, low)
     # more meetings attended, more coping gained
     assert np.corrcoef(g.loc[attended, "meetings_attended"], delta[attended])[0, 1] > 0
@@ -302,7 +302,7 @@ def test_graphml_network_file(tmp_path):
     graph.add_edges_from([("r0", "r1"), ("r1", "r2"), ("r2", "r3"), ("r0", "u")])
     nx.write_graphml(graph, tmp_path / "g.graphml")
     path = write_toml(tmp_path / "g.toml", '[network]\nedges_file = "g.graphml"\n')
-    model = KDSModel(load_scenario(path), 0, agents=False)
+    model = KDSModel(load_scenario(path), 0)
     assert model.people.size == 4
     assert model.network.using_ties.tolist() == [1, 0, 0, 0]
 
@@ -311,7 +311,7 @@ def test_network_file_bad_role(tmp_path):
     nodes = NODES.replace("u2,using", "u2,dealer")
     scenario = load_scenario(network_scenario(tmp_path, nodes=nodes))
     with pytest.raises(NetworkFileError) as info:
-        KDSModel(scenario, 0, agents=False)
+        KDSModel(scenario, 0)
     message = str(info.value)
     assert "nodes.csv" in message
     assert "line 8" in message  # the header is line 1

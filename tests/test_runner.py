@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import kds_sim
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from kds_sim import outcomes, runner
+from kds_sim.analysis import metrics, runner, statistics
 
 TABLES = ("daily.csv", "people.csv", "metrics.csv", "summary.csv", "survival.csv")
 
@@ -21,8 +23,8 @@ def test_workers_1_and_2_write_byte_identical_tables(tmp_path):
     scenario = no_figures(size=200, horizon=60, replicates=4)
     one = runner.run(scenario, workers=1, progress=False)
     two = runner.run(scenario, workers=2, progress=False)
-    one.save(tmp_path / "one")
-    two.save(tmp_path / "two")
+    kds_sim.save(one, tmp_path / "one")
+    kds_sim.save(two, tmp_path / "two")
     for name in TABLES:
         a, b = (tmp_path / "one" / name).read_bytes(), (tmp_path / "two" / name).read_bytes()
         assert a == b, name
@@ -176,26 +178,26 @@ def test_survival_and_prevalence(result):
 
 # outcomes helpers --------------------------------------------------------------------------------
 def test_mean_ci():
-    mean, low, high = outcomes.mean_ci(np.array([1.0, 2.0, 3.0, np.nan]))
+    mean, low, high = statistics.mean_ci(np.array([1.0, 2.0, 3.0, np.nan]))
     assert mean == 2.0 and low < 2.0 < high
     assert high - 2.0 == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-5)
-    assert outcomes.mean_ci(np.array([0.5, 0.5])) == (0.5, 0.5, 0.5)
-    assert all(np.isnan(outcomes.mean_ci(np.array([]))))
+    assert statistics.mean_ci(np.array([0.5, 0.5])) == (0.5, 0.5, 0.5)
+    assert all(np.isnan(statistics.mean_ci(np.array([]))))
 
 
 def test_paired_difference_pairs_by_replicate():
     a = pd.DataFrame({"replicate": [0, 1, 2], "m": [0.5, 0.6, 0.7]})
     b = pd.DataFrame({"replicate": [2, 0, 1], "m": [0.6, 0.4, 0.5]})
-    mean, low, high = outcomes.paired_difference(a, b)
+    mean, low, high = statistics.paired_difference(a, b)
     assert (mean, low, high) == pytest.approx((0.1, 0.1, 0.1))
 
 
 def test_kaplan_meier_without_censoring_is_the_empirical_survival():
     people = pd.DataFrame({"relapse_time": [2, 4, 4, 10], "relapse_censored": [False] * 4})
-    np.testing.assert_allclose(outcomes.kaplan_meier(people, np.array([0, 2, 3, 4, 10])),
+    np.testing.assert_allclose(statistics.kaplan_meier(people, np.array([0, 2, 3, 4, 10])),
                                [1.0, 0.75, 0.75, 0.25, 0.0])
     nobody = pd.DataFrame({"relapse_time": [5, 5], "relapse_censored": [True, True]})
-    np.testing.assert_array_equal(outcomes.kaplan_meier(nobody, np.array([0, 5])), [1, 1])
+    np.testing.assert_array_equal(statistics.kaplan_meier(nobody, np.array([0, 5])), [1, 1])
 
 
 def test_a_shared_worker_pool_gives_the_serial_results():

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import SCENARIOS, write_toml
 
-from kds_sim.parameters import Scenario
-from kds_sim.scenario import ScenarioError, load_scenario, validate
+from kds_sim.model.scenario import Scenario
+from kds_sim.io.scenario_files import ScenarioError, load_scenario, validate
 
 
 def error_of(path: Path, overrides: dict | None = None) -> str:

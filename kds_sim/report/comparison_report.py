@@ -1,4 +1,5 @@
-"""A self-contained report.html for a comparison: figures embedded, opens without Python."""
+"""A comparison's outputs: tidy tables, figures and a self-contained report.html (figures
+embedded, opens without Python)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import datetime as dt
 import html
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from kds_sim import __version__, storage
-from kds_sim.docs import entries
-from kds_sim.parameters import Scenario
 
-if TYPE_CHECKING:
-    from kds_sim.comparison import ComparisonResult
+from kds_sim._version import __version__
+from kds_sim.analysis import metrics
+from kds_sim.analysis.comparison import ComparisonResult
+from kds_sim.io import plots, storage
+from kds_sim.model.scenario import Scenario
+from kds_sim.report.reference import entries
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -24,20 +25,6 @@ th{background:#f0f3f7} td:first-child,th:first-child{text-align:left}
 img{max-width:100%} code,pre{background:#f6f6f6;padding:0.1em 0.3em}
 pre{padding:0.8em;overflow-x:auto} .note{color:#555;font-size:0.9em}
 """
-
-COLUMNS = {
-    "relapse_180d": "Relapse by 6 months",
-    "relapse_365d": "Relapse by 12 months",
-    "relapse_horizon": "Relapse by the horizon",
-    "averted_per_100_365d": "Relapses averted per 100 (12 months)",
-    "averted_per_100_horizon": "Relapses averted per 100 (horizon)",
-    "nnt_365d": "Number needed to treat (12 months)",
-    "relative_risk_365d": "Relapse risk ratio (12 months)",
-    "abstinence_rr_365d": "Continuous abstinence risk ratio, whole cohort (12 months)",
-    "abstinence_rr_365d_members": "Continuous abstinence risk ratio, members (12 months)",
-    "capacity_end": "Group capacity at the end (PEKA 1-4)",
-}
-
 
 def _image(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
@@ -55,10 +42,37 @@ def _differences(scenario: Scenario) -> list[tuple[str, object]]:
     return changed
 
 
-def write(result: ComparisonResult, figures: dict[str, Path], path: Path) -> Path:
+def write_comparison(result: ComparisonResult, out: str | Path) -> list[Path]:
+    """Write every output of a comparison into `out`."""
+    out = Path(out)
+    written = storage.write_table(out / "comparison", result.table)
+    written += storage.write_table(out / "survival", result.survival())
+    for name, run in result.results.items():
+        written += storage.write_table(out / "scenarios" / name / "summary", run.summary())
+        daily_mean = run.daily.drop(columns="replicate").groupby("day").mean()
+        written += storage.write_table(out / "scenarios" / name / "daily_mean",
+                                       daily_mean.reset_index())
+    figures = {}
+    figure, ax = plots.new_axes(8, 4.8)
+    result.plot_survival(ax)
+    figures["survival"] = storage.write_figure(out / "survival.png", figure)
+    if len(result.results) > 1:
+        figure, ax = plots.new_axes(7, 0.9 + 0.5 * (len(result.results) - 1))
+        result.plot_forest(ax)
+        figures["forest"] = storage.write_figure(out / "forest.png", figure)
+    capacity = result.plot_capacity()
+    if capacity is not None:
+        figures["capacity"] = storage.write_figure(out / "capacity.png", capacity)
+    written += figures.values()
+    written.append(write_html(result, figures, out / "report.html"))
+    return written
+
+
+def write_html(result: ComparisonResult, figures: dict[str, Path], path: Path) -> Path:
     ref = result.results[result.reference]
-    wide = result.wide(tuple(m for m in COLUMNS if m in set(result.table["metric"])))
-    wide = wide.rename(columns=COLUMNS)
+    present = set(result.table["metric"])
+    columns = {m: metrics.label(m) for m in metrics.REPORT_COLUMNS if m in present}
+    wide = result.wide(tuple(columns)).rename(columns=columns)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<title>kds-sim comparison</title>", f"<style>{CSS}</style></head><body>",

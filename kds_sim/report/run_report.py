@@ -1,17 +1,14 @@
-"""Writing a run's outputs: tidy tables, summary.json and figures, each written atomically."""
+"""A run's outputs: tidy tables, summary.json and figures, each written atomically."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
-from kds_sim import __version__, plots, storage
-
-if TYPE_CHECKING:
-    from kds_sim.runner import RunResult
+from kds_sim._version import __version__
+from kds_sim.analysis.runner import RunResult
+from kds_sim.io import plots, storage
 
 
 def headline(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:

@@ -9,19 +9,44 @@ share common random numbers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
 import numpy as np
 
-from kds_sim.parameters import Behaviour
+from kds_sim.model.parameters import Behaviour
 
 ABSTINENT, LAPSED, RELAPSED = 0, 1, 2
 STATES = {ABSTINENT: "abstinent", LAPSED: "lapsed", RELAPSED: "relapsed"}
 
 
-def logistic(x):
+class Draw(IntEnum):
+    """Rows of the day's uniform matrix, one per random decision, in a fixed order.
+
+    Every scenario draws the whole matrix every day whether or not a row is used, so the
+    same row holds the same numbers in every scenario of a replicate (common random numbers).
+    """
+
+    EXPOSURE = 0
+    COPING = 1
+    LAPSE = 2
+    RESOLVE = 3
+    RELAPSE = 4
+    REENTRY = 5
+    MEETING = 6
+    TRAINING = 7
+    DROPOUT = 8
+
+
+N_DRAWS = len(Draw)
+
+
+def logistic(x: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def toward(value, target, share):
+def toward(value: Any, target: Any, share: Any) -> Any:
     """Move `value` a `share` of the way to `target` (share 0 to 1)."""
     return value + share * (target - value)
 
@@ -102,12 +127,12 @@ def help_seeking_baseline(help_seeking, supportive_ties, b: Behaviour):
 
 
 # One day, for any number of people ----------------------------------------------------------
-def advance_day(p, using_contacts, idle, stress_target, u, b: Behaviour):
+def advance_day(p: dict[str, Any], using_contacts: Any, idle: Any, stress_target: Any,
+                u: np.ndarray, b: Behaviour) -> tuple[dict[str, Any], dict[str, Any]]:
     """Apply one day's rules to the people in `p` (a mapping of equal-length arrays or scalars).
 
-    `u` holds uniforms: u[0] exposure, u[1] coping, u[2] lapse, u[3] lapse resolution,
-    u[4] relapse, u[5] re-entry. Returns the new values and the day's events; the caller
-    writes them back. Every person's day depends only on their own attributes and on
+    `u` holds the day's uniforms, one row per `Draw`. Returns the new values and the day's
+    events; the caller writes them back. Every person's day depends only on their own attributes and on
     network counts taken at the start of the day, so the order of people does not matter.
     """
     status = p["status"]
@@ -116,17 +141,17 @@ def advance_day(p, using_contacts, idle, stress_target, u, b: Behaviour):
     relapsed = status == RELAPSED
 
     stress = stress_next(p["stress"], stress_target, b)
-    exposed = abstinent & (u[0] < exposure_probability(using_contacts, stress, idle, b))
-    coped = exposed & (u[1] < coping_probability(p["coping"], p["self_efficacy"],
-                                                  p["craving"], b))
+    exposed = abstinent & (u[Draw.EXPOSURE] < exposure_probability(using_contacts, stress, idle, b))
+    coped = exposed & (u[Draw.COPING] < coping_probability(p["coping"], p["self_efficacy"],
+                                                            p["craving"], b))
     failed = exposed & ~coped
-    new_lapse = failed & (u[2] < lapse_probability(p["outcome_expectancy"], p["craving"], b))
+    new_lapse = failed & (u[Draw.LAPSE] < lapse_probability(p["outcome_expectancy"], p["craving"], b))
 
-    resolves = lapsed & (u[3] < lapse_resolution_probability(b))
-    new_relapse = resolves & (u[4] < relapse_probability(p["ave_susceptibility"],
-                                                          p["help_seeking"], b))
+    resolves = lapsed & (u[Draw.RESOLVE] < lapse_resolution_probability(b))
+    new_relapse = resolves & (u[Draw.RELAPSE] < relapse_probability(
+        p["ave_susceptibility"], p["help_seeking"], b))
     back_to_abstinence = resolves & ~new_relapse
-    reentry = relapsed & (u[5] < reentry_probability(b))
+    reentry = relapsed & (u[Draw.REENTRY] < reentry_probability(b))
 
     self_efficacy = self_efficacy_after_coping(p["self_efficacy"], coped, failed, b)
     self_efficacy = self_efficacy_growth(self_efficacy, abstinent & ~failed, b)
@@ -147,4 +172,32 @@ def advance_day(p, using_contacts, idle, stress_target, u, b: Behaviour):
     }, {
         "exposed": exposed, "coped": coped, "lapse": new_lapse, "relapse": new_relapse,
         "reentry": reentry,
+    }
+
+
+# Learning: what a group meeting or a relapse-prevention training session teaches -------------
+@dataclass(frozen=True)
+class SkillGains:
+    """Shares of the remaining gap (or of the value, for expectancy) gained per unit dose."""
+
+    coping: float
+    self_efficacy: float
+    expectancy_drop: float
+    help_seeking: float
+
+
+def learn(p: dict[str, Any], dose: Any, gains: SkillGains) -> dict[str, Any]:
+    """Relapse-prevention skills learnt at a dose (0 = absent, 1 = one full session).
+
+    Coping, self-efficacy and help-seeking move towards 1; positive outcome expectancy falls.
+    Each share is capped at 1, so a large dose cannot overshoot.
+    """
+    def share(gain: float) -> Any:
+        return np.minimum(1.0, gain * dose)
+
+    return {
+        "coping": toward(p["coping"], 1.0, share(gains.coping)),
+        "self_efficacy": toward(p["self_efficacy"], 1.0, share(gains.self_efficacy)),
+        "outcome_expectancy": p["outcome_expectancy"] * (1.0 - share(gains.expectancy_drop)),
+        "help_seeking": toward(p["help_seeking"], 1.0, share(gains.help_seeking)),
     }

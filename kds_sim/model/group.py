@@ -8,10 +8,12 @@ table in docs/parameters.md is generated from it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from kds_sim.behaviour import toward
-from kds_sim.parameters import DOMAINS, Group
+from kds_sim.model.parameters import DOMAINS, Group
+from kds_sim.model.rules import SkillGains
 
 D = {name: i for i, name in enumerate(DOMAINS)}
 
@@ -33,13 +35,13 @@ MECHANISMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sustainability", "half-life of capacity above the erosion floor; the group stops "
      "meeting below a mean capacity threshold; mentoring slows erosion",
      ("group.erosion_floor", "group.erosion_half_life_min", "group.erosion_half_life_max",
-      "group.stop_threshold", "intervention_effects.mentoring_erosion_reduction")),
+      "group.stop_threshold", "intervention_effects.mentoring.erosion_reduction")),
 )
 """Domain -> mechanism -> parameters. Attending any meeting also relieves stress
 (group.stress_relief), whatever the capacity."""
 
 
-def lerp(at_1: float, at_4: float, level):
+def lerp(at_1: float, at_4: float, level: Any) -> Any:
     """Interpolate between the value at score 1 (level 0) and at score 4 (level 1)."""
     return at_1 + (at_4 - at_1) * level
 
@@ -58,7 +60,7 @@ def meeting_probability(capacity: np.ndarray, g: Group) -> float:
     return min(1.0, planned * held * funded)
 
 
-def attendance_probability(engagement, capacity: np.ndarray, g: Group):
+def attendance_probability(engagement: np.ndarray, capacity: np.ndarray, g: Group) -> np.ndarray:
     """Chance that a member attends a meeting that is held."""
     return engagement * lerp(g.attendance_min, g.attendance_max, level(capacity, "leadership"))
 
@@ -94,16 +96,14 @@ def erode(capacity: np.ndarray, g: Group, protection: float = 0.0) -> np.ndarray
     return np.minimum(capacity, g.erosion_floor + above * keep)
 
 
-def attend_meeting(p: dict, attended, transfer: float, g: Group) -> dict:
-    """What attending a meeting does to a member; `attended` is 0/1 per person."""
-    dose = transfer * attended
-    return {
-        "coping": toward(p["coping"], 1.0, g.coping_gain * dose),
-        "self_efficacy": toward(p["self_efficacy"], 1.0, g.self_efficacy_gain * dose),
-        "outcome_expectancy": p["outcome_expectancy"] * (1.0 - g.expectancy_drop * dose),
-        "help_seeking": toward(p["help_seeking"], 1.0, g.help_seeking_gain * dose),
-        "stress": p["stress"] * (1.0 - g.stress_relief * attended),
-    }
+def meeting_gains(g: Group) -> SkillGains:
+    """What one meeting at full skill transfer teaches an attending member."""
+    return SkillGains(g.coping_gain, g.self_efficacy_gain, g.expectancy_drop, g.help_seeking_gain)
+
+
+def relieve_stress(stress: np.ndarray, attended: np.ndarray, g: Group) -> np.ndarray:
+    """Attending any meeting relieves some stress, whatever the group's capacity."""
+    return stress * (1.0 - g.stress_relief * attended)
 
 
 class PeerGroup:

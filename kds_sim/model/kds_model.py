@@ -1,34 +1,38 @@
 """The Mesa model: one step is one day after discharge from rehab.
 
-Order of events in a day (day d = 1, 2, ...):
-1. group (if it exists and still meets): recruitment drives, member dropout, capacity-building
-   sessions scheduled for day d-1, a meeting (held by chance set by capacity) and attendance;
+Order of events in a day (day d = 1, 2, ...; interventions act on their day d-1):
+1. group (if it exists and still meets): interventions' start-of-day hooks (recruitment
+   drives), member dropout, intervention sessions, a meeting (held by chance set by
+   capacity) and attendance;
 2. each person's network exposure is read from the start-of-day state: using friends plus
    peers who are currently relapsed; members' idle time and stress baseline are lowered
    through the group's outside partners;
-3. the relapse rules (kds_sim.behaviour.advance_day) for every person, all reading the same
-   start-of-day state, so activation order cannot change the result;
+3. the relapse rules (kds_sim.model.rules.advance_day) for every person, all reading the
+   same start-of-day state, so activation order cannot change the result;
 4. bookkeeping (first lapse/relapse days), then capacity erodes (slower under mentoring)
    and a group whose mean capacity falls below the threshold stops meeting.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import mesa
 import numpy as np
+import pandas as pd
 from mesa import DataCollector
 
-from kds_sim import behaviour, group, interventions
-from kds_sim.agents import RecoveringPerson, UsingFriend
-from kds_sim.behaviour import ABSTINENT, LAPSED, RELAPSED
-from kds_sim.network import build
-from kds_sim.parameters import DOMAINS, Scenario
-from kds_sim.people import draw_people
+from kds_sim.model import group, rules
+from kds_sim.model.agents import RecoveringPerson, UsingFriend
+from kds_sim.model.interventions import plan, recruitment_order
+from kds_sim.model.network import build
+from kds_sim.model.parameters import DOMAINS
+from kds_sim.model.people import draw_people
+from kds_sim.model.rules import ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw, SkillGains
+from kds_sim.model.scenario import Scenario
 
-N_UNIFORMS = 9  # rows of the daily uniform matrix, fixed so every scenario draws alike
-(U_EXPOSURE, U_COPING, U_LAPSE, U_RESOLVE, U_RELAPSE, U_REENTRY, U_MEETING, U_TRAINING,
- U_DROPOUT) = range(N_UNIFORMS)
 STREAMS = ("population", "network", "daily", "group", "mesa")
+EVENTS = ("exposed", "coped", "lapse", "relapse", "reentry")
 
 
 def stream(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
@@ -37,15 +41,18 @@ def stream(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
 
 
 class KDSModel(mesa.Model):
-    """Relapse after rehab among recovering people on a social network, with an optional KDS."""
+    """Relapse after rehab among recovering people on a social network, with an optional KDS.
 
-    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0,
-                 agents: bool = True):
+    `scenario.run.engine` decides how a day is stepped: "vector" applies the rules to everyone
+    at once, "agent" has each Mesa `RecoveringPerson` apply them to itself (in random order;
+    both give identical results). The Mesa agents exist in either case.
+    """
+
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0):
         seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         super().__init__(rng=int(stream(seed, "mesa").generate_state(1)[0]))
-        self.config = scenario
-        self.params = scenario.behaviour
-        self.day = 0
+        self.settings = scenario  # the validated Scenario (Mesa's own `scenario` is another thing)
+        self.behaviour = scenario.behaviour
         rng = {name: np.random.default_rng(stream(seed, name)) for name in STREAMS}
         self.daily_rng, self.group_rng = rng["daily"], rng["group"]
 
@@ -57,37 +64,35 @@ class KDSModel(mesa.Model):
         if not scenario.network.edges_file:
             self.network = build(scenario.network, size, rng["network"])
         p, net = self.people, self.network
-        p.stress_baseline = behaviour.stress_baseline(p.stress, net.stigmatising_ties,
-                                                      net.supportive_ties, self.params)
-        p.help_seeking[:] = behaviour.help_seeking_baseline(p.help_seeking, net.supportive_ties,
-                                                            self.params)
+        p.stress_baseline = rules.stress_baseline(p.stress, net.stigmatising_ties,
+                                                  net.supportive_ties, self.behaviour)
+        p.help_seeking[:] = rules.help_seeking_baseline(p.help_seeking, net.supportive_ties,
+                                                        self.behaviour)
 
         self.group = group.PeerGroup(scenario.group)
-        self.schedule = interventions.Schedule(scenario.interventions,
-                                               scenario.intervention_effects)
+        self.interventions = plan(scenario.interventions, scenario.intervention_effects)
         if self.group.enabled:
-            order = interventions.recruitment_order(scenario.group.recruitment, net.using_ties,
-                                                    p.engagement, p.recruit_priority)
-            members = order[: int(round(scenario.group.coverage * size))]
-            p.member[members] = True
-            p.ever_member[members] = True
+            self.enrol(scenario.group.recruitment, int(round(scenario.group.coverage * size)))
 
         self.engine = scenario.run.engine
-        if agents or self.engine == "agent":
-            RecoveringPerson.create_agents(self, size, list(range(size)))
-            UsingFriend.create_agents(self, net.n_using_friends, list(range(net.n_using_friends)))
+        RecoveringPerson.create_agents(self, size, list(range(size)))
+        UsingFriend.create_agents(self, net.n_using_friends, list(range(net.n_using_friends)))
         self.today: dict[str, np.ndarray] = {}
-        self.events = {k: np.zeros(size, dtype=bool)
-                       for k in ("exposed", "coped", "lapse", "relapse", "reentry")}
+        self.events = {k: np.zeros(size, dtype=bool) for k in EVENTS}
         self.attended = np.zeros(size, dtype=bool)
         self.meeting_held = False
         self.datacollector = DataCollector(model_reporters=self._reporters())
         self.datacollector.collect(self)
 
+    @property
+    def day(self) -> int:
+        """Days since discharge: Mesa's step counter."""
+        return self.steps
+
     # -- reporters ---------------------------------------------------------------------------
-    def _reporters(self) -> dict:
+    def _reporters(self) -> dict[str, Any]:
         p = self.people
-        reporters = {
+        reporters: dict[str, Any] = {
             "day": lambda m: m.day,
             "abstinent": lambda m: int(np.count_nonzero(p.status == ABSTINENT)),
             "lapsed": lambda m: int(np.count_nonzero(p.status == LAPSED)),
@@ -112,13 +117,12 @@ class KDSModel(mesa.Model):
 
     # -- one day -----------------------------------------------------------------------------
     def step(self) -> None:
-        self.day += 1
         p, n = self.people, self.people.size
-        u = self.daily_rng.random((N_UNIFORMS, n))
+        u = self.daily_rng.random((N_DRAWS, n))
         meeting_draw = self.group_rng.random()
         self._group_day(u, meeting_draw)
 
-        relapsed = (p.status == RELAPSED)
+        relapsed = p.status == RELAPSED
         idle, stress_target = p.idle, p.stress_baseline
         if self.group.active:
             member = p.member.astype(np.float64)
@@ -126,7 +130,7 @@ class KDSModel(mesa.Model):
                                                                  self.group.settings))
             stress_target = p.stress_baseline * (1.0 - member * group.stress_reduction(
                 self.group.capacity, self.group.settings))
-        self.today = {"u": u[:U_MEETING], "idle": idle, "stress_target": stress_target,
+        self.today = {"u": u, "idle": idle, "stress_target": stress_target,
                       "contacts": self.network.using_ties + self.network.relapsed_peers(relapsed)}
         if self.engine == "agent":
             self.agents_by_type[RecoveringPerson].shuffle_do("step")
@@ -134,15 +138,17 @@ class KDSModel(mesa.Model):
             self.apply_rules(slice(None))
         self._record_events()
         if self.group.active:
-            self.group.end_of_day(self.day, self.schedule.mentoring_protection(self.day - 1))
+            protection = sum(k.erosion_protection() for k in self.interventions
+                             if k.acts_on(self.day - 1))
+            self.group.end_of_day(self.day, min(1.0, protection))
         self.datacollector.collect(self)
 
     def apply_rules(self, index: slice) -> None:
         """Run the day's relapse rules for the people in `index` (everyone, or one agent)."""
         t = self.today
-        new, events = behaviour.advance_day(self.people.view(index), t["contacts"][index],
-                                            t["idle"][index], t["stress_target"][index],
-                                            t["u"][:, index], self.params)
+        new, events = rules.advance_day(self.people.view(index), t["contacts"][index],
+                                        t["idle"][index], t["stress_target"][index],
+                                        t["u"][:, index], self.behaviour)
         self.people.write(index, new)
         for name, value in events.items():
             self.events[name][index] = value
@@ -154,38 +160,36 @@ class KDSModel(mesa.Model):
         if not g.active:
             return
         settings = g.settings
-        for item in self.schedule.recruiting(self.day - 1):
-            self._recruit(item)
-        leaving = p.member & (u[U_DROPOUT] < group.dropout_probability(g.capacity, settings))
+        acting = [k for k in self.interventions if k.acts_on(self.day - 1)]
+        for kind in acting:
+            kind.on_day_start(self)
+        leaving = p.member & (u[Draw.DROPOUT] < group.dropout_probability(g.capacity, settings))
         p.member[leaving] = False
-        for item in self.schedule.sessions(self.day - 1):
-            g.raise_capacity(self.schedule.domain_gains(item))
-            if item.kind == "relapse_prevention_training":
-                trained = p.member & (u[U_TRAINING] < item.participation * p.engagement)
-                p.write(slice(None), interventions.train_members(
-                    p.view(slice(None)), trained, item, self.schedule.effects))
+        for kind in acting:
+            kind.on_session(self, u[Draw.TRAINING])
         self.meeting_held = bool(meeting_draw < group.meeting_probability(g.capacity, settings))
         if self.meeting_held:
             self.attended = p.member & (
-                u[U_MEETING] < group.attendance_probability(p.engagement, g.capacity, settings))
+                u[Draw.MEETING] < group.attendance_probability(p.engagement, g.capacity,
+                                                               settings))
             p.meetings_attended += self.attended
-            p.write(slice(None), group.attend_meeting(
-                p.view(slice(None)), self.attended, group.skill_transfer(g.capacity, settings),
-                settings))
+            p.stress = group.relieve_stress(p.stress, self.attended, settings)
+            self.learn(group.skill_transfer(g.capacity, settings) * self.attended,
+                       group.meeting_gains(settings))
 
-    def _recruit(self, item) -> None:
+    # -- what interventions and the group do to people ------------------------------------------
+    def learn(self, dose: np.ndarray, gains: SkillGains) -> None:
+        """Everyone learns relapse-prevention skills at their dose (0 for those absent)."""
+        self.people.write(slice(None), rules.learn(self.people.view(slice(None)), dose, gains))
+
+    def enrol(self, targeting: str, quota: int) -> None:
+        """The next `quota` non-members, in the order `targeting` gives, join the group."""
         p = self.people
-        target = int(round(item.target_coverage * p.size))
-        missing = target - int(p.member.sum())
-        if missing <= 0:
-            return
-        pace = self.config.intervention_effects.recruitment_per_month * item.dose / 30.0
-        quota = min(missing, max(1, int(round(pace * p.size))))
-        order = interventions.recruitment_order(item.targeting, self.network.using_ties,
-                                                p.engagement, p.recruit_priority)
-        candidates = order[~p.member[order]][:quota]
-        p.member[candidates] = True
-        p.ever_member[candidates] = True
+        order = recruitment_order(targeting, self.network.using_ties, p.engagement,
+                                  p.recruit_priority)
+        joining = order[~p.member[order]][:quota]
+        p.member[joining] = True
+        p.ever_member[joining] = True
 
     def _record_events(self) -> None:
         p, e, day = self.people, self.events, self.day
@@ -196,16 +200,14 @@ class KDSModel(mesa.Model):
 
     # -- results -------------------------------------------------------------------------------
     def run(self, days: int | None = None) -> KDSModel:
-        for _ in range(days if days is not None else self.config.run.horizon_days):
+        for _ in range(days if days is not None else self.settings.run.horizon_days):
             self.step()
         return self
 
-    def daily_table(self):
+    def daily_table(self) -> pd.DataFrame:
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
-    def person_table(self):
-        import pandas as pd
-
+    def person_table(self) -> pd.DataFrame:
         p, net = self.people, self.network
         horizon = self.day
         event = p.first_relapse_day >= 0
@@ -224,7 +226,7 @@ class KDSModel(mesa.Model):
             "lapses": p.lapses,
             "relapses": p.relapses,
             "open_lapse": p.status == LAPSED,
-            "status_at_end": np.vectorize(behaviour.STATES.get, otypes=[object])(p.status),
+            "status_at_end": np.vectorize(rules.STATES.get, otypes=[object])(p.status),
             "coping_at_end": p.coping,
             "self_efficacy_at_end": p.self_efficacy,
         })

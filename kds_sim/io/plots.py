@@ -1,14 +1,15 @@
-"""Figures. Each function draws on a matplotlib Axes and returns it, so users can compose them."""
+"""Figures. Each function draws on a matplotlib Axes and returns it, so users can compose them.
+
+The backend is left to matplotlib (inline in notebooks); the command line picks a
+non-interactive one before it draws.
+"""
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from kds_sim.parameters import DOMAINS  # noqa: E402
+from kds_sim.model.parameters import DOMAINS
 
 
 def new_axes(width: float = 7.0, height: float = 4.2):

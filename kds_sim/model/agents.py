@@ -1,44 +1,30 @@
-"""Mesa agents. Their state lives in the model's arrays (kds_sim.people), so the same person
+"""Mesa agents. Their state lives in the model's arrays (kds_sim.model.people), so the same person
 can be stepped alone (agent engine) or with everyone at once (vector engine)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 
-from kds_sim.behaviour import STATES
+from kds_sim.model.people import MEANINGS
+from kds_sim.model.rules import STATES
 
 if TYPE_CHECKING:
-    from kds_sim.model import KDSModel
+    from kds_sim.model.kds_model import KDSModel
 
 
 def _column(name: str) -> property:
-    def get(self: RecoveringPerson):
-        return self.model.people.__dict__[name][self.index].item()
+    def get(self: RecoveringPerson) -> Any:
+        return getattr(self.model.people, name)[self.index].item()
 
-    return property(get, doc=f"this person's {name.replace('_', ' ')} (read from the model)")
+    return property(get, doc=f"this person's {MEANINGS[name]} (read from the model)")
 
 
 class RecoveringPerson(mesa.Agent):
     """A former user after rehab, carrying the Marlatt & Gordon attributes."""
 
     model: KDSModel
-
-    coping = _column("coping")
-    self_efficacy = _column("self_efficacy")
-    outcome_expectancy = _column("outcome_expectancy")
-    ave_susceptibility = _column("ave_susceptibility")
-    stress = _column("stress")
-    craving = _column("craving")
-    idle = _column("idle")
-    help_seeking = _column("help_seeking")
-    engagement = _column("engagement")
-    days_abstinent = _column("days_abstinent")
-    first_lapse_day = _column("first_lapse_day")
-    first_relapse_day = _column("first_relapse_day")
-    member = _column("member")
-    meetings_attended = _column("meetings_attended")
 
     def __init__(self, model: KDSModel, index: int):
         super().__init__(model)
@@ -52,6 +38,12 @@ class RecoveringPerson(mesa.Agent):
     def step(self) -> None:
         """One day of the relapse rules for this person alone (agent engine)."""
         self.model.apply_rules(self._row)
+
+
+# every declared person column is a read-only attribute of the agent
+for _name in MEANINGS:
+    if _name != "status":
+        setattr(RecoveringPerson, _name, _column(_name))
 
 
 class UsingFriend(mesa.Agent):

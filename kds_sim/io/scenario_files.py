@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from kds_sim.parameters import Scenario
+from kds_sim.model.interventions import REGISTRY
+from kds_sim.model.scenario import Scenario
 
 
 class ScenarioError(ValueError):
@@ -95,23 +96,58 @@ def _lookup(data: Any, loc: tuple) -> Any:
     return data
 
 
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    """The schema section a location points into, to list the keys it allows."""
+def _section_type(annotation: Any) -> type[BaseModel] | None:
+    """The schema section inside an annotation (through Optional, list, dict, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or getattr(annotation, "__origin__", ()):
+        found = _section_type(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _model_at(loc: tuple, data: Any = None) -> type[BaseModel] | None:
+    """The schema section a location points into, to list the keys it allows. Intervention
+    entries and effects are looked up by their kind."""
     model: Any = Scenario
+    node = data
+    parent = None
     for part in loc:
+        node = _lookup(node, (part,)) if node is not None else None
         if isinstance(part, int):
+            if parent == "interventions" and isinstance(node, dict) \
+                    and node.get("kind") in REGISTRY:
+                model = REGISTRY[node["kind"]].entry_type
+            continue
+        if parent == "intervention_effects" and part in REGISTRY:
+            model, parent = REGISTRY[part].effects_type, part
             continue
         field = model.model_fields.get(part) if isinstance(model, type) else None
         if field is None:
             return None
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        candidates = [annotation, *args]
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
-                     None)
-        if model is None:
+        model, parent = _section_type(field.annotation), part
+        if model is None and part != "intervention_effects":
             return None
     return model
+
+
+def _allowed(field: Any) -> str:
+    """A field's numeric bounds in words ("0 to 1", "at least 1"), or ""."""
+    bounds: dict[str, Any] = {}
+    for item in field.metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            if getattr(item, name, None) is not None:
+                bounds[name] = getattr(item, name)
+    low = bounds.get("ge", bounds.get("gt"))
+    high = bounds.get("le", bounds.get("lt"))
+    if low is not None and high is not None:
+        return f"allowed: {low} to {high}"
+    if low is not None:
+        return f"allowed: {'above' if 'gt' in bounds else 'at least'} {low}"
+    if high is not None:
+        return f"allowed: {'below' if 'lt' in bounds else 'at most'} {high}"
+    return ""
 
 
 def _origin_of(key: str, origin: dict[str, Path], default: Path | str) -> Path | str:
@@ -124,14 +160,16 @@ def _origin_of(key: str, origin: dict[str, Path], default: Path | str) -> Path |
     return default
 
 
-def _describe(errors: list[dict], data: dict, origin: dict, default: Path | str) -> str:
+def describe_errors(errors: list[Any], data: dict, origin: dict, default: Path | str) -> str:
+    """One line per validation error: the file that set the key, the key, the value, and what
+    is allowed."""
     lines = []
     for error in errors:
         loc = tuple(p for p in error["loc"] if p not in ("function-after",))
         key = _loc_to_key(loc)
         file = _origin_of(key, origin, default)
         if error["type"] == "extra_forbidden":
-            section = _model_at(loc[:-1])
+            section = _model_at(loc[:-1], data)
             allowed = ", ".join(section.model_fields) if section else "see docs/parameters.md"
             where = _loc_to_key(loc[:-1]) or "top level"
             lines.append(f"{file}: unknown key '{key}'; allowed keys in [{where}]: {allowed}")
@@ -144,15 +182,30 @@ def _describe(errors: list[dict], data: dict, origin: dict, default: Path | str)
             lines.append(f"{_origin_of(named, origin, default)}: {message}")
             continue
         value = _lookup(data, loc)
-        section = _model_at(loc[:-1])
+        section = _model_at(loc[:-1], data)
         field = section.model_fields.get(loc[-1]) if section else None
         hint = ""
         if field is not None and field.description:
-            unit = (field.json_schema_extra or {}).get("unit", "")
-            hint = f" ({field.description}{'; ' + unit if unit else ''})"
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            details = [str(d) for d in (extra.get("unit", ""), _allowed(field)) if d]
+            hint = f" ({'; '.join([field.description, *details])})"
         shown = "missing" if error["type"] == "missing" else f"= {value!r}"
         lines.append(f"{file}: {key} {shown}: {message}{hint}")
     return "\n".join(lines)
+
+
+def get_dotted(scenario: BaseModel, key: str) -> Any:
+    """The value at a dotted key (`behaviour.lapse_intercept`,
+    `intervention_effects.mentoring.erosion_reduction`); KeyError names the missing part."""
+    node: Any = scenario
+    for part in key.split("."):
+        if isinstance(node, BaseModel) and part in type(node).model_fields:
+            node = getattr(node, part)
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise KeyError(f"{key!r}: no setting {part!r} there")
+    return node
 
 
 def validate(data: dict[str, Any], origin: dict | None = None,
@@ -161,7 +214,7 @@ def validate(data: dict[str, Any], origin: dict | None = None,
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_describe(err.errors(), data, origin or {}, source)) from None
+        raise ScenarioError(describe_errors(err.errors(), data, origin or {}, source)) from None
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -19,10 +20,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from kds_sim import __version__, outcomes, storage
-from kds_sim.model import KDSModel
-from kds_sim.parameters import Scenario
-from kds_sim.scenario import validate
+from kds_sim._version import __version__
+from kds_sim.analysis import metrics, statistics
+from kds_sim.io import storage
+from kds_sim.io.scenario_files import validate
+from kds_sim.model.kds_model import KDSModel
+from kds_sim.model.scenario import Scenario
 
 
 def replicate_seed(seed: int, index: int) -> np.random.SeedSequence:
@@ -31,7 +34,7 @@ def replicate_seed(seed: int, index: int) -> np.random.SeedSequence:
 
 def simulate(scenario: Scenario, seed: int, index: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run replicate `index`: its daily table and its person table."""
-    model = KDSModel(scenario, replicate_seed(seed, index), agents=scenario.run.engine == "agent")
+    model = KDSModel(scenario, replicate_seed(seed, index))
     model.run()
     daily, people = model.daily_table(), model.person_table()
     daily.insert(0, "replicate", index)
@@ -39,7 +42,8 @@ def simulate(scenario: Scenario, seed: int, index: int) -> tuple[pd.DataFrame, p
     return daily, people
 
 
-def _simulate_json(scenario_json: str, seed: int, index: int):
+def _simulate_json(scenario_json: str, seed: int, index: int
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     return simulate(Scenario.model_validate_json(scenario_json), seed, index)
 
 
@@ -61,7 +65,7 @@ class ReplicateCache:
         stem = self.dir / f"replicate_{index:06d}"
         return stem.with_suffix(".daily.parquet"), stem.with_suffix(".people.parquet")
 
-    def load(self, index: int):
+    def load(self, index: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         daily, people = self._paths(index)
         if daily.is_file() and people.is_file():
             return pd.read_parquet(daily), pd.read_parquet(people)
@@ -87,7 +91,7 @@ class RunResult:
         for (index, daily), (_, people) in zip(self.daily.groupby("replicate", sort=True),
                                                self.people.groupby("replicate", sort=True),
                                                strict=True):
-            rows.append({"replicate": index, **outcomes.replicate_metrics(people, daily)})
+            rows.append({"replicate": index, **metrics.replicate_metrics(people, daily)})
         self.metrics = pd.DataFrame(rows)
 
     @property
@@ -109,13 +113,13 @@ class RunResult:
 
     def summary(self) -> pd.DataFrame:
         """Headline metrics with 95 % CIs over replicates."""
-        table = outcomes.summarise(self.metrics)
+        table = statistics.summarise(self.metrics)
         table.insert(0, "scenario", self.name)
         return table
 
     def survival(self) -> pd.DataFrame:
         """Relapse-free survival by day (Kaplan-Meier), mean over replicates with a 95 % CI."""
-        table = outcomes.survival_curve(self.people, self.horizon)
+        table = statistics.survival_curve(self.people, self.horizon)
         table.insert(0, "scenario", self.name)
         return table
 
@@ -126,10 +130,17 @@ class RunResult:
         table = self.daily.groupby("day")[states].mean() / n
         return table.reset_index()
 
-    def save(self, out: str | Path) -> list[Path]:
-        from kds_sim import report
-
-        return report.write_run(self, Path(out))
+    def values(self, metric: str) -> np.ndarray:
+        """Per-replicate values of any registered per-replicate metric, in replicate order."""
+        if metric in self.metrics:
+            return self.metrics[metric].to_numpy(dtype=float)
+        definition = metrics.get(metric)
+        if not isinstance(definition, metrics.Metric) or definition.per_replicate is None:
+            raise KeyError(f"{metric!r} is not a per-replicate metric")
+        compute = definition.per_replicate
+        return np.array([compute(people, daily) for (_, daily), (_, people)
+                         in zip(self.daily.groupby("replicate", sort=True),
+                                self.people.groupby("replicate", sort=True), strict=True)])
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
@@ -137,7 +148,8 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
 
 
-def _in_pool(pool: Executor, scenario: Scenario, seed: int, todo: list[int], done) -> None:
+def _in_pool(pool: Executor, scenario: Scenario, seed: int, todo: list[int],
+             done: Callable[[int, tuple[pd.DataFrame, pd.DataFrame]], None]) -> None:
     payload = scenario.model_dump_json()
     futures = {pool.submit(_simulate_json, payload, seed, i): i for i in todo}
     for future in as_completed(futures):

@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 from scipy import sparse, stats
 
-from kds_sim.parameters import Network
+from kds_sim.model.parameters import Network
 
 ROLES = ("recovering", "using", "supportive", "stigmatising")
 

@@ -10,7 +10,6 @@ reports each target against its simulated value with a 95 % CI.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,28 +22,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy import optimize
 from tqdm.auto import tqdm
 
-from kds_sim import __version__, outcomes, runner, storage
-from kds_sim.comparison import _members_rr
-from kds_sim.parameters import DOMAINS, Scenario
-from kds_sim.scenario import ScenarioError, _describe, load_scenario
-
-CONTRASTS = ("abstinence_rr_365d", "abstinence_rr_365d_members", "relative_risk_365d",
-             "difference_365d")
-PER_REPLICATE = ("continuous_abstinence_365d", "lapses_per_person", "lapse_to_relapse_share",
-                 "use_prevalence_end")
-CAPACITY = ("capacity_start_mean", *(f"capacity_start_{d}" for d in DOMAINS))
-RELAPSE_BY_DAY = re.compile(r"^relapse_(\d+)d$")
+from kds_sim._version import __version__
+from kds_sim.analysis import metrics, runner, statistics
+from kds_sim.io import storage
+from kds_sim.io.scenario_files import (
+    ScenarioError,
+    describe_errors,
+    get_dotted,
+    load_scenario,
+)
+from kds_sim.model.scenario import Scenario
 
 
 def metric_horizon(metric: str) -> int:
-    """Days of follow-up a metric needs."""
-    match = RELAPSE_BY_DAY.match(metric)
-    return int(match.group(1)) if match else 365
+    """Days a target's scenario is run: to the day of a `relapse_<N>d` target, else 12 months."""
+    definition = metrics.get(metric)
+    if isinstance(definition, metrics.Metric) and definition.name.startswith("relapse_") \
+            and definition.name != "relapse_horizon":
+        return definition.days
+    return 365
 
 
 def known_metric(metric: str) -> bool:
-    return bool(RELAPSE_BY_DAY.match(metric)) or metric in (*CONTRASTS, *PER_REPLICATE,
-                                                             *CAPACITY)
+    try:
+        metrics.get(metric)
+    except KeyError:
+        return False
+    return True
 
 
 class Target(BaseModel):
@@ -52,10 +56,8 @@ class Target(BaseModel):
     name: str
     scenario: str | None = Field(None, description="scenario file, relative to the targets "
                                  "file (default: the SCENARIO given to `kds-sim calibrate`)")
-    metric: str = Field(description="relapse_<days>d, continuous_abstinence_365d, "
-                        "lapse_to_relapse_share, lapses_per_person, use_prevalence_end, "
-                        "capacity_start_<domain|mean>, or a contrast with `reference`: "
-                        + ", ".join(CONTRASTS))
+    metric: str = Field(description="a metric of the registry (docs/metrics.md); a contrast "
+                        "needs `reference`")
     value: float
     tolerance: float = Field(gt=0, description="scale of an acceptable miss (or standard error)")
     reference: str | None = None
@@ -65,9 +67,8 @@ class Target(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Target:
         if not known_metric(self.metric):
-            raise ValueError(f"unknown outcome {self.metric!r}; allowed: relapse_<days>d, "
-                             f"{', '.join((*PER_REPLICATE, *CONTRASTS, *CAPACITY))}")
-        if self.metric in CONTRASTS and self.reference is None:
+            raise ValueError(f"unknown outcome {self.metric!r}; allowed: {metrics.allowed()}")
+        if metrics.is_contrast(self.metric) and self.reference is None:
             raise ValueError(f"metric {self.metric!r} compares two scenarios: add `reference`")
         return self
 
@@ -145,29 +146,24 @@ def _describe_targets(err: ValidationError, data: dict, path: Path) -> str:
             lines.append(f"{path}: unknown key '{loc}'")
         else:
             lines.append(f"{path}: {loc}: {message}")
-    return "\n".join(lines) if lines else _describe(err.errors(), data, {}, path)
+    return "\n".join(lines) if lines else describe_errors(err.errors(), data, {}, path)
 
 
 def check_parameter(key: str, source: Path | str = "--free") -> None:
     """A free parameter must be a numeric scenario setting."""
-    node: Any = Scenario()
-    for part in key.split("."):
-        if isinstance(node, BaseModel) and part in type(node).model_fields:
-            node = getattr(node, part)
-        else:
-            raise ScenarioError(f"{source}: free parameter {key!r} does not exist; it must be "
-                                "a numeric scenario key such as behaviour.lapse_intercept "
-                                "(see docs/parameters.md)")
+    try:
+        node = get_dotted(Scenario(), key)
+    except KeyError:
+        raise ScenarioError(f"{source}: free parameter {key!r} does not exist; it must be "
+                            "a numeric scenario key such as behaviour.lapse_intercept "
+                            "(see docs/parameters.md)") from None
     if isinstance(node, bool) or not isinstance(node, int | float):
         raise ScenarioError(f"{source}: free parameter {key!r} is not numeric ({node!r})")
 
 
 def schema_default(key: str) -> Any:
     """The schema's default of a dotted scenario key."""
-    node: Any = Scenario()
-    for part in key.split("."):
-        node = getattr(node, part)
-    return node
+    return get_dotted(Scenario(), key)
 
 
 def _round(value: float, key: str) -> float | int:
@@ -215,7 +211,7 @@ class Evaluator:
     def measure(self, values: dict[str, float]) -> list[Measurement]:
         scenarios = self.scenarios(values)
         needs_run = {self.targets.scenario_path(t.scenario) for t in self.targets.spec.target
-                     if not t.metric.startswith("capacity_start")}
+                     if not _from_scenario(t.metric)}
         needs_run |= {self.targets.scenario_path(t.reference) for t in self.targets.spec.target
                       if t.reference}
         results = {p: runner.run(scenarios[p], progress=False) for p in sorted(needs_run)}
@@ -225,34 +221,22 @@ class Evaluator:
             found.append(Measurement(t, *self._value(t, scenarios[path], results)))
         return found
 
-    def _value(self, t: Target, scenario: Scenario, results) -> tuple[float, float, float]:
-        if t.metric.startswith("capacity_start_"):
-            domain = t.metric.removeprefix("capacity_start_")
-            cap = scenario.group.capacity
-            value = (float(np.mean([getattr(cap, d) for d in DOMAINS])) if domain == "mean"
-                     else float(getattr(cap, domain)))
+    def _value(self, t: Target, scenario: Scenario,
+               results: dict[Path, runner.RunResult]) -> tuple[float, float, float]:
+        definition = metrics.get(t.metric)
+        if isinstance(definition, metrics.Contrast):
+            return definition.compute(results[self.targets.scenario_path(t.scenario)],
+                                      results[self.targets.scenario_path(t.reference)])
+        if definition.from_scenario is not None:
+            value = definition.from_scenario(scenario)
             return value, value, value
         result = results[self.targets.scenario_path(t.scenario)]
-        people = result.people
-        match = RELAPSE_BY_DAY.match(t.metric)
-        if match:
-            day = int(match.group(1))
-            shares = people.groupby("replicate")["first_relapse_day"].apply(lambda s: (s <= day)
-                                                                          .mean())
-            return outcomes.mean_ci(shares.to_numpy())
-        if t.metric in PER_REPLICATE:
-            return outcomes.mean_ci(result.metrics[t.metric].to_numpy())
-        ref = results[self.targets.scenario_path(t.reference)]
-        if t.metric == "abstinence_rr_365d_members":
-            return _members_rr(people, ref.people)
-        if t.metric == "abstinence_rr_365d":
-            return outcomes.ratio_ci(result.metrics["continuous_abstinence_365d"],
-                                     ref.metrics["continuous_abstinence_365d"])
-        col = "relapse_365d"
-        if t.metric == "relative_risk_365d":
-            return outcomes.ratio_ci(result.metrics[col], ref.metrics[col])
-        return outcomes.paired_difference(result.metrics[["replicate", col]],
-                                          ref.metrics[["replicate", col]])
+        return statistics.mean_ci(result.values(t.metric))
+
+
+def _from_scenario(metric: str) -> bool:
+    definition = metrics.get(metric)
+    return isinstance(definition, metrics.Metric) and definition.from_scenario is not None
 
 
 def objective(measurements: list[Measurement]) -> float:
@@ -287,10 +271,7 @@ def start_values(targets: Targets, free: dict[str, tuple[float, float]],
         if start and key in start:
             value = float(start[key])
         else:
-            node: Any = scenario
-            for part in key.split("."):
-                node = getattr(node, part)
-            value = float(node)
+            value = float(get_dotted(scenario, key))
         values[key] = float(np.clip(value, low, high))
     return values
 
@@ -397,45 +378,3 @@ def parse_free(items: list[str] | None, targets: Targets) -> dict[str, tuple[flo
             raise ScenarioError(f"--free {item!r}: LOW must be below HIGH")
         free[key] = (low, high)
     return free
-
-
-def cmd_calibrate(args) -> int:
-    targets = load_targets(args.targets, default_scenario=args.scenario)
-    free = parse_free(args.free, targets)
-    result = calibrate(targets, free, progress=not args.no_progress,
-                       max_evaluations=args.max_evaluations, replicates=args.replicates,
-                       check_replicates=args.check_replicates)
-    out = Path(args.out or Path("results") / "calibrated.toml")
-    storage.write_text(out, overlay_text(result, targets))
-    storage.write_table(out.with_name(out.stem + "_fit"), result.table())
-    storage.write_table(out.with_name(out.stem + "_history"), result.history)
-    print(f"fitted after {result.evaluations} evaluations:")
-    for key, value in result.values.items():
-        print(f"  {key} = {value:.6g}   (start {result.start[key]:.6g}, bounds {free[key]})")
-    print("final check with fresh seeds:")
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(result.table().drop(columns=["source", "scenario"]).to_string(index=False))
-    print(f"wrote {out} (use it with `extends`)")
-    return 0
-
-
-def add_command(sub) -> None:
-    parser = sub.add_parser(
-        "calibrate", help="fit free parameters to target figures; write an extends overlay",
-        description="Fit the free parameters so that simulated outcomes match the targets "
-                    "(bounded Nelder-Mead on common random numbers), then check the fit with "
-                    "fresh seeds. Writes a calibrated overlay that scenarios can `extends`, "
-                    "and tables of the fit and of every evaluation.")
-    parser.add_argument("scenario", nargs="?", help="scenario the overlay is for (checked to "
-                        "load; the targets file names the scenarios that are run)")
-    parser.add_argument("--targets", required=True, metavar="TARGETS.toml")
-    parser.add_argument("--free", nargs="+", metavar="PARAM[=LOW:HIGH]",
-                        help="parameters to fit (default: the targets file's [free] table)")
-    parser.add_argument("--out", metavar="FILE", help="overlay to write "
-                        "(default results/calibrated.toml)")
-    parser.add_argument("--max-evaluations", type=int, metavar="N")
-    parser.add_argument("--replicates", type=int, metavar="N",
-                        help="replicates per evaluation (default from the targets file)")
-    parser.add_argument("--check-replicates", type=int, metavar="N")
-    parser.add_argument("--no-progress", action="store_true")
-    parser.set_defaults(func=cmd_calibrate)

@@ -1,4 +1,4 @@
-"""Outcome metrics: computed per replicate, then summarised over replicates with 95 % CIs.
+"""Statistics over replicates: means with 95 % CIs, ranges, survival curves, paired contrasts.
 
 Two intervals are reported for every metric:
 - `ci_low`/`ci_high`: 95 % confidence interval of the expected value (Student t over replicates),
@@ -12,34 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-CHECKPOINTS = (90, 180, 365)
-
-
-def relapse_by(people: pd.DataFrame, day: int) -> float:
-    """Cumulative incidence of a first relapse by `day`: share of the cohort."""
-    return float((people["first_relapse_day"] <= day).mean())
-
-
-def replicate_metrics(people: pd.DataFrame, daily: pd.DataFrame) -> dict[str, float]:
-    """Headline metrics of one replicate."""
-    horizon = int(daily["day"].max())
-    metrics = {f"relapse_{d}d": relapse_by(people, d) for d in CHECKPOINTS if d <= horizon}
-    metrics["relapse_horizon"] = relapse_by(people, horizon)
-    if horizon >= 365:
-        metrics["continuous_abstinence_365d"] = float(
-            (people["first_lapse_day"].isna() | (people["first_lapse_day"] > 365)).mean())
-    resolved = people["lapses"].sum() - people["open_lapse"].sum()
-    metrics["lapses_per_person"] = float(people["lapses"].mean())
-    metrics["lapse_to_relapse_share"] = (float(people["relapses"].sum() / resolved)
-                                         if resolved else np.nan)
-    last = daily.iloc[-1]
-    metrics["use_prevalence_end"] = float((last["lapsed"] + last["relapsed"]) / len(people))
-    metrics["members_end"] = float(last["members"])
-    metrics["capacity_end"] = float(last["capacity_mean"])
-    metrics["meetings_held"] = float(daily["meeting_held"].sum())
-    return metrics
-
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval of the mean; NaNs are dropped."""

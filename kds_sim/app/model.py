@@ -1,0 +1,190 @@
+"""The classroom model: KDSModel's agent engine plus what a live demo needs to show.
+
+`ClassroomModel` is the same `kds_sim.KDSModel` (same rules, agent engine: every
+`RecoveringPerson` is stepped as a Mesa agent) with, alongside it:
+- a no-group baseline: a second KDSModel of the same scenario with the group switched off,
+  built from the same seed and stepped in lock-step. Common random numbers make both face
+  the same people, network and daily chances, so the gap between them is the group's effect;
+- every person's story (kds_sim.app.story) and daily coping, self-efficacy, outcome
+  expectancy and craving, for the "follow one person" panel;
+- the network layout, computed once (kds_sim.app.layout).
+
+The teaching levers are a `Levers` value; a new lever value means a new ClassroomModel with
+the same seed, so students compare like with like.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+import kds_sim
+from kds_sim.app import layout as layout_module
+from kds_sim.app import story
+
+CAPACITY_BUILDING_KINDS = ("work_plan", "relapse_prevention_training",
+                           "group_management_training", "networking_training")
+CAPACITY_BUILDING: tuple[dict[str, Any], ...] = (
+    {"kind": "work_plan", "start_day": 0, "sessions": 1},
+    {"kind": "relapse_prevention_training", "start_day": 7, "sessions": 4, "interval_days": 7},
+    {"kind": "group_management_training", "start_day": 14, "sessions": 3, "interval_days": 7},
+    {"kind": "networking_training", "start_day": 21, "sessions": 2, "interval_days": 7},
+)
+"""The paper's full model, as in scenarios/capacity_building.toml (a test checks they agree)."""
+MENTORING: tuple[dict[str, Any], ...] = ({"kind": "mentoring", "start_day": 0, "dose": 1.0},)
+"""Mentoring for the whole run, as in scenarios/capacity_building_mentoring.toml."""
+
+TRACED = ("coping", "self_efficacy", "outcome_expectancy", "craving")
+MIN_DAYS = 60
+
+
+def domains() -> tuple[str, ...]:
+    """The seven PEKA domains in the model's order (wherever the refactor puts DOMAINS)."""
+    for module in ("kds_sim.model.parameters", "kds_sim.parameters"):
+        try:
+            return tuple(importlib.import_module(module).DOMAINS)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(kds_sim.Scenario().group.capacity.model_dump())
+
+
+def default_scenario_path() -> Path | None:
+    """scenarios/group_as_assessed.toml in the working folder or in the source checkout."""
+    here = Path(kds_sim.__file__).resolve().parent
+    for root in (Path.cwd(), here.parent, here.parent.parent):
+        path = root / "scenarios" / "group_as_assessed.toml"
+        if path.is_file():
+            return path
+    return None
+
+
+@dataclass(frozen=True)
+class Levers:
+    """What the class can change; each field maps to one scenario key (see scenario_for)."""
+
+    people: int = 120                 # population.size
+    using_ties: float = 2.0           # network.using_ties_mean (ties per person)
+    coping: float = 0.40              # population.coping.mean (0-1)
+    ave: float = 0.60                 # population.ave_susceptibility.mean (0-1)
+    group: bool = True                # group.enabled
+    coverage: float = 0.5             # group.coverage (share of people)
+    capacity_building: bool = False   # the four trainings of the paper's final model
+    mentoring: bool = False           # ongoing mentoring (slows capacity erosion)
+    seed: int = 1
+    days: int = 730                   # run.horizon_days: how long a run lasts in the app
+
+    @classmethod
+    def from_scenario(cls, scenario: kds_sim.Scenario, **fixed: Any) -> Levers:
+        """The levers as a scenario sets them; `fixed` gives people, seed, days."""
+        kinds = {item.kind for item in scenario.interventions}
+        return cls(using_ties=scenario.network.using_ties_mean,
+                   coping=scenario.population.coping.mean,
+                   ave=scenario.population.ave_susceptibility.mean,
+                   group=scenario.group.enabled, coverage=scenario.group.coverage,
+                   capacity_building=bool(kinds & set(CAPACITY_BUILDING_KINDS)),
+                   mentoring="mentoring" in kinds, **fixed)
+
+    def with_(self, **changes: Any) -> Levers:
+        return replace(self, **changes)
+
+
+def _mean(distribution: dict[str, float], mean: float) -> None:
+    """Set a Beta attribute's mean, keeping its SD inside what a Beta allows."""
+    distribution["mean"] = mean
+    distribution["sd"] = min(distribution["sd"], 0.9 * float(np.sqrt(mean * (1 - mean))))
+
+
+def scenario_for(base: kds_sim.Scenario, levers: Levers, *, group: bool | None = None,
+                 engine: str = "agent") -> kds_sim.Scenario:
+    """The scenario a lever setting means: `base` with the lever keys replaced.
+
+    Capacity building and mentoring are the base scenario's own entries of those kinds if it
+    has any, else the shipped ones; other interventions (recruitment) are kept.
+    """
+    on = levers.group if group is None else group
+    data = base.model_dump()
+    data["run"].update(engine=engine, horizon_days=max(MIN_DAYS, levers.days))
+    data["population"]["size"] = levers.people
+    _mean(data["population"]["coping"], levers.coping)
+    _mean(data["population"]["ave_susceptibility"], levers.ave)
+    data["network"]["using_ties_mean"] = levers.using_ties
+    data["group"].update(enabled=on, coverage=levers.coverage)
+    own = data["interventions"]
+    training = [i for i in own if i["kind"] in CAPACITY_BUILDING_KINDS] or \
+        [dict(i) for i in CAPACITY_BUILDING]
+    mentoring = [i for i in own if i["kind"] == "mentoring"] or [dict(i) for i in MENTORING]
+    others = [i for i in own if i["kind"] not in (*CAPACITY_BUILDING_KINDS, "mentoring")]
+    chosen = others + (training if levers.capacity_building else []) + \
+        (mentoring if levers.mentoring else [])
+    data["interventions"] = chosen if on else []
+    return kds_sim.Scenario.model_validate(data)
+
+
+class ClassroomModel(kds_sim.KDSModel):
+    """KDSModel (agent engine) with a same-seed no-group baseline, stories and a layout."""
+
+    def __init__(self, base: kds_sim.Scenario, levers: Levers):
+        super().__init__(scenario_for(base, levers), seed=levers.seed, agents=True)
+        self.base, self.levers, self.horizon = base, levers, max(MIN_DAYS, levers.days)
+        self.baseline = kds_sim.KDSModel(scenario_for(base, levers, group=False,
+                                                      engine="vector"),
+                                         seed=levers.seed, agents=False)
+        self.domains = domains()
+        p, n = self.people, self.people.size
+        self.graph = self.network.to_networkx()
+        self.using_ties = np.bincount(self.network.using_edges[0], minlength=n)
+        edges = np.array([(a, b) for a, b in self.graph.edges() if a < n and b < n],
+                         dtype=np.int64).reshape(-1, 2)
+        self.peers = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])),
+                                       shape=(n, n)).tocsr()
+        self.peers = ((self.peers + self.peers.T) > 0).astype(np.float64)
+        b = self.config.behaviour
+        self.hazard_rates = (b.hrs_rate_per_using_tie, b.hrs_stress_rate, b.hrs_idle_rate,
+                             b.hrs_base_rate)
+        self.stories: list[list[story.StoryEntry]] = [[story.first_entry(bool(m))]
+                                                      for m in p.member]
+        self.trace: list[np.ndarray] = [self._traced()]
+        self._layout: layout_module.Layout | None = None
+        self.running = self.day < self.horizon
+
+    @property
+    def layout(self) -> layout_module.Layout:
+        """Node positions, computed on first use and then kept for the whole run."""
+        if self._layout is None:
+            self._layout = layout_module.from_graph(self.graph, self.levers.seed)
+        return self._layout
+
+    def _traced(self) -> np.ndarray:
+        return np.vstack([getattr(self.people, name) for name in TRACED]).astype(np.float32)
+
+    def step(self) -> None:
+        """One day of the model and of the baseline, then the day's story lines."""
+        if not self.running:
+            return
+        p = self.people
+        status, member = p.status.copy(), p.member.copy()
+        relapsed_peers = self.peers @ (status == story.RELAPSED).astype(np.float64)
+        causes = story.likely_causes(self.using_ties, relapsed_peers, p.stress, p.idle,
+                                     self.hazard_rates)
+        super().step()
+        self.baseline.step()
+        for i, entry in story.day_entries(self.day, self.events, status, p.status, member,
+                                          p.member, self.attended, causes).items():
+            self.stories[i].append(entry)
+        self.trace.append(self._traced())
+        self.running = self.day < self.horizon
+
+    def series(self, name: str, baseline: bool = False) -> list[float]:
+        """A daily model reporter (day 0 to today) of this model or of its baseline."""
+        collector = (self.baseline if baseline else self).datacollector
+        return list(collector.model_vars[name])
+
+    def never_relapsed(self, baseline: bool = False) -> list[float]:
+        """Share of people who have never relapsed, day by day (1 = nobody yet)."""
+        size = self.people.size
+        return [1.0 - ever / size for ever in self.series("ever_relapsed", baseline)]

@@ -1,0 +1,107 @@
+"""Starting the classroom app: settings passed to the page, and Solara's server, offline.
+
+`serve` runs Solara's own `solara run` on the page in kds_sim.app.components. The page reads
+its settings (scenario, language, people, seed, days) from KDS_SIM_APP_* environment
+variables, which is how Solara's server hands settings to a page it imports itself.
+
+Offline: Solara loads its front end from a CDN unless the `solara-assets` package is
+installed, which the app extra pins (classrooms often have a poor connection, and this
+machine reaches no CDN). Solara's telemetry and its version check are switched off, and a
+browser tab that is closed stops costing CPU after a minute (its kernel is culled).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import kds_sim
+from kds_sim.app.model import Levers, default_scenario_path
+from kds_sim.messages import DEFAULT_LANG, check_lang
+
+ENV_PREFIX = "KDS_SIM_APP_"
+PAGE_MODULE = "kds_sim.app.components"
+SOLARA_ENV = {
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_KERNEL_CULL_TIMEOUT": "60s",
+    "SOLARA_THEME_SHOW_BANNER": "False",
+    "SOLARA_THEME_TITLE": "kds-sim",
+}
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """What `kds-sim app` was asked for; everything else comes from the scenario file."""
+
+    scenario: str = ""
+    lang: str = DEFAULT_LANG
+    people: int = 120
+    seed: int = 1
+    days: int = 730
+
+    def to_env(self) -> dict[str, str]:
+        return {f"{ENV_PREFIX}{f.name.upper()}": str(getattr(self, f.name))
+                for f in fields(self)}
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> AppConfig:
+        env = os.environ if environ is None else environ
+        values: dict[str, str | int] = {}
+        for f in fields(cls):
+            raw = env.get(f"{ENV_PREFIX}{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = int(raw) if f.type == "int" else raw
+        return cls(**values)  # type: ignore[arg-type]
+
+    def scenario_path(self) -> Path | None:
+        return Path(self.scenario) if self.scenario else default_scenario_path()
+
+    def base_scenario(self) -> kds_sim.Scenario:
+        """The scenario the levers start from (group_as_assessed.toml unless one is given)."""
+        path = self.scenario_path()
+        if path is None:
+            raise FileNotFoundError("scenarios/group_as_assessed.toml")
+        return kds_sim.load_scenario(path)
+
+    def levers(self, base: kds_sim.Scenario) -> Levers:
+        return Levers.from_scenario(base, people=self.people, seed=self.seed, days=self.days)
+
+    def checked(self) -> AppConfig:
+        check_lang(self.lang)
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this computer can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def has_app_packages() -> bool:
+    return all(importlib.util.find_spec(name) is not None
+               for name in ("solara", "ipyvuetify", "solara_assets"))
+
+
+def serve(config: AppConfig, host: str = "127.0.0.1", port: int = 8765,
+          open_browser: bool = False) -> int:
+    """Run the app until Ctrl+C; returns the exit code."""
+    os.environ.update(config.to_env())
+    for key, value in SOLARA_ENV.items():
+        os.environ.setdefault(key, value)
+    from solara.__main__ import cli  # after the environment: Solara reads it on import
+
+    args = ["run", PAGE_MODULE, "--host", host, "--port", str(port), "--production",
+            "--no-check-version", "--log-level", "warning",
+            "--open" if open_browser else "--no-open"]
+    try:
+        cli.main(args=args, prog_name="kds-sim app", standalone_mode=False)
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,51 @@
+"""What the commands share: user errors, `--set` overrides, the run options, the plot backend."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from typing import Any
+
+
+class UserError(Exception):
+    """A mistake the user can fix; reported without a traceback."""
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """KEY=VALUE with a TOML value (`group.coverage=0.8`, `run.engine="agent"`)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"--set {text!r}: expected KEY=VALUE, e.g. group.coverage=0.8")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return dict(parse_override(item) for item in (args.set or []))
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replicates", type=int, metavar="N", help="replicates per scenario "
+                        "(default: the scenario's run.replicates)")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help="root seed (default: the scenario's run.seed)")
+    parser.add_argument("--horizon", type=int, metavar="DAYS", help="days of follow-up "
+                        "(default: the scenario's run.horizon_days)")
+    parser.add_argument("--workers", type=int, default=1, metavar="K",
+                        help="worker processes; results are identical for any K (default 1)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a scenario key, e.g. --set group.coverage=0.8 "
+                             "(repeatable)")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--no-resume", action="store_true",
+                        help="ignore replicates finished by an earlier, interrupted run")
+
+
+def file_backend() -> None:
+    """Draw figures into files, never windows (the library leaves the backend alone)."""
+    import matplotlib
+
+    matplotlib.use("Agg")

@@ -1,0 +1,55 @@
+"""The `kds-sim` entry point: the parser of every command, and clean exits on user mistakes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kds_sim._version import __version__
+from kds_sim.cli import calibrate, common, compare, params, run
+
+COMMANDS = (run, compare, calibrate, params)
+
+
+def _optional_commands() -> list:
+    """Commands whose modules may be absent in a trimmed install (the classroom app)."""
+    try:
+        from kds_sim.cli import app
+    except ImportError:
+        return []
+    return [app]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kds-sim",
+        description="Relapse after drug rehabilitation in peer networks, and what peer support "
+                    "groups (KDS) and their capacity building do about it.",
+        epilog="Start with: kds-sim compare scenarios/no_group.toml "
+               "scenarios/group_as_assessed.toml scenarios/capacity_building.toml")
+    parser.add_argument("--version", action="version", version=f"kds-sim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in (*COMMANDS, *_optional_commands()):
+        command.add_command(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from kds_sim.io.scenario_files import ScenarioError
+    from kds_sim.model.network import NetworkFileError
+
+    try:
+        return int(args.func(args))
+    except (ScenarioError, NetworkFileError, common.UserError) as err:
+        print(f"kds-sim: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kds-sim: interrupted; finished replicates are kept and a rerun resumes from them",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""`kds-sim run`: one scenario's replicates, their summary and outputs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from kds_sim.cli.common import add_run_options, file_backend, overrides
+
+
+def handle(args: argparse.Namespace) -> int:
+    from kds_sim.analysis import metrics, runner
+    from kds_sim.io.scenario_files import load_scenario
+    from kds_sim.report.run_report import format_summary, write_run
+
+    file_backend()
+    scenario = load_scenario(args.scenario, overrides(args))
+    out = Path(args.out or Path("results") / scenario.name)
+    result = runner.run(scenario, replicates=args.replicates, seed=args.seed,
+                        horizon=args.horizon, workers=args.workers,
+                        progress=not args.no_progress,
+                        cache_dir=None if args.no_resume else out / ".replicates")
+    written = write_run(result, out)
+    print(f"{scenario.name}: {result.replicates} replicates of {result.cohort_size} "
+          f"people, {result.horizon} days, seed {result.seed}")
+    print(format_summary(result.summary(), metrics.RUN_HEADLINE))
+    print(f"wrote {len(written)} files to {out}/")
+    return 0
+
+
+def add_command(sub: Any) -> None:
+    parser = sub.add_parser("run", help="run one scenario's replicates and write its outputs",
+                            description="Run a scenario's replicates; print headline metrics "
+                                        "with 95 % CIs; write tables (CSV, Parquet), "
+                                        "summary.json and figures. An interrupted run resumes "
+                                        "where it stopped.")
+    parser.add_argument("scenario", help="scenario file (TOML)")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default results/NAME)")
+    add_run_options(parser)
+    parser.set_defaults(func=handle)

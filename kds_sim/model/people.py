@@ -1,0 +1,103 @@
+"""The recovering people as declared columns of numpy arrays (one row a person).
+
+`People` declares every column once, with its meaning; the first draw (`draw_people`), the Mesa
+agents' read-only attributes (kds_sim.model.agents) and the rules' views are derived from it.
+
+Attributes are drawn by the quantile transform of fixed uniforms: a person keeps the same
+rank in every scenario of a replicate, so changing a distribution's mean moves everyone
+smoothly (common random numbers, and a smooth objective for calibration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from kds_sim.model.parameters import Distribution, Population
+from kds_sim.model.rules import ABSTINENT
+
+TRAITS = ("coping", "self_efficacy", "outcome_expectancy", "ave_susceptibility", "stress",
+          "craving", "idle", "help_seeking", "engagement")
+"""Attributes drawn from the scenario's Beta distributions, in the order of their uniforms."""
+
+
+def column(meaning: str) -> Any:
+    return field(metadata={"meaning": meaning})
+
+
+@dataclass(eq=False)
+class People:
+    """Struct of arrays: `people.coping[i]` is person i's coping skill (0-1 scales)."""
+
+    coping: np.ndarray = column("coping skill: refusing offers, bringing a third person")
+    self_efficacy: np.ndarray = column("confidence in staying abstinent in a high-risk situation")
+    outcome_expectancy: np.ndarray = column("how good using is expected to feel")
+    ave_susceptibility: np.ndarray = column("how strongly a lapse is read as personal failure")
+    stress: np.ndarray = column("proximal stress and negative affect")
+    craving: np.ndarray = column("craving")
+    idle: np.ndarray = column("share of the day without occupation")
+    help_seeking: np.ndarray = column("readiness to ask others for help after a lapse")
+    engagement: np.ndarray = column("how readily a member attends group activities")
+    recruit_priority: np.ndarray = column("random rank among equals when the group recruits")
+    self_efficacy_at_discharge: np.ndarray = column("self-efficacy restored on re-entry")
+    craving_at_discharge: np.ndarray = column("craving restored on re-entry")
+    stress_baseline: np.ndarray = column("distal stress that proximal stress relaxes to")
+    status: np.ndarray = column("0 abstinent, 1 lapsed, 2 relapsed")
+    days_abstinent: np.ndarray = column("days in the current abstinent spell")
+    member: np.ndarray = column("member of the peer support group now")
+    ever_member: np.ndarray = column("member at any time")
+    meetings_attended: np.ndarray = column("group meetings attended")
+    first_lapse_day: np.ndarray = column("day of the first lapse (-1: none yet)")
+    first_relapse_day: np.ndarray = column("day of the first relapse (-1: none yet)")
+    lapses: np.ndarray = column("lapses so far")
+    relapses: np.ndarray = column("relapses so far")
+
+    @property
+    def size(self) -> int:
+        return len(self.status)
+
+    def view(self, index: slice) -> dict[str, np.ndarray]:
+        """The columns at `index`, by name (what the rules read)."""
+        return {name: getattr(self, name)[index] for name in COLUMNS}
+
+    def write(self, index: slice, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            getattr(self, name)[index] = value
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(People))
+MEANINGS: dict[str, str] = {f.name: f.metadata["meaning"] for f in fields(People)}
+
+
+def beta_quantile(u: np.ndarray, d: Distribution) -> np.ndarray:
+    """Values of a Beta(mean, sd) attribute at the quantiles u."""
+    if d.sd == 0:
+        return np.full_like(u, d.mean)
+    k = d.mean * (1 - d.mean) / d.sd**2 - 1
+    return np.asarray(stats.beta.ppf(u, d.mean * k, (1 - d.mean) * k))
+
+
+def draw_people(population: Population, size: int, rng: np.random.Generator) -> People:
+    """A cohort at discharge from rehab: everyone abstinent, attributes drawn from the scenario."""
+    uniforms = rng.random((len(TRAITS) + 1, size))
+    traits = {trait: beta_quantile(uniforms[i], getattr(population, trait))
+              for i, trait in enumerate(TRAITS)}
+    return People(
+        **traits,
+        recruit_priority=uniforms[len(TRAITS)],
+        self_efficacy_at_discharge=traits["self_efficacy"].copy(),
+        craving_at_discharge=traits["craving"].copy(),
+        stress_baseline=traits["stress"].copy(),
+        status=np.full(size, ABSTINENT, dtype=np.int8),
+        days_abstinent=np.zeros(size, dtype=np.int32),
+        member=np.zeros(size, dtype=bool),
+        ever_member=np.zeros(size, dtype=bool),
+        meetings_attended=np.zeros(size, dtype=np.int32),
+        first_lapse_day=np.full(size, -1, dtype=np.int32),
+        first_relapse_day=np.full(size, -1, dtype=np.int32),
+        lapses=np.zeros(size, dtype=np.int32),
+        relapses=np.zeros(size, dtype=np.int32),
+    )

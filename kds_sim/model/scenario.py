@@ -1,0 +1,64 @@
+"""A complete scenario: every section of the parameter schema, validated together.
+
+Intervention entries and effect sizes are validated by their registered kind
+(kds_sim.model.interventions), so a kind added with `register` is accepted here too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, SerializeAsAny, model_validator
+
+from kds_sim.model.interventions import Effects, Intervention, parse_effects, parse_entry
+from kds_sim.model.parameters import (
+    Behaviour,
+    Group,
+    Network,
+    Outputs,
+    Population,
+    Run,
+    Section,
+    param,
+)
+
+# SerializeAsAny: dump each entry and effects section with its kind's own fields
+InterventionEntry = Annotated[SerializeAsAny[Intervention], BeforeValidator(parse_entry)]
+InterventionEffects = Annotated[dict[str, SerializeAsAny[Effects]], BeforeValidator(parse_effects)]
+
+
+class Scenario(Section):
+    """A complete, validated scenario."""
+
+    name: str = param("scenario", "text", "scenario design", "short name used in tables")
+    description: str = param("", "text", "scenario design", "the question the scenario answers")
+    run: Run = Field(default_factory=Run)
+    population: Population = Field(default_factory=Population)
+    network: Network = Field(default_factory=Network)
+    behaviour: Behaviour = Field(default_factory=Behaviour)
+    group: Group = Field(default_factory=Group)
+    intervention_effects: InterventionEffects = Field(
+        default_factory=lambda: parse_effects({}),
+        description="effect sizes of each intervention kind, one section per kind")
+    interventions: list[InterventionEntry] = Field(default_factory=list)
+    outputs: Outputs = Field(default_factory=Outputs)
+    calibration: dict[str, Any] = Field(
+        default_factory=dict, description="record of the calibration that produced this "
+        "file's values (written by `kds-sim calibrate`; informational, changes nothing)")
+
+    @model_validator(mode="after")
+    def _interventions_in_horizon(self) -> Scenario:
+        if self.interventions and not self.group.enabled:
+            raise ValueError(f"{len(self.interventions)} [[interventions]] entries act on a "
+                             "peer support group, but group.enabled = false; allowed: set "
+                             "group.enabled = true, or remove the [[interventions]] entries")
+        for i, item in enumerate(self.interventions):
+            if item.start_day >= self.run.horizon_days:
+                raise ValueError(
+                    f"interventions[{i}].start_day = {item.start_day} ({item.kind}): beyond "
+                    f"the horizon run.horizon_days = {self.run.horizon_days}; allowed: 0 to "
+                    f"{self.run.horizon_days - 1}")
+        if self.network.peer_degree % 2:
+            raise ValueError(f"network.peer_degree must be even (Watts-Strogatz), got "
+                             f"{self.network.peer_degree}")
+        return self

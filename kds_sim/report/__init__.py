@@ -1,0 +1,23 @@
+"""What is written for people: a run's outputs, a comparison's tables, figures and
+report.html, and the reference docs generated from the code.
+
+May import kds_sim.model, kds_sim.io and kds_sim.analysis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kds_sim.analysis.comparison import ComparisonResult
+from kds_sim.analysis.runner import RunResult
+
+
+def save(result: RunResult | ComparisonResult, out: str | Path) -> list[Path]:
+    """Write a run's or a comparison's outputs (tables, figures, summary or report) to `out`."""
+    if isinstance(result, ComparisonResult):
+        from kds_sim.report.comparison_report import write_comparison
+
+        return write_comparison(result, out)
+    from kds_sim.report.run_report import write_run
+
+    return write_run(result, Path(out))
