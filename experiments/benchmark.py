@@ -53,11 +53,13 @@ def _rss_mb() -> float:
 def scenario_for(size: int, days: int, engine: str):
     from kds_sim.model.scenario import Scenario
 
-    return Scenario.model_validate({
-        "population": {"size": size},
-        "run": {"horizon_days": days, "engine": engine},
-        "group": {"enabled": True},
-    })
+    return Scenario.model_validate(
+        {
+            "population": {"size": size},
+            "run": {"horizon_days": days, "engine": engine},
+            "group": {"enabled": True},
+        }
+    )
 
 
 def worker(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> dict:
@@ -89,18 +91,35 @@ def worker(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> d
         UsingFriend.create_agents(model, n_using, list(range(n_using)))
         agents = time.perf_counter() - start
     return {
-        "size": size, "days": days, "engine": engine, "seed": seed,
-        "setup_s": setup, "run_s": run, "run_cpu_s": run_cpu, "agents_s": agents,
-        "rss_baseline_mb": baseline, "rss_peak_mb": peak,
+        "size": size,
+        "days": days,
+        "engine": engine,
+        "seed": seed,
+        "setup_s": setup,
+        "run_s": run,
+        "run_cpu_s": run_cpu,
+        "agents_s": agents,
+        "rss_baseline_mb": baseline,
+        "rss_peak_mb": peak,
         "rss_peak_with_agents_mb": _rss_mb() if agents is not None else None,
     }
 
 
 def measure(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> dict:
     """Run `worker` in a fresh subprocess and return its measurement."""
-    command = [sys.executable, os.path.abspath(__file__), "--worker",
-               "--sizes", str(size), "--days", str(days), "--engine", engine,
-               "--seed", str(seed)]
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        "--sizes",
+        str(size),
+        "--days",
+        str(days),
+        "--engine",
+        engine,
+        "--seed",
+        str(seed),
+    ]
     if not agents_cost:
         command.append("--no-agents-cost")
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -129,8 +148,9 @@ def summarise(rows: list[dict]) -> dict:
         "agents_s": statistics.median(agents) if agents else None,
         "rss_baseline_mb": statistics.median(r["rss_baseline_mb"] for r in rows),
         "rss_peak_mb": max(r["rss_peak_mb"] for r in rows),
-        "rss_peak_with_agents_mb": (max(r["rss_peak_with_agents_mb"] for r in rows)
-                                    if agents else None),
+        "rss_peak_with_agents_mb": (
+            max(r["rss_peak_with_agents_mb"] for r in rows) if agents else None
+        ),
     }
 
 
@@ -166,9 +186,11 @@ def environment() -> str:
     import numpy
     import scipy
 
-    return (f"python {platform.python_version()}, numpy {numpy.__version__}, "
-            f"scipy {scipy.__version__}, mesa {mesa.__version__}, {os.cpu_count()} CPUs, "
-            f"{platform.machine()} {platform.system()}, load average {_load()}")
+    return (
+        f"python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"scipy {scipy.__version__}, mesa {mesa.__version__}, {os.cpu_count()} CPUs, "
+        f"{platform.machine()} {platform.system()}, load average {_load()}"
+    )
 
 
 def _load() -> str:
@@ -181,27 +203,44 @@ def _load() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Agent-steps per second, setup time and peak memory of kds-sim by cohort "
-                    "size (peer group on, so the full daily rules run). Each size and repeat "
-                    "runs in a fresh subprocess.",
+        "size (peer group on, so the full daily rules run). Each size and repeat "
+        "runs in a fresh subprocess.",
         epilog="agent-steps/s = people x days / wall seconds of model.run(), setup excluded "
-               "('per CPU s' uses the run's CPU time instead: less sensitive to other load). "
-               "Peak memory is the subprocess's ru_maxrss (imports included; 'RSS base' is "
-               "the value right after imports). '+agents s' is the extra setup time of "
-               "agents=True (creating the Mesa agents) and 'peak+agents MB' the peak after "
-               "creating them; vector engine only.")
-    parser.add_argument("--sizes", default="1000,10000,100000",
-                        help="comma-separated cohort sizes (default: %(default)s)")
-    parser.add_argument("--days", type=int, default=365, help="days to simulate "
-                        "(default: %(default)s)")
-    parser.add_argument("--engine", choices=("vector", "agent"), default="vector",
-                        help="'vector' (numpy, all people at once) or 'agent' (each Mesa agent "
-                             "in turn; slow, use small sizes) (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="fresh subprocesses per size; the table shows medians and the "
-                             "best run (default: %(default)s)")
+        "('per CPU s' uses the run's CPU time instead: less sensitive to other load). "
+        "Peak memory is the subprocess's ru_maxrss (imports included; 'RSS base' is "
+        "the value right after imports). '+agents s' is the extra setup time of "
+        "agents=True (creating the Mesa agents) and 'peak+agents MB' the peak after "
+        "creating them; vector engine only.",
+    )
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="comma-separated cohort sizes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--days", type=int, default=365, help="days to simulate (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("vector", "agent"),
+        default="vector",
+        help="'vector' (numpy, all people at once) or 'agent' (each Mesa agent "
+        "in turn; slow, use small sizes) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="fresh subprocesses per size; the table shows medians and the "
+        "best run (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="model seed (default: %(default)s)")
-    parser.add_argument("--no-agents-cost", dest="agents_cost", action="store_false",
-                        help="skip timing the agents=True setup (vector engine)")
+    parser.add_argument(
+        "--no-agents-cost",
+        dest="agents_cost",
+        action="store_false",
+        help="skip timing the agents=True setup (vector engine)",
+    )
     parser.add_argument("--csv", metavar="FILE", help="also write the table to this CSV file")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -219,21 +258,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.size_list[0], args.days, args.engine, args.seed,
-                                args.agents_cost)))
+        print(
+            json.dumps(
+                worker(args.size_list[0], args.days, args.engine, args.seed, args.agents_cost)
+            )
+        )
         return
 
     print(f"kds-sim benchmark: {environment()}")
-    print(f"engine={args.engine} days={args.days} repeats={args.repeats} seed={args.seed} "
-          f"(group enabled, full rules)", flush=True)
+    print(
+        f"engine={args.engine} days={args.days} repeats={args.repeats} seed={args.seed} "
+        f"(group enabled, full rules)",
+        flush=True,
+    )
     summaries = []
     for size in args.size_list:
         if args.engine == "agent" and size * args.days > 2_000_000:
-            print(f"note: the agent engine steps ~5k agent-steps/s; size {size:,} x "
-                  f"{args.days} days may take {size * args.days / 5e3 / 60:.0f} min per repeat",
-                  file=sys.stderr)
-        rows = [measure(size, args.days, args.engine, args.seed, args.agents_cost)
-                for _ in range(args.repeats)]
+            print(
+                f"note: the agent engine steps ~5k agent-steps/s; size {size:,} x "
+                f"{args.days} days may take {size * args.days / 5e3 / 60:.0f} min per repeat",
+                file=sys.stderr,
+            )
+        rows = [
+            measure(size, args.days, args.engine, args.seed, args.agents_cost)
+            for _ in range(args.repeats)
+        ]
         summaries.append(summarise(rows))
         print(f"  measured {size:,} people", file=sys.stderr, flush=True)
     print()
@@ -241,9 +290,11 @@ def main(argv: list[str] | None = None) -> None:
     for s in summaries:
         if s["size"] == TARGET_SIZE:
             verdict = "meets" if s["steps_per_s"] >= TARGET_STEPS_PER_SECOND else "MISSES"
-            print(f"\n{s['engine']} engine at {TARGET_SIZE:,} people: "
-                  f"{s['steps_per_s'] / 1e6:.2f} M agent-steps/s (median), {verdict} the target of "
-                  f"{TARGET_STEPS_PER_SECOND / 1e6:.1f} M/s")
+            print(
+                f"\n{s['engine']} engine at {TARGET_SIZE:,} people: "
+                f"{s['steps_per_s'] / 1e6:.2f} M agent-steps/s (median), {verdict} the target of "
+                f"{TARGET_STEPS_PER_SECOND / 1e6:.1f} M/s"
+            )
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(summaries[0]))

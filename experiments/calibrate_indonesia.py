@@ -31,14 +31,20 @@ def figure(table, path: Path) -> Path:
     y = np.arange(len(table))
     ratio = table["simulated"] / table["value"]
     band = table["tolerance"] / table["value"]
-    ax.barh(y, 2 * band, left=1 - band, color="#dde7f0", height=0.6,
-            label="target +- tolerance")
-    ax.errorbar(ratio, y, xerr=[ratio - table["ci_low"] / table["value"],
-                                table["ci_high"] / table["value"] - ratio],
-                fmt="o", color="#1f4e79", capsize=3, label="simulated (95 % CI)")
+    ax.barh(y, 2 * band, left=1 - band, color="#dde7f0", height=0.6, label="target +- tolerance")
+    ax.errorbar(
+        ratio,
+        y,
+        xerr=[ratio - table["ci_low"] / table["value"], table["ci_high"] / table["value"] - ratio],
+        fmt="o",
+        color="#1f4e79",
+        capsize=3,
+        label="simulated (95 % CI)",
+    )
     ax.axvline(1, color="grey", linewidth=0.8)
-    ax.set_yticks(y, [f"{t}\n{v:g}" for t, v in zip(table["target"], table["value"], strict=True)],
-                  fontsize=8)
+    ax.set_yticks(
+        y, [f"{t}\n{v:g}" for t, v in zip(table["target"], table["value"], strict=True)], fontsize=8
+    )
     ax.invert_yaxis()
     ax.set_xlabel("simulated / target value")
     ax.set_title("Calibration: targets vs simulated (fresh seeds)")
@@ -58,9 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     targets = calibration.load_targets(TARGETS)
     free = dict(targets.spec.free)
     start = {key: float(calibration.schema_default(key)) for key in free}
-    result = calibration.calibrate(targets, free, start=start, progress=not args.no_progress,
-                                   max_evaluations=args.max_evaluations,
-                                   check_replicates=args.check_replicates)
+    result = calibration.calibrate(
+        targets,
+        free,
+        start=start,
+        progress=not args.no_progress,
+        max_evaluations=args.max_evaluations,
+        check_replicates=args.check_replicates,
+    )
     storage.write_text(args.overlay, calibration.overlay_text(result, targets))
     table = result.table()
     storage.write_table(args.results / "fit", table)

@@ -15,8 +15,6 @@ forest and capacity figures, report.html, per-scenario summary and daily tables)
 
 from __future__ import annotations
 
-import kds_sim
-
 import argparse
 import shlex
 import sys
@@ -24,6 +22,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+import kds_sim
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -40,15 +40,27 @@ ORDER = (
     "capacity_building_mentoring",
     "capacity_building_recruitment",
 )
-FIVE_YEARS = ("no_group", "group_as_assessed", "capacity_building",
-              "capacity_building_mentoring")
+FIVE_YEARS = ("no_group", "group_as_assessed", "capacity_building", "capacity_building_mentoring")
 FIVE_YEAR_HORIZON = 1825
 REFERENCE = "no_group"
 
-TABLE = ("relapse_180d", "relapse_365d", "averted_per_100_365d", "nnt_365d",
-         "abstinence_rr_365d", "abstinence_rr_365d_members", "capacity_end")
-TABLE_LONG = ("relapse_365d", "relapse_horizon", "averted_per_100_365d",
-              "averted_per_100_horizon", "nnt_horizon", "capacity_end")
+TABLE = (
+    "relapse_180d",
+    "relapse_365d",
+    "averted_per_100_365d",
+    "nnt_365d",
+    "abstinence_rr_365d",
+    "abstinence_rr_365d_members",
+    "capacity_end",
+)
+TABLE_LONG = (
+    "relapse_365d",
+    "relapse_horizon",
+    "averted_per_100_365d",
+    "averted_per_100_horizon",
+    "nnt_horizon",
+    "capacity_end",
+)
 
 
 def scenario_files() -> list[Path]:
@@ -56,8 +68,9 @@ def scenario_files() -> list[Path]:
     found = {p.stem: p for p in sorted(SCENARIOS.glob("*.toml")) if p.stem != "base"}
     missing = [name for name in ORDER if name not in found]
     if missing:
-        sys.exit(f"compare_interventions: missing scenario files in {SCENARIOS}: "
-                 f"{', '.join(missing)}")
+        sys.exit(
+            f"compare_interventions: missing scenario files in {SCENARIOS}: {', '.join(missing)}"
+        )
     return [found[n] for n in ORDER] + [p for n, p in found.items() if n not in ORDER]
 
 
@@ -72,16 +85,23 @@ def capacity_by_year(result, years: int) -> pd.DataFrame:
         capacity, active = by_day["capacity_mean"].mean(), by_day["group_active"].mean()
         for year in range(years + 1):
             day = min(365 * year, run.horizon)
-            rows.append({"scenario": name, "year": year, "day": day,
-                         "capacity_mean": capacity.loc[day],
-                         "group_meeting_share": active.loc[day]})
+            rows.append(
+                {
+                    "scenario": name,
+                    "year": year,
+                    "day": day,
+                    "capacity_mean": capacity.loc[day],
+                    "group_meeting_share": active.loc[day],
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def show(title: str, table: pd.DataFrame) -> None:
     print(f"\n{title}")
-    with pd.option_context("display.width", 250, "display.max_columns", 30,
-                           "display.max_colwidth", 40):
+    with pd.option_context(
+        "display.width", 250, "display.max_columns", 30, "display.max_colwidth", 40
+    ):
         print(table.to_string())
 
 
@@ -95,23 +115,36 @@ def display_path(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Compare every shipped scenario (reference no_group) on common random "
-                    "numbers, then no_group, group_as_assessed, capacity_building and "
-                    "capacity_building_mentoring over 5 years; write tables, figures and "
-                    "report.html for each comparison.")
-    parser.add_argument("--replicates", type=int, default=100,
-                        help="replicates per scenario (default 100)")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="worker processes; results are identical for any number "
-                             "(default 2)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="root seed (default: the scenarios' run.seed)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="output folder (default experiments/results/"
-                             "compare_interventions); the 5-year comparison goes to "
-                             "OUT/five_years")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="keep finished replicates here so an interrupted run resumes "
-                             "(default: no cache)")
+        "numbers, then no_group, group_as_assessed, capacity_building and "
+        "capacity_building_mentoring over 5 years; write tables, figures and "
+        "report.html for each comparison."
+    )
+    parser.add_argument(
+        "--replicates", type=int, default=100, help="replicates per scenario (default 100)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes; results are identical for any number (default 2)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="root seed (default: the scenarios' run.seed)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="output folder (default experiments/results/"
+        "compare_interventions); the 5-year comparison goes to "
+        "OUT/five_years",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="keep finished replicates here so an interrupted run resumes (default: no cache)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.replicates < 2:
@@ -121,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     from kds_sim.io.scenario_files import load_scenario
 
     files = scenario_files()
-    options = {"replicates": args.replicates, "seed": args.seed, "workers": args.workers,
-               "progress": not args.no_progress}
+    options = {
+        "replicates": args.replicates,
+        "seed": args.seed,
+        "workers": args.workers,
+        "progress": not args.no_progress,
+    }
     started = time.perf_counter()
 
     # 1. every shipped scenario over its own horizon (12 months) -----------------------------
@@ -130,9 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache_dir / "all" if args.cache_dir else None
     result = compare(scenarios, reference=REFERENCE, cache_dir=cache, **options)
     ref = result.results[REFERENCE]
-    show(f"All scenarios: {ref.replicates} replicates x {ref.scenario.population.size} "
-         f"people, {ref.horizon} days, seed {ref.seed}, common random numbers; reference "
-         f"{REFERENCE}. Cells: mean [95 % CI].", result.wide(TABLE))
+    show(
+        f"All scenarios: {ref.replicates} replicates x {ref.scenario.population.size} "
+        f"people, {ref.horizon} days, seed {ref.seed}, common random numbers; reference "
+        f"{REFERENCE}. Cells: mean [95 % CI].",
+        result.wide(TABLE),
+    )
     written = kds_sim.save(result, args.out)
     print(f"wrote {len(written)} files to {display_path(args.out)}/")
 
@@ -140,17 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     long_files = [p for p in files if p.stem in FIVE_YEARS]
     scenarios = [load_scenario(p) for p in long_files]
     cache = args.cache_dir / "five_years" if args.cache_dir else None
-    long = compare(scenarios, reference=REFERENCE, horizon=FIVE_YEAR_HORIZON, cache_dir=cache,
-                   **options)
-    show(f"Five years: {long.horizon} days, same seeds and replicates. Cells: mean [95 % CI].",
-         long.wide(TABLE_LONG))
+    long = compare(
+        scenarios, reference=REFERENCE, horizon=FIVE_YEAR_HORIZON, cache_dir=cache, **options
+    )
+    show(
+        f"Five years: {long.horizon} days, same seeds and replicates. Cells: mean [95 % CI].",
+        long.wide(TABLE_LONG),
+    )
     years = capacity_by_year(long, FIVE_YEAR_HORIZON // 365)
     by_year = years.pivot(index="scenario", columns="year", values="capacity_mean")
     by_year = by_year.rename(columns=lambda y: f"year {y}").round(3)
     by_year["still meeting at end"] = years.groupby("scenario")["group_meeting_share"].last()
-    show("Group capacity by year (mean PEKA score, 1-4; the group stops meeting below "
-         "group.stop_threshold) and the share of replicates whose group still meets at the end",
-         by_year.reindex([n for n in FIVE_YEARS if n in by_year.index]))
+    show(
+        "Group capacity by year (mean PEKA score, 1-4; the group stops meeting below "
+        "group.stop_threshold) and the share of replicates whose group still meets at the end",
+        by_year.reindex([n for n in FIVE_YEARS if n in by_year.index]),
+    )
     five = args.out / "five_years"
     written = kds_sim.save(long, five)
     from kds_sim.io.storage import write_table
@@ -159,8 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {len(written)} files to {display_path(five)}/")
 
     minutes = (time.perf_counter() - started) / 60
-    command = ["python", display_path(Path(__file__)), "--replicates", str(args.replicates),
-               "--workers", str(args.workers)]
+    command = [
+        "python",
+        display_path(Path(__file__)),
+        "--replicates",
+        str(args.replicates),
+        "--workers",
+        str(args.workers),
+    ]
     if args.seed is not None:
         command += ["--seed", str(args.seed)]
     if args.out.resolve() != DEFAULT_OUT.resolve():

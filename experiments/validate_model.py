@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 import kds_sim
-from kds_sim.analysis import metrics, statistics
+from kds_sim.analysis import statistics
 from kds_sim.io import plots, storage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,14 +34,16 @@ def per_replicate(people: pd.DataFrame) -> pd.DataFrame:
         row = {"replicate": replicate}
         for d in DAYS:
             row[f"relapse_{d}d"] = float((first <= d).mean())
-        row["first_year_relapses_in_90d"] = (float((first <= 90).sum() / (first <= 365).sum())
-                                             if (first <= 365).any() else np.nan)
+        row["first_year_relapses_in_90d"] = (
+            float((first <= 90).sum() / (first <= 365).sum()) if (first <= 365).any() else np.nan
+        )
         for a, b in PERIODS:
             at_risk = np.clip(p["relapse_time"] - a, 0, b - a).sum()  # person-days
             events = ((first > a) & (first <= b)).sum()
             row[f"hazard_{a}_{b}d_per_year"] = float(events / at_risk * 365) if at_risk else 0
         row["lapse_to_relapse_share"] = float(
-            p["relapses"].sum() / max(1, p["lapses"].sum() - p["open_lapse"].sum()))
+            p["relapses"].sum() / max(1, p["lapses"].sum() - p["open_lapse"].sum())
+        )
         ties = p["using_ties"]
         row["relapse_365d_0_1_using_ties"] = float((first[ties <= 1] <= 365).mean())
         row["relapse_365d_4plus_using_ties"] = float((first[ties >= 4] <= 365).mean())
@@ -60,8 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     tables, curves = [], []
     for name in ("no_group", "group_as_assessed"):
         scenario = kds_sim.load_scenario(ROOT / "scenarios" / f"{name}.toml")
-        result = kds_sim.run(scenario, replicates=args.replicates, horizon=1825,
-                             workers=args.workers, progress=not args.no_progress)
+        result = kds_sim.run(
+            scenario,
+            replicates=args.replicates,
+            horizon=1825,
+            workers=args.workers,
+            progress=not args.no_progress,
+        )
         summary = statistics.summarise(per_replicate(result.people))
         summary.insert(0, "scenario", name)
         tables.append(summary)
@@ -71,8 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     curve = pd.concat(curves, ignore_index=True)
     figure, ax = plots.new_axes(8, 4.6)
     plots.survival(curve, ax, "Relapse-free survival over 5 years (calibrated model)")
-    ax.plot([365, 1825], [0.60, 1 - 0.6678], "kx", markersize=9,
-            label="targets: 40 % by 1 year, 66.78 % by 5 years")
+    ax.plot(
+        [365, 1825],
+        [0.60, 1 - 0.6678],
+        "kx",
+        markersize=9,
+        label="targets: 40 % by 1 year, 66.78 % by 5 years",
+    )
     ax.legend(fontsize=8, loc="lower left")
     storage.write_figure(args.out / "survival_5_years.png", figure)
     with pd.option_context("display.width", 200, "display.max_rows", 100):

@@ -43,7 +43,23 @@ _PUBLIC = {
 }
 _RENAMED = {"register_intervention": "register"}
 
-__all__ = sorted([*_PUBLIC, "__version__"])
+__all__ = [
+    "METRICS",
+    "ComparisonResult",
+    "InterventionKind",
+    "KDSModel",
+    "RecoveringPerson",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "UsingFriend",
+    "__version__",
+    "compare",
+    "load_scenario",
+    "register_intervention",
+    "run",
+    "save",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kds_sim.analysis import metrics, runner, statistics
+from kds_sim.analysis import runner, statistics
 from kds_sim.model.scenario import Scenario
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,9 +34,15 @@ def deep_update(base: dict, over: dict) -> dict:
     return out
 
 
-def make_scenario(overrides: dict[str, Any] | None = None, *, size: int = 200,
-                  horizon: int = 60, replicates: int = 2, seed: int = 123,
-                  name: str = "tiny") -> Scenario:
+def make_scenario(
+    overrides: dict[str, Any] | None = None,
+    *,
+    size: int = 200,
+    horizon: int = 60,
+    replicates: int = 2,
+    seed: int = 123,
+    name: str = "tiny",
+) -> Scenario:
     """A small validated scenario; `overrides` is a nested dict merged over the defaults."""
     data = {
         "name": name,
@@ -53,11 +59,13 @@ def write_toml(path: Path, text: str) -> Path:
     return path
 
 
-def paired(low: runner.RunResult, high: runner.RunResult,
-           metric: str) -> tuple[float, float, float]:
+def paired(
+    low: runner.RunResult, high: runner.RunResult, metric: str
+) -> tuple[float, float, float]:
     """Mean and 95 % CI of `high - low` for a metric, replicate by replicate (common seeds)."""
-    return statistics.paired_difference(high.metrics[["replicate", metric]],
-                                      low.metrics[["replicate", metric]])
+    return statistics.paired_difference(
+        high.metrics[["replicate", metric]], low.metrics[["replicate", metric]]
+    )
 
 
 def first_relapse_hazard(people: pd.DataFrame, start: int, end: int) -> pd.Series:
@@ -71,8 +79,7 @@ def first_relapse_hazard(people: pd.DataFrame, start: int, end: int) -> pd.Serie
     first = people["first_relapse_day"].to_numpy(dtype=float)
     at_risk = np.clip(np.minimum(time, end) - start + 1, 0, None)
     events = (first >= start) & (first <= end)
-    frame = pd.DataFrame({"replicate": people["replicate"], "at_risk": at_risk,
-                          "events": events})
+    frame = pd.DataFrame({"replicate": people["replicate"], "at_risk": at_risk, "events": events})
     sums = frame.groupby("replicate")[["at_risk", "events"]].sum()
     return sums["events"] / sums["at_risk"]
 
@@ -95,9 +102,14 @@ def stat_run():
     def _run(overrides: dict[str, Any] | None = None) -> runner.RunResult:
         key = repr(sorted((overrides or {}).items()))
         if key not in memo:
-            scenario = make_scenario(overrides, size=STAT_SIZE, horizon=STAT_HORIZON,
-                                     replicates=STAT_REPLICATES, seed=STAT_SEED,
-                                     name="stat")
+            scenario = make_scenario(
+                overrides,
+                size=STAT_SIZE,
+                horizon=STAT_HORIZON,
+                replicates=STAT_REPLICATES,
+                seed=STAT_SEED,
+                name="stat",
+            )
             memo[key] = runner.run(scenario, progress=False)
         return memo[key]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kds_sim.model import rules as B
 from kds_sim.model import group as G
+from kds_sim.model import rules as B
 from kds_sim.model.parameters import Behaviour, Group
 
 GRID = np.linspace(0.0, 1.0, 21)
@@ -19,14 +19,32 @@ GRID = np.linspace(0.0, 1.0, 21)
 @pytest.fixture
 def b() -> Behaviour:
     return Behaviour(
-        hrs_base_rate=0.01, hrs_rate_per_using_tie=0.02, hrs_stress_rate=0.03, hrs_idle_rate=0.04,
-        coping_intercept=-0.5, coping_weight=2.5, self_efficacy_weight=1.5, craving_weight=2.0,
-        lapse_intercept=-3.0, expectancy_weight=2.5, lapse_craving_weight=4.0,
-        ave_intercept=-0.5, ave_weight=3.0, help_weight=3.0, lapse_resolution_days=3.0,
-        self_efficacy_gain=0.05, self_efficacy_loss=0.05, self_efficacy_growth=0.01,
-        craving_decay_days=60.0, craving_floor=0.05, exposure_craving_boost=0.1,
-        stress_relax_days=30.0, stigma_stress_per_tie=0.05, support_stress_per_tie=0.03,
-        support_help_per_tie=0.05, reentry_rate=0.5,
+        hrs_base_rate=0.01,
+        hrs_rate_per_using_tie=0.02,
+        hrs_stress_rate=0.03,
+        hrs_idle_rate=0.04,
+        coping_intercept=-0.5,
+        coping_weight=2.5,
+        self_efficacy_weight=1.5,
+        craving_weight=2.0,
+        lapse_intercept=-3.0,
+        expectancy_weight=2.5,
+        lapse_craving_weight=4.0,
+        ave_intercept=-0.5,
+        ave_weight=3.0,
+        help_weight=3.0,
+        lapse_resolution_days=3.0,
+        self_efficacy_gain=0.05,
+        self_efficacy_loss=0.05,
+        self_efficacy_growth=0.01,
+        craving_decay_days=60.0,
+        craving_floor=0.05,
+        exposure_craving_boost=0.1,
+        stress_relax_days=30.0,
+        stigma_stress_per_tie=0.05,
+        support_stress_per_tie=0.03,
+        support_help_per_tie=0.05,
+        reentry_rate=0.5,
     )
 
 
@@ -90,8 +108,10 @@ def test_relapse_after_lapse_rises_with_ave_falls_with_help_seeking(b):
 
 def test_longer_lapses_resolve_more_slowly(b):
     days = np.linspace(1, 30, 10)
-    chances = [B.lapse_resolution_probability(b.model_copy(update={"lapse_resolution_days": d}))
-               for d in days]
+    chances = [
+        B.lapse_resolution_probability(b.model_copy(update={"lapse_resolution_days": d}))
+        for d in days
+    ]
     assert decreasing(chances)
     assert is_probability(chances)
 
@@ -136,8 +156,9 @@ def test_stress_baseline_up_with_stigma_down_with_support(b):
     ties = np.arange(0, 6)
     assert increasing(B.stress_baseline(0.4, ties, 0, b))
     assert decreasing(B.stress_baseline(0.4, 0, ties, b))
-    assert is_probability(B.stress_baseline(np.array([0.0, 1.0]), np.array([0, 50]),
-                                            np.array([50, 0]), b))
+    assert is_probability(
+        B.stress_baseline(np.array([0.0, 1.0]), np.array([0, 50]), np.array([50, 0]), b)
+    )
 
 
 def test_help_seeking_baseline_up_with_supportive_ties(b):
@@ -154,9 +175,20 @@ def test_reentry_rises_with_rate(b):
 
 # one whole day
 def _people(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    p = {name: rng.uniform(0.1, 0.9, n) for name in (
-        "coping", "self_efficacy", "outcome_expectancy", "ave_susceptibility", "stress",
-        "craving", "help_seeking", "self_efficacy_at_discharge", "craving_at_discharge")}
+    p = {
+        name: rng.uniform(0.1, 0.9, n)
+        for name in (
+            "coping",
+            "self_efficacy",
+            "outcome_expectancy",
+            "ave_susceptibility",
+            "stress",
+            "craving",
+            "help_seeking",
+            "self_efficacy_at_discharge",
+            "craving_at_discharge",
+        )
+    }
     p["status"] = rng.integers(0, 3, n).astype(np.int8)
     p["days_abstinent"] = rng.integers(0, 100, n).astype(np.int32)
     return p
@@ -191,8 +223,9 @@ def test_advance_day_does_not_depend_on_the_order_of_people(b):
     contacts = rng.integers(0, 6, 80).astype(float)
     new, events = _day(p, u, b, contacts=contacts)
     order = rng.permutation(80)
-    new_p, events_p = _day({k: v[order] for k, v in p.items()}, u[:, order], b,
-                           contacts=contacts[order])
+    new_p, events_p = _day(
+        {k: v[order] for k, v in p.items()}, u[:, order], b, contacts=contacts[order]
+    )
     for key in new:
         np.testing.assert_array_equal(new_p[key], new[key][order])
     for key in events:
@@ -200,11 +233,20 @@ def test_advance_day_does_not_depend_on_the_order_of_people(b):
 
 
 def test_advance_day_certain_draws_give_the_expected_transitions(b):
-    p = {k: np.array(v) for k, v in {
-        "coping": [0.5] * 3, "self_efficacy": [0.5] * 3, "outcome_expectancy": [0.5] * 3,
-        "ave_susceptibility": [0.5] * 3, "stress": [0.5] * 3, "craving": [0.5] * 3,
-        "help_seeking": [0.5] * 3, "self_efficacy_at_discharge": [0.4] * 3,
-        "craving_at_discharge": [0.6] * 3}.items()}
+    p = {
+        k: np.array(v)
+        for k, v in {
+            "coping": [0.5] * 3,
+            "self_efficacy": [0.5] * 3,
+            "outcome_expectancy": [0.5] * 3,
+            "ave_susceptibility": [0.5] * 3,
+            "stress": [0.5] * 3,
+            "craving": [0.5] * 3,
+            "help_seeking": [0.5] * 3,
+            "self_efficacy_at_discharge": [0.4] * 3,
+            "craving_at_discharge": [0.6] * 3,
+        }.items()
+    }
     p["status"] = np.array([B.ABSTINENT, B.LAPSED, B.RELAPSED], dtype=np.int8)
     p["days_abstinent"] = np.array([10, 0, 0], dtype=np.int32)
     # u = 0: every chance event happens -> exposed, (coped wins over lapse), lapse resolves
@@ -255,20 +297,21 @@ def _capacity(**scores) -> np.ndarray:
 def test_group_mechanisms_improve_with_their_capacity_domain():
     g = Group(enabled=True)
     scores = np.linspace(1, 4, 7)
-    assert increasing([G.meeting_probability(_capacity(activity_management=s), g)
-                       for s in scores])
-    assert increasing([G.attendance_probability(0.8, _capacity(leadership=s), g)
-                       for s in scores])
-    assert decreasing([G.dropout_probability(_capacity(management_membership=s), g)
-                       for s in scores])
+    assert increasing([G.meeting_probability(_capacity(activity_management=s), g) for s in scores])
+    assert increasing([G.attendance_probability(0.8, _capacity(leadership=s), g) for s in scores])
+    assert decreasing(
+        [G.dropout_probability(_capacity(management_membership=s), g) for s in scores]
+    )
     assert increasing([G.skill_transfer(_capacity(human_resources=s), g) for s in scores])
     assert increasing([G.idle_reduction(_capacity(external_relations=s), g) for s in scores])
 
 
 def test_attending_a_meeting_raises_coping_only_for_attendees():
     g = Group(enabled=True, coping_gain=0.1)
-    p = {k: np.full(4, 0.4) for k in ("coping", "self_efficacy", "outcome_expectancy",
-                                      "help_seeking", "stress")}
+    p = {
+        k: np.full(4, 0.4)
+        for k in ("coping", "self_efficacy", "outcome_expectancy", "help_seeking", "stress")
+    }
     attended = np.array([1.0, 0.0, 1.0, 0.0])
     after = B.learn(p, 0.8 * attended, G.meeting_gains(g))
     assert np.all(after["coping"][attended == 1] > 0.4)

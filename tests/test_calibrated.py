@@ -28,9 +28,12 @@ def test_no_group_hits_12_month_and_5_year_relapse():
 def test_capacity_building_abstinence_risk_ratio_in_cochrane_range():
     # Kelly, Humphreys & Ferri 2020: RR 1.21 (95 % CI 1.03 to 1.42); our point estimate must
     # lie in that interval.
-    comparison = kds_sim.compare([ROOT / "scenarios/no_group.toml",
-                                  ROOT / "scenarios/capacity_building.toml"],
-                                 replicates=100, workers=2, progress=False)
+    comparison = kds_sim.compare(
+        [ROOT / "scenarios/no_group.toml", ROOT / "scenarios/capacity_building.toml"],
+        replicates=100,
+        workers=2,
+        progress=False,
+    )
     table = comparison.table.set_index(["scenario", "metric"])
     rr = table.loc[("capacity_building", "abstinence_rr_365d_members"), "mean"]
     assert 1.03 <= rr <= 1.42, rr

@@ -54,8 +54,12 @@ source = "test"
 def test_shipped_targets_load_and_name_existing_scenarios():
     targets = calibration.load_targets(ROOT / "scenarios/targets/indonesia_2015.toml")
     metrics = {t.metric for t in targets.spec.target}
-    assert {"relapse_365d", "relapse_1825d", "abstinence_rr_365d_members",
-            "capacity_start_mean"} <= metrics
+    assert {
+        "relapse_365d",
+        "relapse_1825d",
+        "abstinence_rr_365d_members",
+        "capacity_start_mean",
+    } <= metrics
     values = {t.name: t.value for t in targets.spec.target}
     assert values["relapse_12_months_no_group"] == 0.40
     assert values["relapse_5_years_no_group"] == 0.6678
@@ -76,16 +80,19 @@ def test_fit_from_wrong_start_recovers_the_target(tmp_path):
     # The "truth": relapse at 12 months when lapse_intercept = -6.0, measured on the same seeds
     # the calibration evaluates with (so the target is exactly reachable).
     truth = -6.0
-    path = write_targets(tmp_path, TARGET.format(value=0.5),
-                         free='"behaviour.lapse_intercept" = [-9.0, -4.0]')
+    path = write_targets(
+        tmp_path, TARGET.format(value=0.5), free='"behaviour.lapse_intercept" = [-9.0, -4.0]'
+    )
     targets = calibration.load_targets(path)
     evaluator = calibration.Evaluator(targets, 2, 3, None)
     value = evaluator.measure({"behaviour.lapse_intercept": truth})[0].mean
-    path = write_targets(tmp_path, TARGET.format(value=value),
-                         free='"behaviour.lapse_intercept" = [-9.0, -4.0]')
+    path = write_targets(
+        tmp_path, TARGET.format(value=value), free='"behaviour.lapse_intercept" = [-9.0, -4.0]'
+    )
     targets = calibration.load_targets(path)
-    result = calibration.calibrate(targets, start={"behaviour.lapse_intercept": -8.5},
-                                   progress=False)
+    result = calibration.calibrate(
+        targets, start={"behaviour.lapse_intercept": -8.5}, progress=False
+    )
     fitted = result.values["behaviour.lapse_intercept"]
     # tolerance: 0.35 log-odds around the truth; the relapse share moves ~0.08 per log-odds
     # unit here, so the objective's 0.01 tolerance pins the intercept to a few tenths.
@@ -100,21 +107,39 @@ def test_fit_from_wrong_start_recovers_the_target(tmp_path):
     assert data["calibration"]["fit"]["relapse"]["target"] == pytest.approx(value)
 
 
-@pytest.mark.parametrize(("body", "free", "expected"), [
-    (TARGET.format(value=0.4).replace("relapse_365d", "relapse_at_one_year"), "",
-     "unknown outcome 'relapse_at_one_year'"),
-    (TARGET.format(value=0.4).replace("0.01", "0"), "", "tolerance"),
-    (TARGET.format(value=0.4).replace("0.01", "-0.1"), "", "greater than 0"),
-    (TARGET.format(value=0.4), '"behaviour.no_such_rate" = [0.0, 1.0]',
-     "free parameter 'behaviour.no_such_rate' does not exist"),
-    (TARGET.format(value=0.4), '"behaviour.lapse_intercept" = [1.0, -1.0]',
-     "low must be below high"),
-    (TARGET.format(value=0.4).replace("small.toml", "missing.toml"), "",
-     "scenario file not found"),
-    (TARGET.format(value=1.2).replace("relapse_365d", "abstinence_rr_365d"), "",
-     "add `reference`"),
-    (TARGET.format(value=0.4) + "\nsurprise = 1\n", "", "unknown key"),
-])
+@pytest.mark.parametrize(
+    ("body", "free", "expected"),
+    [
+        (
+            TARGET.format(value=0.4).replace("relapse_365d", "relapse_at_one_year"),
+            "",
+            "unknown outcome 'relapse_at_one_year'",
+        ),
+        (TARGET.format(value=0.4).replace("0.01", "0"), "", "tolerance"),
+        (TARGET.format(value=0.4).replace("0.01", "-0.1"), "", "greater than 0"),
+        (
+            TARGET.format(value=0.4),
+            '"behaviour.no_such_rate" = [0.0, 1.0]',
+            "free parameter 'behaviour.no_such_rate' does not exist",
+        ),
+        (
+            TARGET.format(value=0.4),
+            '"behaviour.lapse_intercept" = [1.0, -1.0]',
+            "low must be below high",
+        ),
+        (
+            TARGET.format(value=0.4).replace("small.toml", "missing.toml"),
+            "",
+            "scenario file not found",
+        ),
+        (
+            TARGET.format(value=1.2).replace("relapse_365d", "abstinence_rr_365d"),
+            "",
+            "add `reference`",
+        ),
+        (TARGET.format(value=0.4) + "\nsurprise = 1\n", "", "unknown key"),
+    ],
+)
 def test_bad_targets_give_clear_errors(tmp_path, body, free, expected):
     path = write_targets(tmp_path, body, free)
     with pytest.raises(ScenarioError) as err:
@@ -132,13 +157,22 @@ def test_free_option_checks_parameters(tmp_path):
     with pytest.raises(ScenarioError, match="not numeric"):
         calibration.parse_free(["run.engine=0:1"], targets)
     assert calibration.parse_free(["behaviour.lapse_intercept=-9:-3"], targets) == {
-        "behaviour.lapse_intercept": (-9.0, -3.0)}
+        "behaviour.lapse_intercept": (-9.0, -3.0)
+    }
 
 
 def test_cli_reports_bad_targets_without_traceback(tmp_path, capsys):
     path = write_targets(tmp_path, TARGET.format(value=0.4).replace("0.01", "0"))
-    code = main(["calibrate", "--targets", str(path), "--free",
-                 "behaviour.lapse_intercept=-9:-3", "--no-progress"])
+    code = main(
+        [
+            "calibrate",
+            "--targets",
+            str(path),
+            "--free",
+            "behaviour.lapse_intercept=-9:-3",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "kds-sim: error:" in err and "Traceback" not in err

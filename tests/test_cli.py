@@ -26,16 +26,51 @@ kind = "work_plan"
 start_day = 0
 """
 
-DAILY_COLUMNS = {"replicate", "day", "abstinent", "lapsed", "relapsed", "ever_relapsed",
-                 "new_lapses", "new_relapses", "members", "meeting_held", "capacity_mean"}
-PEOPLE_COLUMNS = {"replicate", "person", "member", "meetings_attended", "using_ties",
-                  "first_lapse_day", "first_relapse_day", "relapse_time", "relapse_censored",
-                  "lapses", "relapses", "status_at_end", "coping_at_end"}
+DAILY_COLUMNS = {
+    "replicate",
+    "day",
+    "abstinent",
+    "lapsed",
+    "relapsed",
+    "ever_relapsed",
+    "new_lapses",
+    "new_relapses",
+    "members",
+    "meeting_held",
+    "capacity_mean",
+}
+PEOPLE_COLUMNS = {
+    "replicate",
+    "person",
+    "member",
+    "meetings_attended",
+    "using_ties",
+    "first_lapse_day",
+    "first_relapse_day",
+    "relapse_time",
+    "relapse_censored",
+    "lapses",
+    "relapses",
+    "status_at_end",
+    "coping_at_end",
+}
 
 
 def run_cli(path, out, *extra) -> int:
-    return main(["run", str(path), "--replicates", "3", "--horizon", "60", "--out", str(out),
-                 "--no-progress", *extra])
+    return main(
+        [
+            "run",
+            str(path),
+            "--replicates",
+            "3",
+            "--horizon",
+            "60",
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +86,19 @@ def outputs(tmp_path_factory):
 def test_run_succeeds_and_writes_every_output(outputs):
     code, out = outputs
     assert code == 0
-    for name in ("daily.csv", "daily.parquet", "people.csv", "people.parquet", "metrics.csv",
-                 "summary.csv", "survival.csv", "summary.json", "survival.png",
-                 "prevalence.png", "capacity.png"):
+    for name in (
+        "daily.csv",
+        "daily.parquet",
+        "people.csv",
+        "people.parquet",
+        "metrics.csv",
+        "summary.csv",
+        "survival.csv",
+        "summary.json",
+        "survival.png",
+        "prevalence.png",
+        "capacity.png",
+    ):
         assert (out / name).is_file(), name
         assert (out / name).stat().st_size > 0, name
 
@@ -81,8 +126,7 @@ def test_tables_are_tidy_and_agree_between_csv_and_parquet(outputs):
         assert len(parquet) == len(csv)
     parquet = pd.read_parquet(out / "people.parquet")
     pd.testing.assert_series_equal(parquet["first_relapse_day"], people["first_relapse_day"])
-    pd.testing.assert_series_equal(parquet["coping_at_end"], people["coping_at_end"],
-                                   rtol=1e-9)
+    pd.testing.assert_series_equal(parquet["coping_at_end"], people["coping_at_end"], rtol=1e-9)
 
 
 def test_summary_json(outputs):
@@ -106,6 +150,7 @@ def test_summary_json(outputs):
 
 def strict_json(text: str):
     """Parse as RFC 8259 JSON: NaN and Infinity are not JSON (R's jsonlite, JS reject them)."""
+
     def reject(constant):
         raise ValueError(f"not valid JSON: {constant}")
 
@@ -114,8 +159,10 @@ def strict_json(text: str):
 
 def test_summary_json_is_strict_json_without_a_group(tmp_path):
     # without a group, capacity_end is undefined: it must be null, not NaN
-    path = write_toml(tmp_path / "plain.toml", (
-        "[population]\nsize = 60\n[outputs]\nfigures = false\nparquet = false\n"))
+    path = write_toml(
+        tmp_path / "plain.toml",
+        ("[population]\nsize = 60\n[outputs]\nfigures = false\nparquet = false\n"),
+    )
     assert run_cli(path, tmp_path / "out") == 0
     summary = strict_json((tmp_path / "out" / "summary.json").read_text())
     assert summary["metrics"]["capacity_end"]["mean"] is None
@@ -139,15 +186,16 @@ def test_prints_a_summary(tmp_path, capsys):
 def test_rerun_resumes_from_finished_replicates(tmp_path, monkeypatch):
     from kds_sim.analysis import runner
 
-    path = write_toml(tmp_path / "s.toml", SCENARIO.replace("size = 200", "size = 60")
-                      + "[outputs]\nfigures = false\n")
+    path = write_toml(
+        tmp_path / "s.toml",
+        SCENARIO.replace("size = 200", "size = 60") + "[outputs]\nfigures = false\n",
+    )
     out = tmp_path / "out"
     assert run_cli(path, out) == 0
     first = (out / "people.csv").read_bytes()
     calls = []
     real = runner.simulate
-    monkeypatch.setattr(runner, "simulate",
-                        lambda s, seed, i: calls.append(i) or real(s, seed, i))
+    monkeypatch.setattr(runner, "simulate", lambda s, seed, i: calls.append(i) or real(s, seed, i))
     assert run_cli(path, out) == 0
     assert calls == []
     assert (out / "people.csv").read_bytes() == first
@@ -159,8 +207,18 @@ def test_rerun_resumes_from_finished_replicates(tmp_path, monkeypatch):
 def test_set_overrides_and_output_switches(tmp_path):
     path = write_toml(tmp_path / "s.toml", SCENARIO.replace("size = 200", "size = 60"))
     out = tmp_path / "out"
-    code = run_cli(path, out, "--set", "outputs.figures=false", "--set",
-                   "outputs.parquet=false", "--set", "group.coverage=0.2", "--seed", "8")
+    code = run_cli(
+        path,
+        out,
+        "--set",
+        "outputs.figures=false",
+        "--set",
+        "outputs.parquet=false",
+        "--set",
+        "group.coverage=0.2",
+        "--seed",
+        "8",
+    )
     assert code == 0
     assert not list(out.glob("*.png")) and not list(out.glob("*.parquet"))
     summary = json.loads((out / "summary.json").read_text())
@@ -211,8 +269,9 @@ def test_bad_override_exits_2(tmp_path, capsys):
 def test_bad_network_role_exits_2(tmp_path, capsys):
     write_toml(tmp_path / "nodes.csv", "id,role\na,recovering\nb,recovering\nc,dealer\n")
     write_toml(tmp_path / "edges.csv", "source,target\na,b\nb,c\n")
-    path = write_toml(tmp_path / "net.toml", (
-        '[network]\nedges_file = "edges.csv"\nnodes_file = "nodes.csv"\n'))
+    path = write_toml(
+        tmp_path / "net.toml", ('[network]\nedges_file = "edges.csv"\nnodes_file = "nodes.csv"\n')
+    )
     code = run_cli(path, tmp_path / "out")
     assert_user_error(capsys, code, "nodes.csv", "line 4", "'dealer'", "recovering, using")
 
@@ -223,9 +282,13 @@ def test_run_with_a_network_file(tmp_path, capsys):
     edges = "source,target\nr0,r1\nr1,r2\nr2,r3\nr3,r4\nr4,r5\nr5,r0\nr0,u\nr3,u\nr1,s\n"
     write_toml(tmp_path / "nodes.csv", nodes)
     write_toml(tmp_path / "edges.csv", edges)
-    path = write_toml(tmp_path / "net.toml", (
-        "[population]\nsize = 300\n[outputs]\nfigures = false\n"
-        '[network]\nedges_file = "edges.csv"\nnodes_file = "nodes.csv"\n'))
+    path = write_toml(
+        tmp_path / "net.toml",
+        (
+            "[population]\nsize = 300\n[outputs]\nfigures = false\n"
+            '[network]\nedges_file = "edges.csv"\nnodes_file = "nodes.csv"\n'
+        ),
+    )
     assert run_cli(path, tmp_path / "out") == 0
     # the file, not population.size, decides the cohort
     assert "3 replicates of 6 people" in capsys.readouterr().out

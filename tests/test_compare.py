@@ -6,8 +6,6 @@ reduced replicate count (REPLICATES); they are marked slow (run with `pytest -m 
 
 from __future__ import annotations
 
-import kds_sim
-
 import base64
 import os
 import re
@@ -19,9 +17,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import kds_sim
 from kds_sim.analysis import runner
-from kds_sim.cli import main as cli
 from kds_sim.analysis.comparison import ComparisonResult, compare
+from kds_sim.cli import main as cli
 from kds_sim.io.scenario_files import ScenarioError, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -43,11 +42,13 @@ def row(result: ComparisonResult, scenario: str, metric: str) -> pd.Series:
 @pytest.fixture(scope="module")
 def shipped() -> ComparisonResult:
     """The three headline scenarios, 20 replicates of 300 people for 365 days."""
-    return compare([path(n) for n in ORDERED], reference="no_group", replicates=REPLICATES,
-                   progress=False)
+    return compare(
+        [path(n) for n in ORDERED], reference="no_group", replicates=REPLICATES, progress=False
+    )
 
 
 # -- ordering implied by the mechanism -----------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_group_lowers_relapse_and_capacity_building_lowers_it_more(shipped):
@@ -79,8 +80,12 @@ def test_mentoring_keeps_capacity_higher_late_in_the_horizon():
     observed capacity 3.19 against 2.95 at day 365 and 3.11 against 2.66 at day 730;
     require a margin of 0.1 and 0.3 PEKA points."""
     names = ("group_as_assessed", "capacity_building", "capacity_building_mentoring")
-    result = compare([load_scenario(path(n), {"population.size": 60}) for n in names],
-                     replicates=2, horizon=730, progress=False)
+    result = compare(
+        [load_scenario(path(n), {"population.size": 60}) for n in names],
+        replicates=2,
+        horizon=730,
+        progress=False,
+    )
     capacity = {n: result.results[n].daily.groupby("day")["capacity_mean"] for n in names}
     at = {n: {d: capacity[n].mean()[d] for d in (35, 365, 730)} for n in names}
     spread = {n: float(capacity[n].std().max()) for n in names}
@@ -102,8 +107,7 @@ def test_common_random_numbers_narrow_the_ci_of_a_difference(shipped):
     require the paired CI to be under half as wide."""
     paired = row(shipped, "group_as_assessed", "difference_365d")
     paired_width = paired["ci_high"] - paired["ci_low"]
-    other = runner.run(shipped.results["group_as_assessed"].scenario, seed=987_654,
-                       progress=False)
+    other = runner.run(shipped.results["group_as_assessed"].scenario, seed=987_654, progress=False)
     assert other.seed != shipped.results["no_group"].seed
     a = shipped.results["no_group"].metrics["relapse_365d"].to_numpy()
     b = other.metrics["relapse_365d"].to_numpy()
@@ -111,11 +115,11 @@ def test_common_random_numbers_narrow_the_ci_of_a_difference(shipped):
     unpaired_width = 2 * stats.t.ppf(0.975, len(a) + len(b) - 2) * se
     assert 0 < paired_width < 0.5 * unpaired_width
     # the same replicate is the same cohort: people's traits agree across scenarios
-    ref, grp = (shipped.results[n].people.query("replicate == 0") for n in
-                ("no_group", "group_as_assessed"))
+    ref, grp = (
+        shipped.results[n].people.query("replicate == 0") for n in ("no_group", "group_as_assessed")
+    )
     assert np.array_equal(ref["using_ties"], grp["using_ties"])
-    assert not np.array_equal(ref["using_ties"],
-                              other.people.query("replicate == 0")["using_ties"])
+    assert not np.array_equal(ref["using_ties"], other.people.query("replicate == 0")["using_ties"])
 
 
 # -- outputs -------------------------------------------------------------------------------------
@@ -135,19 +139,32 @@ def test_compare_aligns_runs_and_builds_a_tidy_table(small):
     for result in small.results.values():
         assert (result.replicates, result.horizon, result.seed) == (3, 60, 20191201)
     table = small.table
-    assert {"scenario", "reference", "metric", "unit", "mean", "ci_low", "ci_high",
-            "replicates"} <= set(table.columns)
+    assert {
+        "scenario",
+        "reference",
+        "metric",
+        "unit",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "replicates",
+    } <= set(table.columns)
     metrics = set(table["metric"])
-    assert {"relapse_horizon", "difference_horizon", "averted_per_100_horizon",
-            "capacity_end"} <= metrics
+    assert {
+        "relapse_horizon",
+        "difference_horizon",
+        "averted_per_100_horizon",
+        "capacity_end",
+    } <= metrics
     assert not any(m.endswith("365d") for m in metrics)  # no 12-month metric at 60 days
     wide = small.wide(("relapse_horizon", "capacity_end", "averted_per_100_horizon"))
     assert list(wide.index) == list(SMALL)
     assert list(wide.columns) == ["relapse_horizon", "averted_per_100_horizon", "capacity_end"]
     assert wide.loc["no_group", "capacity_end"] == "n/a"
     assert wide.loc["no_group", "averted_per_100_horizon"] == "0.000 [0.000, 0.000]"  # not -0
-    assert re.fullmatch(r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]",
-                        wide.loc["group_as_assessed", "relapse_horizon"])
+    assert re.fullmatch(
+        r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", wide.loc["group_as_assessed", "relapse_horizon"]
+    )
 
 
 def test_forest_plot_falls_back_to_the_horizon_before_12_months(small):
@@ -163,8 +180,14 @@ def test_forest_plot_falls_back_to_the_horizon_before_12_months(small):
 def test_save_writes_tables_figures_and_a_self_contained_report(small, tmp_path):
     written = kds_sim.save(small, tmp_path)
     assert all(Path(p).is_file() for p in written)
-    for name in ("comparison.csv", "comparison.parquet", "survival.png", "forest.png",
-                 "capacity.png", "report.html"):
+    for name in (
+        "comparison.csv",
+        "comparison.parquet",
+        "survival.png",
+        "forest.png",
+        "capacity.png",
+        "report.html",
+    ):
         assert (tmp_path / name).is_file(), name
     for name in ("survival.png", "forest.png", "capacity.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), name
@@ -203,11 +226,25 @@ def test_compare_rejects_unknown_reference_and_duplicate_names():
 
 # -- the command line -----------------------------------------------------------------------------
 
+
 def test_cli_compare_prints_the_table_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "cmp"
-    code = cli.main(["compare", str(path("no_group")), str(path("group_as_assessed")),
-                     "--replicates", "3", "--horizon", "60", "--out", str(out),
-                     "--set", "population.size=80", "--no-progress"])
+    code = cli.main(
+        [
+            "compare",
+            str(path("no_group")),
+            str(path("group_as_assessed")),
+            "--replicates",
+            "3",
+            "--horizon",
+            "60",
+            "--out",
+            str(out),
+            "--set",
+            "population.size=80",
+            "--no-progress",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert "2 scenarios x 3 replicates of 80 people, 60 days" in printed
@@ -221,9 +258,22 @@ def test_cli_compare_prints_the_table_and_writes_the_report(tmp_path, capsys):
 
 
 def test_cli_compare_unknown_reference_exits_2(tmp_path, capsys):
-    code = cli.main(["compare", str(path("no_group")), str(path("group_as_assessed")),
-                     "--reference", "nope", "--replicates", "3", "--horizon", "60",
-                     "--out", str(tmp_path / "cmp"), "--no-progress"])
+    code = cli.main(
+        [
+            "compare",
+            str(path("no_group")),
+            str(path("group_as_assessed")),
+            "--reference",
+            "nope",
+            "--replicates",
+            "3",
+            "--horizon",
+            "60",
+            "--out",
+            str(tmp_path / "cmp"),
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "nope" in err and "no_group" in err and "group_as_assessed" in err

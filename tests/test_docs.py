@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from kds_sim.report import reference as docs
-from kds_sim.model.scenario import Scenario
 from kds_sim.io.scenario_files import load_scenario
+from kds_sim.model.scenario import Scenario
+from kds_sim.report import reference as docs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,8 @@ def test_parameter_table_is_current():
 def test_base_scenario_is_current_and_loads_to_the_defaults():
     text = (ROOT / "scenarios/base.toml").read_text(encoding="utf-8")
     assert text == docs.scenario_template(), (
-        "regenerate: kds-sim params --format toml --out scenarios/base.toml")
+        "regenerate: kds-sim params --format toml --out scenarios/base.toml"
+    )
     loaded = load_scenario(ROOT / "scenarios/base.toml")
     assert loaded.model_dump(exclude={"name"}) == Scenario().model_dump(exclude={"name"})
 

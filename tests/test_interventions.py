@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kds_sim.model import group, interventions, rules
 from kds_sim.analysis.comparison import compare
-from kds_sim.model.kds_model import KDSModel
+from kds_sim.io.scenario_files import ScenarioError, load_scenario
+from kds_sim.model import group, interventions, rules
 from kds_sim.model.interventions import Intervention
+from kds_sim.model.kds_model import KDSModel
 from kds_sim.model.parameters import DOMAINS, Group
 from kds_sim.model.scenario import Scenario
-from kds_sim.io.scenario_files import ScenarioError, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 CAPACITY = [f"capacity_{d}" for d in DOMAINS]
@@ -27,8 +27,11 @@ CAPACITY = [f"capacity_{d}" for d in DOMAINS]
 TARGETS = {
     "work_plan": {"activity_management", "sustainability", "management_membership"},
     "relapse_prevention_training": {"human_resources"},
-    "group_management_training": {"management_membership", "administration_finance",
-                                  "activity_management"},
+    "group_management_training": {
+        "management_membership",
+        "administration_finance",
+        "activity_management",
+    },
     "networking_training": {"external_relations", "sustainability"},
 }
 NO_EROSION = {"group.erosion_half_life_min": 1e15, "group.erosion_half_life_max": 1e15}
@@ -36,8 +39,10 @@ NO_EROSION = {"group.erosion_half_life_min": 1e15, "group.erosion_half_life_max"
 
 def shipped(name: str, size: int = 40, horizon: int = 60, **overrides) -> Scenario:
     """A shipped scenario file, shrunk for speed (capacity does not depend on size)."""
-    return load_scenario(SCENARIOS / f"{name}.toml",
-                         {"population.size": size, "run.horizon_days": horizon, **overrides})
+    return load_scenario(
+        SCENARIOS / f"{name}.toml",
+        {"population.size": size, "run.horizon_days": horizon, **overrides},
+    )
 
 
 def with_changes(scenario: Scenario, **sections) -> Scenario:
@@ -53,16 +58,17 @@ def run_model(scenario: Scenario, days: int, seed: int = 7) -> KDSModel:
 
 
 def last_session_day(scenario: Scenario, kind: str) -> int:
-    return max(max(i.session_days()) for i in scenario.interventions
-               if i.kind == kind)
+    return max(max(i.session_days()) for i in scenario.interventions if i.kind == kind)
 
 
 # -- domain -> mechanism mapping (kds_sim.group) -------------------------------------------------
 
+
 def erosion_keep(capacity: np.ndarray, g: Group) -> float:
     """Share of the capacity above the floor kept after one day (same for every domain)."""
-    return float(np.mean((group.erode(capacity, g) - g.erosion_floor)
-                         / (capacity - g.erosion_floor)))
+    return float(
+        np.mean((group.erode(capacity, g) - g.erosion_floor) / (capacity - g.erosion_floor))
+    )
 
 
 MECHANISMS = {
@@ -95,8 +101,11 @@ def test_each_domain_drives_only_its_mechanisms(domain):
     low = np.full(len(DOMAINS), 2.0)
     high = low.copy()
     high[DOMAINS.index(domain)] = 3.5
-    changed = {name for name, mechanism in MECHANISMS.items()
-               if not np.isclose(mechanism(low, g), mechanism(high, g), rtol=0, atol=1e-12)}
+    changed = {
+        name
+        for name, mechanism in MECHANISMS.items()
+        if not np.isclose(mechanism(low, g), mechanism(high, g), rtol=0, atol=1e-12)
+    }
     assert changed == READS[domain]
 
 
@@ -113,6 +122,7 @@ def test_better_domains_mean_better_mechanisms():
 
 
 # -- each training moves the domains it targets and not the others --------------------------------
+
 
 @pytest.mark.parametrize("kind", sorted(TARGETS))
 def test_training_raises_exactly_its_domains_by_its_gains(kind):
@@ -153,8 +163,12 @@ def test_trainings_in_the_daily_table_right_after_the_sessions():
     when the training leaves sustainability alone; when it raises sustainability they differ
     only through slower erosion (a few thousandths of a point after a month; tolerance 0.01)."""
     names = ["group_as_assessed", *sorted(TARGETS)]
-    result = compare([shipped(n, size=30) for n in names], reference="group_as_assessed",
-                     replicates=2, progress=False)
+    result = compare(
+        [shipped(n, size=30) for n in names],
+        reference="group_as_assessed",
+        replicates=2,
+        progress=False,
+    )
     base = result.results["group_as_assessed"].daily.set_index(["replicate", "day"])
     for kind in sorted(TARGETS):
         run = result.results[kind]
@@ -172,8 +186,9 @@ def test_trainings_in_the_daily_table_right_after_the_sessions():
 
 
 def test_sessions_follow_the_schedule():
-    item = Intervention(kind="relapse_prevention_training", start_day=7, sessions=4,
-                        interval_days=7)
+    item = Intervention(
+        kind="relapse_prevention_training", start_day=7, sessions=4, interval_days=7
+    )
     assert list(item.session_days()) == [7, 14, 21, 28]
     kind = interventions.RelapsePreventionTraining(item, interventions.TrainingEffects())
     assert [d for d in range(40) if kind.acts_on(d)] == [7, 14, 21, 28]
@@ -185,6 +200,7 @@ def test_sessions_follow_the_schedule():
 
 # -- relapse-prevention training trains the members who attend -------------------------------------
 
+
 def test_relapse_prevention_training_trains_attending_members(monkeypatch):
     calls = []
     original = rules.learn
@@ -194,8 +210,13 @@ def test_relapse_prevention_training_trains_attending_members(monkeypatch):
         new = original(p, dose, gains)
         if gains.coping == training.coping_gain:  # a training session, not a meeting
             attended = np.asarray(dose) > 0
-            calls.append((attended, {k: p[k].copy() for k in new},
-                          {k: np.asarray(v).copy() for k, v in new.items()}))
+            calls.append(
+                (
+                    attended,
+                    {k: p[k].copy() for k in new},
+                    {k: np.asarray(v).copy() for k, v in new.items()},
+                )
+            )
         return new
 
     monkeypatch.setattr(rules, "learn", spy)
@@ -234,10 +255,13 @@ def test_relapse_prevention_training_raises_members_coping_and_help_seeking():
 
 def test_learning_rule_formula():
     e = interventions.TrainingEffects()
-    gains = rules.SkillGains(e.coping_gain, e.self_efficacy_gain, e.expectancy_drop,
-                             e.help_seeking_gain)
-    p = {k: np.array([0.2, 0.2]) for k in ("coping", "self_efficacy", "help_seeking",
-                                           "outcome_expectancy")}
+    gains = rules.SkillGains(
+        e.coping_gain, e.self_efficacy_gain, e.expectancy_drop, e.help_seeking_gain
+    )
+    p = {
+        k: np.array([0.2, 0.2])
+        for k in ("coping", "self_efficacy", "help_seeking", "outcome_expectancy")
+    }
     new = rules.learn(p, np.array([1.0, 0.0]), gains)
     assert new["coping"][0] == pytest.approx(0.2 + e.coping_gain * 0.8)
     assert new["help_seeking"][0] == pytest.approx(0.2 + e.help_seeking_gain * 0.8)
@@ -247,6 +271,7 @@ def test_learning_rule_formula():
 
 
 # -- recruitment ----------------------------------------------------------------------------------
+
 
 def test_recruitment_reaches_target_coverage_and_holds_it():
     scenario = shipped("capacity_building_recruitment", size=300, horizon=200)
@@ -285,11 +310,11 @@ def test_most_using_ties_recruits_people_with_more_using_ties(seed):
 
 # -- mentoring and erosion ------------------------------------------------------------------------
 
+
 def test_mentoring_keeps_capacity_higher_late_in_the_horizon():
     horizon = 730
     plain = run_model(shipped("capacity_building", size=20, horizon=horizon), horizon)
-    mentored = run_model(shipped("capacity_building_mentoring", size=20, horizon=horizon),
-                         horizon)
+    mentored = run_model(shipped("capacity_building_mentoring", size=20, horizon=horizon), horizon)
     a, b = plain.daily_table(), mentored.daily_table()
     # identical until mentoring has had time to matter: both end the trainings near 3.25
     assert b["capacity_mean"].iloc[29] >= a["capacity_mean"].iloc[29]
@@ -321,9 +346,11 @@ def test_mentoring_protection_and_duration():
 
 # -- the stop threshold ---------------------------------------------------------------------------
 
-LOW = {"group": {"enabled": True, "stop_threshold": 1.9,
-                 "capacity": {d: 2.0 for d in DOMAINS}},
-       "population": {"size": 100}, "run": {"horizon_days": 730}}
+LOW = {
+    "group": {"enabled": True, "stop_threshold": 1.9, "capacity": {d: 2.0 for d in DOMAINS}},
+    "population": {"size": 100},
+    "run": {"horizon_days": 730},
+}
 
 
 def test_group_stops_meeting_when_capacity_falls_below_threshold():
@@ -335,7 +362,7 @@ def test_group_stops_meeting_when_capacity_falls_below_threshold():
     assert model.group.stopped_day == stop
     assert daily["capacity_mean"].iloc[stop] < 1.9 <= daily["capacity_mean"].iloc[stop - 1]
     assert daily["meeting_held"].iloc[:stop].any()  # it did meet before
-    after = daily.iloc[stop + 1:]
+    after = daily.iloc[stop + 1 :]
     assert not after["meeting_held"].any() and (after["attendance"] == 0).all()
     assert (after["capacity_mean"] == daily["capacity_mean"].iloc[stop]).all()  # frozen
 
@@ -347,8 +374,7 @@ def test_full_mentoring_keeps_a_weak_group_meeting():
 
 
 def test_group_that_starts_below_threshold_never_meets():
-    data = {**LOW, "group": {**LOW["group"], "stop_threshold": 2.5},
-            "run": {"horizon_days": 200}}
+    data = {**LOW, "group": {**LOW["group"], "stop_threshold": 2.5}, "run": {"horizon_days": 200}}
     model = run_model(Scenario.model_validate(data), 200, seed=3)
     daily = model.daily_table()
     assert not daily["group_active"].any()
@@ -356,6 +382,7 @@ def test_group_that_starts_below_threshold_never_meets():
 
 
 # -- validation errors ----------------------------------------------------------------------------
+
 
 def _error(tmp_path: Path, text: str) -> tuple[Path, str]:
     path = tmp_path / "bad.toml"
@@ -368,26 +395,43 @@ def _error(tmp_path: Path, text: str) -> tuple[Path, str]:
 GROUP = "[group]\nenabled = true\n"
 
 
-@pytest.mark.parametrize("body, needles", [
-    pytest.param(GROUP + '[[interventions]]\nkind = "yoga"\n',
-                 ["interventions[0].kind", "'yoga'", "work_plan", "mentoring", "recruitment"],
-                 id="unknown-kind"),
-    pytest.param("[run]\nhorizon_days = 100\n" + GROUP
-                 + '[[interventions]]\nkind = "work_plan"\nstart_day = 400\n',
-                 ["interventions[0].start_day", "400", "100", "0 to 99"], id="after-horizon"),
-    pytest.param(GROUP + '[[interventions]]\nkind = "mentoring"\ndose = -0.5\n',
-                 ["interventions[0].dose", "-0.5", "greater than or equal to 0"],
-                 id="negative-dose"),
-    pytest.param(GROUP + '[[interventions]]\nkind = "work_plan"\nsessions = -2\n',
-                 ["interventions[0].sessions", "-2", "greater than or equal to 1"],
-                 id="negative-sessions"),
-    pytest.param('[[interventions]]\nkind = "work_plan"\n',
-                 ["group.enabled = false", "group.enabled = true", "[[interventions]]"],
-                 id="group-disabled"),
-    pytest.param(GROUP + '[[interventions]]\nkind = "recruitment"\n',
-                 ["interventions[0].target_coverage", "missing", "0 to 1"],
-                 id="recruitment-without-target"),
-])
+@pytest.mark.parametrize(
+    "body, needles",
+    [
+        pytest.param(
+            GROUP + '[[interventions]]\nkind = "yoga"\n',
+            ["interventions[0].kind", "'yoga'", "work_plan", "mentoring", "recruitment"],
+            id="unknown-kind",
+        ),
+        pytest.param(
+            "[run]\nhorizon_days = 100\n"
+            + GROUP
+            + '[[interventions]]\nkind = "work_plan"\nstart_day = 400\n',
+            ["interventions[0].start_day", "400", "100", "0 to 99"],
+            id="after-horizon",
+        ),
+        pytest.param(
+            GROUP + '[[interventions]]\nkind = "mentoring"\ndose = -0.5\n',
+            ["interventions[0].dose", "-0.5", "greater than or equal to 0"],
+            id="negative-dose",
+        ),
+        pytest.param(
+            GROUP + '[[interventions]]\nkind = "work_plan"\nsessions = -2\n',
+            ["interventions[0].sessions", "-2", "greater than or equal to 1"],
+            id="negative-sessions",
+        ),
+        pytest.param(
+            '[[interventions]]\nkind = "work_plan"\n',
+            ["group.enabled = false", "group.enabled = true", "[[interventions]]"],
+            id="group-disabled",
+        ),
+        pytest.param(
+            GROUP + '[[interventions]]\nkind = "recruitment"\n',
+            ["interventions[0].target_coverage", "missing", "0 to 1"],
+            id="recruitment-without-target",
+        ),
+    ],
+)
 def test_intervention_errors_name_file_key_value_and_what_is_allowed(tmp_path, body, needles):
     path, message = _error(tmp_path, body)
     assert str(path.resolve()) in message
@@ -398,8 +442,10 @@ def test_intervention_errors_name_file_key_value_and_what_is_allowed(tmp_path, b
 def test_error_in_a_child_file_names_the_child(tmp_path):
     parent = SCENARIOS / "capacity_building.toml"
     child = tmp_path / "child.toml"
-    child.write_text(f'extends = "{parent.as_posix()}"\n[[interventions]]\n'
-                     'kind = "mentoring"\ndose = -1\n', encoding="utf-8")
+    child.write_text(
+        f'extends = "{parent.as_posix()}"\n[[interventions]]\nkind = "mentoring"\ndose = -1\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ScenarioError) as info:
         load_scenario(child)
     # the child's entry comes after the parent's four trainings

@@ -9,30 +9,39 @@ import pandas as pd
 import pytest
 from conftest import first_relapse_hazard, make_scenario, paired, write_toml
 
-from kds_sim.analysis import metrics, runner, statistics
+from kds_sim.analysis import runner, statistics
+from kds_sim.io.scenario_files import ScenarioError, load_scenario
 from kds_sim.model.agents import RecoveringPerson, UsingFriend
 from kds_sim.model.kds_model import KDSModel
 from kds_sim.model.network import NetworkFileError, from_file
 from kds_sim.model.parameters import Network
-from kds_sim.io.scenario_files import ScenarioError, load_scenario
 
 GROUP = {"group": {"enabled": True, "coverage": 0.5}}
 CAPACITY_BUILDING = {
     "group": {"enabled": True, "coverage": 0.4},
     "interventions": [
         {"kind": "work_plan", "start_day": 0},
-        {"kind": "relapse_prevention_training", "start_day": 3, "sessions": 3,
-         "interval_days": 5},
+        {"kind": "relapse_prevention_training", "start_day": 3, "sessions": 3, "interval_days": 5},
         {"kind": "mentoring", "start_day": 0, "duration_days": 30},
-        {"kind": "recruitment", "start_day": 5, "target_coverage": 0.7,
-         "targeting": "most_using_ties"},
+        {
+            "kind": "recruitment",
+            "start_day": 5,
+            "target_coverage": 0.7,
+            "targeting": "most_using_ties",
+        },
     ],
 }
 # Many status changes a day among densely tied peers: if a person's day ever read a peer's
 # state after that peer had stepped (order dependence), results would change.
-CHURN = {"network": {"peer_degree": 10, "using_ties_mean": 0.5},
-         "behaviour": {"hrs_rate_per_using_tie": 0.3, "lapse_intercept": 0.0,
-                       "lapse_resolution_days": 1.0, "reentry_rate": 60.0}}
+CHURN = {
+    "network": {"peer_degree": 10, "using_ties_mean": 0.5},
+    "behaviour": {
+        "hrs_rate_per_using_tie": 0.3,
+        "lapse_intercept": 0.0,
+        "lapse_resolution_days": 1.0,
+        "reentry_rate": 60.0,
+    },
+}
 
 
 def run_model(scenario, seed=0) -> KDSModel:
@@ -44,8 +53,9 @@ def tables(model: KDSModel) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # invariants --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("overrides", [{}, GROUP, CAPACITY_BUILDING],
-                         ids=["no_group", "group", "capacity_building"])
+@pytest.mark.parametrize(
+    "overrides", [{}, GROUP, CAPACITY_BUILDING], ids=["no_group", "group", "capacity_building"]
+)
 def test_daily_and_person_tables_agree(overrides):
     scenario = make_scenario(overrides, size=250, horizon=120)
     daily, people = tables(run_model(scenario, seed=5))
@@ -61,8 +71,9 @@ def test_daily_and_person_tables_agree(overrides):
     # nobody relapses without a lapse first, and never before it
     relapsed = people["first_relapse_day"].notna()
     assert people.loc[relapsed, "first_lapse_day"].notna().all()
-    assert (people.loc[relapsed, "first_relapse_day"]
-            > people.loc[relapsed, "first_lapse_day"]).all()
+    assert (
+        people.loc[relapsed, "first_relapse_day"] > people.loc[relapsed, "first_lapse_day"]
+    ).all()
     assert ((people["relapse_time"] == 120) | relapsed).all()
     assert people["relapse_censored"].equals(~relapsed)
     assert people["coping_at_end"].between(0, 1).all()
@@ -108,8 +119,11 @@ def test_integer_seed_and_seed_sequence_agree():
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
-@pytest.mark.parametrize("overrides", [{}, CAPACITY_BUILDING, {**CHURN, **CAPACITY_BUILDING}],
-                         ids=["no_group", "capacity", "churn"])
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, CAPACITY_BUILDING, {**CHURN, **CAPACITY_BUILDING}],
+    ids=["no_group", "capacity", "churn"],
+)
 def test_agent_engine_equals_vector_engine(overrides):
     vector = make_scenario(overrides, size=40, horizon=60)
     agent = make_scenario({**overrides, "run": {"engine": "agent"}}, size=40, horizon=60)
@@ -127,8 +141,7 @@ def test_agent_engine_equals_vector_engine(overrides):
 
 def test_agent_engine_through_the_runner_equals_vector():
     vector = make_scenario(GROUP, size=40, horizon=60, replicates=2)
-    agent = make_scenario({**GROUP, "run": {"engine": "agent"}}, size=40, horizon=60,
-                          replicates=2)
+    agent = make_scenario({**GROUP, "run": {"engine": "agent"}}, size=40, horizon=60, replicates=2)
     v = runner.run(vector, progress=False)
     a = runner.run(agent, progress=False)
     pd.testing.assert_frame_equal(a.people, v.people, check_exact=True)
@@ -147,8 +160,9 @@ def test_agents_read_their_state_from_the_model():
 
 @pytest.mark.parametrize("order", ["reversed", "random"])
 def test_activation_order_does_not_matter(monkeypatch, order):
-    scenario = make_scenario({**CHURN, **CAPACITY_BUILDING, "run": {"engine": "agent"}},
-                             size=40, horizon=60)
+    scenario = make_scenario(
+        {**CHURN, **CAPACITY_BUILDING, "run": {"engine": "agent"}}, size=40, horizon=60
+    )
     _, reference = tables(run_model(scenario, 9))  # Mesa's own shuffled order
 
     calls = []
@@ -195,15 +209,17 @@ def test_more_using_ties_raise_12_month_relapse(stat_run):
 def test_more_coping_lowers_12_month_relapse(stat_run):
     weak = stat_run({"population": {"coping": {"mean": 0.2, "sd": 0.1}}})
     strong = stat_run({"population": {"coping": {"mean": 0.7, "sd": 0.1}}})
-    assert_clearly_positive(paired(strong, weak, "relapse_365d"),
-                            "relapse_365d(coping 0.2 - coping 0.7)")
+    assert_clearly_positive(
+        paired(strong, weak, "relapse_365d"), "relapse_365d(coping 0.2 - coping 0.7)"
+    )
 
 
 def test_ave_susceptibility_raises_lapse_to_relapse_share(stat_run):
     low = stat_run({"population": {"ave_susceptibility": {"mean": 0.3, "sd": 0.1}}})
     high = stat_run({"population": {"ave_susceptibility": {"mean": 0.8, "sd": 0.1}}})
-    assert_clearly_positive(paired(low, high, "lapse_to_relapse_share"),
-                            "lapse_to_relapse_share(AVE 0.8 - AVE 0.3)")
+    assert_clearly_positive(
+        paired(low, high, "lapse_to_relapse_share"), "lapse_to_relapse_share(AVE 0.8 - AVE 0.3)"
+    )
 
 
 def test_relapse_hazard_falls_with_time_abstinent(stat_run):
@@ -211,20 +227,27 @@ def test_relapse_hazard_falls_with_time_abstinent(stat_run):
     early = first_relapse_hazard(people, 1, 90)
     late = first_relapse_hazard(people, 181, 365)
     assert (late > 0).any(), "no late relapses at all: the comparison would be empty"
-    assert_clearly_positive(statistics.mean_ci((early - late).to_numpy()),
-                            "first-relapse hazard days 1-90 minus days 181-365")
+    assert_clearly_positive(
+        statistics.mean_ci((early - late).to_numpy()),
+        "first-relapse hazard days 1-90 minus days 181-365",
+    )
 
 
 def test_group_raises_coping_of_attendees_only():
     """Common random numbers: person i is the same person with and without the group."""
-    with_group = make_scenario({"group": {"enabled": True, "coverage": 0.5, "coping_gain": 0.05}},
-                               size=300, horizon=180, replicates=3, seed=77)
-    without = make_scenario({"group": {"enabled": False}}, size=300, horizon=180, replicates=3,
-                            seed=77)
+    with_group = make_scenario(
+        {"group": {"enabled": True, "coverage": 0.5, "coping_gain": 0.05}},
+        size=300,
+        horizon=180,
+        replicates=3,
+        seed=77,
+    )
+    without = make_scenario(
+        {"group": {"enabled": False}}, size=300, horizon=180, replicates=3, seed=77
+    )
     g = runner.run(with_group, progress=False).people
     n = runner.run(without, progress=False).people
-    assert g[["replicate", "person", "using_ties"]].equals(n[["replicate", "person",
-                                                              "using_ties"]])
+    assert g[["replicate", "person", "using_ties"]].equals(n[["replicate", "person", "using_ties"]])
     delta = g["coping_at_end"] - n["coping_at_end"]
     attended = g["meetings_attended"] > 0
     non_member = ~g["member"]
@@ -271,9 +294,13 @@ r4,t1
 def network_scenario(tmp_path, nodes=NODES, edges=EDGES, extra=""):
     write_toml(tmp_path / "data" / "nodes.csv", nodes)
     write_toml(tmp_path / "data" / "edges.csv", edges)
-    return write_toml(tmp_path / "net.toml", (
-        "[run]\nhorizon_days = 30\nreplicates = 2\n[population]\nsize = 300\n"
-        '[network]\nedges_file = "data/edges.csv"\nnodes_file = "data/nodes.csv"\n' + extra))
+    return write_toml(
+        tmp_path / "net.toml",
+        (
+            "[run]\nhorizon_days = 30\nreplicates = 2\n[population]\nsize = 300\n"
+            '[network]\nedges_file = "data/edges.csv"\nnodes_file = "data/nodes.csv"\n' + extra
+        ),
+    )
 
 
 def test_network_files_load_and_run(tmp_path):
@@ -334,15 +361,17 @@ def test_network_file_bad_header(tmp_path):
 
 def test_network_file_too_few_recovering(tmp_path):
     nodes = "id,role\nr1,recovering\nu1,using\n"
-    scenario = load_scenario(network_scenario(tmp_path, nodes=nodes, edges="source,target\n"
-                                                                          "r1,u1\n"))
+    scenario = load_scenario(
+        network_scenario(tmp_path, nodes=nodes, edges="source,target\nr1,u1\n")
+    )
     with pytest.raises(NetworkFileError, match="at least 2 recovering"):
         from_file(scenario.network)
 
 
 def test_network_file_missing(tmp_path):
-    path = write_toml(tmp_path / "s.toml", '[network]\nedges_file = "nope.csv"\n'
-                                           'nodes_file = "nodes.csv"\n')
+    path = write_toml(
+        tmp_path / "s.toml", '[network]\nedges_file = "nope.csv"\nnodes_file = "nodes.csv"\n'
+    )
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     message = str(info.value)
@@ -359,11 +388,12 @@ def test_csv_edges_need_a_nodes_file(tmp_path):
 
 def test_network_files_relative_to_the_file_that_names_them(tmp_path):
     network_scenario(tmp_path / "base")
-    child = write_toml(tmp_path / "elsewhere" / "child.toml",
-                       'extends = "../base/net.toml"\n[run]\nhorizon_days = 10\n')
+    child = write_toml(
+        tmp_path / "elsewhere" / "child.toml",
+        'extends = "../base/net.toml"\n[run]\nhorizon_days = 10\n',
+    )
     scenario = load_scenario(child)
-    assert scenario.network.nodes_file == str((tmp_path / "base" / "data" / "nodes.csv")
-                                              .resolve())
+    assert scenario.network.nodes_file == str((tmp_path / "base" / "data" / "nodes.csv").resolve())
     assert from_file(Network(**scenario.network.model_dump())).size == 5
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import kds_sim
-
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from kds_sim.analysis import metrics, runner, statistics
+import kds_sim
+from kds_sim.analysis import runner, statistics
 
 TABLES = ("daily.csv", "people.csv", "metrics.csv", "summary.csv", "survival.csv")
 
@@ -42,8 +41,10 @@ def test_replicate_does_not_depend_on_how_many_are_asked_for():
 
 def test_replicates_of_one_run_differ(tiny):
     result = runner.run(tiny, replicates=3, horizon=40, progress=False)
-    by_rep = [g.drop(columns="replicate").reset_index(drop=True)
-              for _, g in result.people.groupby("replicate")]
+    by_rep = [
+        g.drop(columns="replicate").reset_index(drop=True)
+        for _, g in result.people.groupby("replicate")
+    ]
     assert not by_rep[0].equals(by_rep[1]) and not by_rep[1].equals(by_rep[2])
 
 
@@ -94,8 +95,9 @@ def test_cache_reuses_finished_replicates(tmp_path, monkeypatch):
 
     done = second.people[second.people["replicate"] < 3].reset_index(drop=True)
     pd.testing.assert_frame_equal(done, first.people, check_exact=True)
-    pd.testing.assert_frame_equal(second.metrics.iloc[:3].reset_index(drop=True),
-                                  first.metrics, check_exact=True)
+    pd.testing.assert_frame_equal(
+        second.metrics.iloc[:3].reset_index(drop=True), first.metrics, check_exact=True
+    )
 
     # a resumed run gives the same answer as a fresh one
     calls.clear()
@@ -111,8 +113,7 @@ def test_cache_is_not_reused_after_a_change(tmp_path, monkeypatch):
     runner.run(base, replicates=2, progress=False, cache_dir=cache)
     calls: list[int] = []
     real = runner.simulate
-    monkeypatch.setattr(runner, "simulate",
-                        lambda s, seed, i: calls.append(i) or real(s, seed, i))
+    monkeypatch.setattr(runner, "simulate", lambda s, seed, i: calls.append(i) or real(s, seed, i))
     changed = make_scenario({"network": {"using_ties_mean": 3.0}}, size=100, horizon=30)
     runner.run(changed, replicates=2, progress=False, cache_dir=cache)
     runner.run(base, replicates=2, seed=999, progress=False, cache_dir=cache)
@@ -135,15 +136,23 @@ def test_cache_key_ignores_replicates_only():
 # the result object -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def result():
-    return runner.run(make_scenario({"group": {"enabled": True}}, size=200, horizon=200,
-                                    replicates=4), progress=False)
+    return runner.run(
+        make_scenario({"group": {"enabled": True}}, size=200, horizon=200, replicates=4),
+        progress=False,
+    )
 
 
 def test_metrics_one_row_per_replicate(result):
     metrics = result.metrics
     assert metrics["replicate"].tolist() == [0, 1, 2, 3]
-    for name in ("relapse_90d", "relapse_180d", "relapse_horizon", "lapses_per_person",
-                 "lapse_to_relapse_share", "use_prevalence_end"):
+    for name in (
+        "relapse_90d",
+        "relapse_180d",
+        "relapse_horizon",
+        "lapses_per_person",
+        "lapse_to_relapse_share",
+        "use_prevalence_end",
+    ):
         assert name in metrics.columns
     assert "relapse_365d" not in metrics.columns  # beyond the 200-day horizon
     assert (metrics["relapse_90d"] <= metrics["relapse_180d"]).all()
@@ -155,8 +164,16 @@ def test_metrics_one_row_per_replicate(result):
 
 def test_summary_has_ci_around_the_mean(result):
     summary = result.summary()
-    assert {"scenario", "metric", "mean", "ci_low", "ci_high", "range_low", "range_high",
-            "replicates"} <= set(summary.columns)
+    assert {
+        "scenario",
+        "metric",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "range_low",
+        "range_high",
+        "replicates",
+    } <= set(summary.columns)
     ok = summary.dropna(subset=["mean"])
     assert (ok["ci_low"] <= ok["mean"]).all() and (ok["mean"] <= ok["ci_high"]).all()
     row = summary.set_index("metric").loc["relapse_horizon"]
@@ -170,7 +187,8 @@ def test_survival_and_prevalence(result):
     assert survival["survival"].iloc[0] == 1.0
     assert survival["survival"].is_monotonic_decreasing
     assert survival["survival"].iloc[-1] == pytest.approx(
-        1 - result.metrics["relapse_horizon"].mean())
+        1 - result.metrics["relapse_horizon"].mean()
+    )
     prevalence = result.prevalence()
     shares = prevalence[["abstinent", "lapsed", "relapsed"]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0)
@@ -194,8 +212,9 @@ def test_paired_difference_pairs_by_replicate():
 
 def test_kaplan_meier_without_censoring_is_the_empirical_survival():
     people = pd.DataFrame({"relapse_time": [2, 4, 4, 10], "relapse_censored": [False] * 4})
-    np.testing.assert_allclose(statistics.kaplan_meier(people, np.array([0, 2, 3, 4, 10])),
-                               [1.0, 0.75, 0.75, 0.25, 0.0])
+    np.testing.assert_allclose(
+        statistics.kaplan_meier(people, np.array([0, 2, 3, 4, 10])), [1.0, 0.75, 0.75, 0.25, 0.0]
+    )
     nobody = pd.DataFrame({"relapse_time": [5, 5], "relapse_censored": [True, True]})
     np.testing.assert_array_equal(statistics.kaplan_meier(nobody, np.array([0, 5])), [1, 1])
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import SCENARIOS, write_toml
 
-from kds_sim.model.scenario import Scenario
 from kds_sim.io.scenario_files import ScenarioError, load_scenario, validate
+from kds_sim.model.scenario import Scenario
 
 
 def error_of(path: Path, overrides: dict | None = None) -> str:
@@ -57,8 +57,7 @@ def test_out_of_range_names_file_key_value_and_bound(tmp_path):
 
 
 def test_bad_distribution_sd(tmp_path):
-    path = write_toml(tmp_path / "sd.toml",
-                      "[population]\ncoping = { mean = 0.5, sd = 0.6 }\n")
+    path = write_toml(tmp_path / "sd.toml", "[population]\ncoping = { mean = 0.5, sd = 0.6 }\n")
     message = error_of(path)
     assert str(path.resolve()) in message
     assert "population.coping" in message
@@ -128,8 +127,9 @@ def test_odd_peer_degree(tmp_path):
 
 def test_error_in_a_parent_names_the_parent_file(tmp_path):
     parent = write_toml(tmp_path / "parent.toml", "[group]\nenabled = true\ncoverage = 1.5\n")
-    child = write_toml(tmp_path / "sub" / "child.toml",
-                       'extends = "../parent.toml"\n[population]\nsize = 50\n')
+    child = write_toml(
+        tmp_path / "sub" / "child.toml", 'extends = "../parent.toml"\n[population]\nsize = 50\n'
+    )
     message = error_of(child)
     assert str(parent.resolve()) in message
     assert str(child.resolve()) not in message
@@ -144,8 +144,7 @@ def test_whole_scenario_check_names_the_parent_that_set_the_key(tmp_path):
 
 
 def test_several_mistakes_are_all_reported(tmp_path):
-    path = write_toml(tmp_path / "many.toml",
-                      "[group]\ncoverage = 1.5\n[run]\nhorizon_days = 0\n")
+    path = write_toml(tmp_path / "many.toml", "[group]\ncoverage = 1.5\n[run]\nhorizon_days = 0\n")
     message = error_of(path)
     assert "group.coverage" in message and "run.horizon_days" in message
 
@@ -157,17 +156,25 @@ def test_intervention_without_group(tmp_path):
 
 
 def test_intervention_beyond_horizon(tmp_path):
-    path = write_toml(tmp_path / "iv.toml", (
-        "[run]\nhorizon_days = 30\n[group]\nenabled = true\n"
-        '[[interventions]]\nkind = "work_plan"\nstart_day = 40\n'))
+    path = write_toml(
+        tmp_path / "iv.toml",
+        (
+            "[run]\nhorizon_days = 30\n[group]\nenabled = true\n"
+            '[[interventions]]\nkind = "work_plan"\nstart_day = 40\n'
+        ),
+    )
     message = error_of(path)
     assert "interventions[0]" in message and "40" in message and "0 to 29" in message
 
 
 def test_unknown_intervention_kind_names_allowed_kinds(tmp_path):
-    path = write_toml(tmp_path / "iv.toml", (
-        "[group]\nenabled = true\n"
-        '[[interventions]]\nkind = "work_plan"\n[[interventions]]\nkind = "yoga"\n'))
+    path = write_toml(
+        tmp_path / "iv.toml",
+        (
+            "[group]\nenabled = true\n"
+            '[[interventions]]\nkind = "work_plan"\n[[interventions]]\nkind = "yoga"\n'
+        ),
+    )
     message = error_of(path)
     assert "interventions[1].kind" in message and "'yoga'" in message
     assert "relapse_prevention_training" in message
@@ -186,36 +193,55 @@ def test_validate_dict_errors_are_scenario_errors():
 
 # extends -----------------------------------------------------------------------------------------
 def test_extends_merges_child_overrides_and_inherits(tmp_path):
-    write_toml(tmp_path / "parent.toml", (
-        'name = "parent"\n[run]\nhorizon_days = 100\nseed = 7\n'
-        "[population]\nsize = 250\n[population.coping]\nmean = 0.3\nsd = 0.1\n"
-        "[group]\nenabled = true\ncoverage = 0.4\n"))
-    child = write_toml(tmp_path / "kids" / "child.toml", (
-        'extends = "../parent.toml"\nname = "child"\n[run]\nhorizon_days = 50\n'
-        "[population.coping]\nmean = 0.6\n"))
+    write_toml(
+        tmp_path / "parent.toml",
+        (
+            'name = "parent"\n[run]\nhorizon_days = 100\nseed = 7\n'
+            "[population]\nsize = 250\n[population.coping]\nmean = 0.3\nsd = 0.1\n"
+            "[group]\nenabled = true\ncoverage = 0.4\n"
+        ),
+    )
+    child = write_toml(
+        tmp_path / "kids" / "child.toml",
+        (
+            'extends = "../parent.toml"\nname = "child"\n[run]\nhorizon_days = 50\n'
+            "[population.coping]\nmean = 0.6\n"
+        ),
+    )
     scenario = load_scenario(child)
     assert scenario.name == "child"
-    assert scenario.run.horizon_days == 50          # overridden
-    assert scenario.run.seed == 7                   # inherited from the same table
-    assert scenario.population.size == 250          # inherited section
-    assert scenario.population.coping.mean == 0.6   # overridden inside a nested table
-    assert scenario.population.coping.sd == 0.1     # ... whose sibling is inherited
+    assert scenario.run.horizon_days == 50  # overridden
+    assert scenario.run.seed == 7  # inherited from the same table
+    assert scenario.population.size == 250  # inherited section
+    assert scenario.population.coping.mean == 0.6  # overridden inside a nested table
+    assert scenario.population.coping.sd == 0.1  # ... whose sibling is inherited
     assert scenario.group.enabled and scenario.group.coverage == 0.4
 
 
 def test_interventions_are_appended_along_the_chain(tmp_path):
-    write_toml(tmp_path / "a.toml", (
-        "[group]\nenabled = true\n"
-        '[[interventions]]\nkind = "work_plan"\nstart_day = 0\n'))
-    write_toml(tmp_path / "b.toml", (
-        'extends = "a.toml"\n'
-        '[[interventions]]\nkind = "relapse_prevention_training"\nstart_day = 7\n'
-        '[[interventions]]\nkind = "mentoring"\nstart_day = 10\n'))
-    c = write_toml(tmp_path / "c.toml", (
-        'extends = "b.toml"\n[[interventions]]\nkind = "networking_training"\nstart_day = 20\n'))
+    write_toml(
+        tmp_path / "a.toml",
+        ('[group]\nenabled = true\n[[interventions]]\nkind = "work_plan"\nstart_day = 0\n'),
+    )
+    write_toml(
+        tmp_path / "b.toml",
+        (
+            'extends = "a.toml"\n'
+            '[[interventions]]\nkind = "relapse_prevention_training"\nstart_day = 7\n'
+            '[[interventions]]\nkind = "mentoring"\nstart_day = 10\n'
+        ),
+    )
+    c = write_toml(
+        tmp_path / "c.toml",
+        ('extends = "b.toml"\n[[interventions]]\nkind = "networking_training"\nstart_day = 20\n'),
+    )
     kinds = [(i.kind, i.start_day) for i in load_scenario(c).interventions]
-    assert kinds == [("work_plan", 0), ("relapse_prevention_training", 7), ("mentoring", 10),
-                     ("networking_training", 20)]
+    assert kinds == [
+        ("work_plan", 0),
+        ("relapse_prevention_training", 7),
+        ("mentoring", 10),
+        ("networking_training", 20),
+    ]
     assert len(load_scenario(tmp_path / "b.toml").interventions) == 3
 
 

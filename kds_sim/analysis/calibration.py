@@ -24,7 +24,6 @@ from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics, runner, statistics
-from kds_sim.io import storage
 from kds_sim.io.scenario_files import (
     ScenarioError,
     describe_errors,
@@ -37,8 +36,11 @@ from kds_sim.model.scenario import Scenario
 def metric_horizon(metric: str) -> int:
     """Days a target's scenario is run: to the day of a `relapse_<N>d` target, else 12 months."""
     definition = metrics.get(metric)
-    if isinstance(definition, metrics.Metric) and definition.name.startswith("relapse_") \
-            and definition.name != "relapse_horizon":
+    if (
+        isinstance(definition, metrics.Metric)
+        and definition.name.startswith("relapse_")
+        and definition.name != "relapse_horizon"
+    ):
         return definition.days
     return 365
 
@@ -54,10 +56,14 @@ def known_metric(metric: str) -> bool:
 class Target(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
-    scenario: str | None = Field(None, description="scenario file, relative to the targets "
-                                 "file (default: the SCENARIO given to `kds-sim calibrate`)")
-    metric: str = Field(description="a metric of the registry (docs/metrics.md); a contrast "
-                        "needs `reference`")
+    scenario: str | None = Field(
+        None,
+        description="scenario file, relative to the targets "
+        "file (default: the SCENARIO given to `kds-sim calibrate`)",
+    )
+    metric: str = Field(
+        description="a metric of the registry (docs/metrics.md); a contrast needs `reference`"
+    )
     value: float
     tolerance: float = Field(gt=0, description="scale of an acceptable miss (or standard error)")
     reference: str | None = None
@@ -75,9 +81,13 @@ class Target(BaseModel):
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    population_size: int | None = Field(None, ge=2, description="cohort size while fitting "
-                                        "(larger cohorts, fewer replicates: same precision, "
-                                        "faster); default: each scenario's own")
+    population_size: int | None = Field(
+        None,
+        ge=2,
+        description="cohort size while fitting "
+        "(larger cohorts, fewer replicates: same precision, "
+        "faster); default: each scenario's own",
+    )
     replicates: int = Field(4, ge=1, description="replicates per evaluation (same seeds each)")
     seed: int = Field(1, ge=0, description="seed of the evaluations")
     max_evaluations: int = Field(150, ge=1)
@@ -89,8 +99,9 @@ class TargetsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str = ""
     settings: Settings = Field(default_factory=Settings)
-    free: dict[str, tuple[float, float]] = Field(default_factory=dict,
-                                                 description="parameter -> [low, high]")
+    free: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="parameter -> [low, high]"
+    )
     target: list[Target] = Field(min_length=1)
 
 
@@ -120,15 +131,19 @@ def load_targets(path: str | Path, default_scenario: str | Path | None = None) -
     for i, t in enumerate(spec.target):
         if t.scenario is None:
             if default_scenario is None:
-                raise ScenarioError(f"{path}: target[{i}] ({t.name}) names no scenario; add "
-                                    "`scenario = \"...toml\"` or pass SCENARIO on the command line")
+                raise ScenarioError(
+                    f"{path}: target[{i}] ({t.name}) names no scenario; add "
+                    '`scenario = "...toml"` or pass SCENARIO on the command line'
+                )
             t.scenario = str(Path(default_scenario).resolve())
             load_scenario(t.scenario)
         for key in ("scenario", "reference"):
             value = getattr(t, key)
             if value is not None and not targets.scenario_path(value).is_file():
-                raise ScenarioError(f"{path}: target[{i}].{key} = {value!r}: scenario file not "
-                                    f"found (looked for {targets.scenario_path(value)})")
+                raise ScenarioError(
+                    f"{path}: target[{i}].{key} = {value!r}: scenario file not "
+                    f"found (looked for {targets.scenario_path(value)})"
+                )
     for key, (low, high) in spec.free.items():
         check_parameter(key, path)
         if not low < high:
@@ -154,9 +169,11 @@ def check_parameter(key: str, source: Path | str = "--free") -> None:
     try:
         node = get_dotted(Scenario(), key)
     except KeyError:
-        raise ScenarioError(f"{source}: free parameter {key!r} does not exist; it must be "
-                            "a numeric scenario key such as behaviour.lapse_intercept "
-                            "(see docs/parameters.md)") from None
+        raise ScenarioError(
+            f"{source}: free parameter {key!r} does not exist; it must be "
+            "a numeric scenario key such as behaviour.lapse_intercept "
+            "(see docs/parameters.md)"
+        ) from None
     if isinstance(node, bool) or not isinstance(node, int | float):
         raise ScenarioError(f"{source}: free parameter {key!r} is not numeric ({node!r})")
 
@@ -202,18 +219,28 @@ class Evaluator:
                 horizon[p] = max(horizon.get(p, 1), metric_horizon(t.metric))
         out = {}
         for p, days in horizon.items():
-            scenario = load_scenario(p, {**overrides, "run.horizon_days": days,
-                                         "run.replicates": self.replicates,
-                                         "run.seed": self.seed})
+            scenario = load_scenario(
+                p,
+                {
+                    **overrides,
+                    "run.horizon_days": days,
+                    "run.replicates": self.replicates,
+                    "run.seed": self.seed,
+                },
+            )
             out[p] = scenario
         return out
 
     def measure(self, values: dict[str, float]) -> list[Measurement]:
         scenarios = self.scenarios(values)
-        needs_run = {self.targets.scenario_path(t.scenario) for t in self.targets.spec.target
-                     if not _from_scenario(t.metric)}
-        needs_run |= {self.targets.scenario_path(t.reference) for t in self.targets.spec.target
-                      if t.reference}
+        needs_run = {
+            self.targets.scenario_path(t.scenario)
+            for t in self.targets.spec.target
+            if not _from_scenario(t.metric)
+        }
+        needs_run |= {
+            self.targets.scenario_path(t.reference) for t in self.targets.spec.target if t.reference
+        }
         results = {p: runner.run(scenarios[p], progress=False) for p in sorted(needs_run)}
         found = []
         for t in self.targets.spec.target:
@@ -221,12 +248,15 @@ class Evaluator:
             found.append(Measurement(t, *self._value(t, scenarios[path], results)))
         return found
 
-    def _value(self, t: Target, scenario: Scenario,
-               results: dict[Path, runner.RunResult]) -> tuple[float, float, float]:
+    def _value(
+        self, t: Target, scenario: Scenario, results: dict[Path, runner.RunResult]
+    ) -> tuple[float, float, float]:
         definition = metrics.get(t.metric)
         if isinstance(definition, metrics.Contrast):
-            return definition.compute(results[self.targets.scenario_path(t.scenario)],
-                                      results[self.targets.scenario_path(t.reference)])
+            return definition.compute(
+                results[self.targets.scenario_path(t.scenario)],
+                results[self.targets.scenario_path(t.reference)],
+            )
         if definition.from_scenario is not None:
             value = definition.from_scenario(scenario)
             return value, value, value
@@ -240,7 +270,7 @@ def _from_scenario(metric: str) -> bool:
 
 
 def objective(measurements: list[Measurement]) -> float:
-    return float(sum(m.z ** 2 for m in measurements))
+    return float(sum(m.z**2 for m in measurements))
 
 
 @dataclass
@@ -248,80 +278,108 @@ class CalibrationResult:
     values: dict[str, float]
     start: dict[str, float]
     bounds: dict[str, tuple[float, float]]
-    fit: list[Measurement]            # at the fitted values, fresh seeds
+    fit: list[Measurement]  # at the fitted values, fresh seeds
     evaluations: int
     objective: float
     history: pd.DataFrame
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame([{
-            "target": m.target.name, "scenario": m.target.scenario, "metric": m.target.metric,
-            "value": m.target.value, "tolerance": m.target.tolerance, "simulated": m.mean,
-            "ci_low": m.ci_low, "ci_high": m.ci_high,
-            "within_tolerance": abs(m.mean - m.target.value) <= m.target.tolerance,
-            "source": m.target.source} for m in self.fit])
+        return pd.DataFrame(
+            [
+                {
+                    "target": m.target.name,
+                    "scenario": m.target.scenario,
+                    "metric": m.target.metric,
+                    "value": m.target.value,
+                    "tolerance": m.target.tolerance,
+                    "simulated": m.mean,
+                    "ci_low": m.ci_low,
+                    "ci_high": m.ci_high,
+                    "within_tolerance": abs(m.mean - m.target.value) <= m.target.tolerance,
+                    "source": m.target.source,
+                }
+                for m in self.fit
+            ]
+        )
 
 
-def start_values(targets: Targets, free: dict[str, tuple[float, float]],
-                 start: dict[str, float] | None = None) -> dict[str, float]:
+def start_values(
+    targets: Targets, free: dict[str, tuple[float, float]], start: dict[str, float] | None = None
+) -> dict[str, float]:
     """Where the search starts: given values, else the first target scenario's current ones."""
     scenario = load_scenario(targets.scenario_path(targets.spec.target[0].scenario))
     values = {}
     for key, (low, high) in free.items():
-        if start and key in start:
-            value = float(start[key])
-        else:
-            value = float(get_dotted(scenario, key))
+        value = float(start[key]) if start and key in start else float(get_dotted(scenario, key))
         values[key] = float(np.clip(value, low, high))
     return values
 
 
-def calibrate(targets: Targets, free: dict[str, tuple[float, float]] | None = None,
-              start: dict[str, float] | None = None, progress: bool = True,
-              max_evaluations: int | None = None, replicates: int | None = None,
-              check_replicates: int | None = None) -> CalibrationResult:
+def calibrate(
+    targets: Targets,
+    free: dict[str, tuple[float, float]] | None = None,
+    start: dict[str, float] | None = None,
+    progress: bool = True,
+    max_evaluations: int | None = None,
+    replicates: int | None = None,
+    check_replicates: int | None = None,
+) -> CalibrationResult:
     """Fit `free` parameters (key -> (low, high)) to the targets."""
     spec = targets.spec.settings
     free = free if free is not None else dict(targets.spec.free)
     if not free:
-        raise ScenarioError(f"{targets.path}: no free parameters: list them in [free] or pass "
-                            "--free KEY=LOW:HIGH")
+        raise ScenarioError(
+            f"{targets.path}: no free parameters: list them in [free] or pass --free KEY=LOW:HIGH"
+        )
     keys = list(free)
     low = np.array([free[k][0] for k in keys])
     span = np.array([free[k][1] - free[k][0] for k in keys])
     x0 = start_values(targets, free, start)
-    evaluator = Evaluator(targets, replicates or spec.replicates, spec.seed,
-                          spec.population_size)
+    evaluator = Evaluator(targets, replicates or spec.replicates, spec.seed, spec.population_size)
     history = []
     limit = max_evaluations or spec.max_evaluations
-    bar = tqdm(total=limit, desc="calibrating", unit="eval", leave=False,
-               disable=None if progress else True)  # None: a bar on terminals only
+    bar = tqdm(
+        total=limit,
+        desc="calibrating",
+        unit="eval",
+        leave=False,
+        disable=None if progress else True,
+    )  # None: a bar on terminals only
 
     def loss(x: np.ndarray) -> float:
         values = dict(zip(keys, low + np.clip(x, 0, 1) * span, strict=True))
         found = evaluator.measure(values)
         value = objective(found)
-        history.append({**values, "objective": value,
-                        **{m.target.name: m.mean for m in found}})
+        history.append({**values, "objective": value, **{m.target.name: m.mean for m in found}})
         bar.update()
         bar.set_postfix(objective=f"{min(h['objective'] for h in history):.3g}")
         return value
 
     start_x = np.array([(x0[k] - free[k][0]) / (free[k][1] - free[k][0]) for k in keys])
-    simplex = [start_x] + [np.clip(start_x + np.eye(len(keys))[i] * 0.15 *
-                                   (1 if start_x[i] < 0.5 else -1), 0, 1)
-                           for i in range(len(keys))]
-    found = optimize.minimize(loss, start_x, method="Nelder-Mead", bounds=[(0, 1)] * len(keys),
-                              options={"maxfev": limit, "xatol": 0.005, "fatol": 0.05,
-                                       "initial_simplex": np.array(simplex)})
+    simplex = [start_x] + [
+        np.clip(start_x + np.eye(len(keys))[i] * 0.15 * (1 if start_x[i] < 0.5 else -1), 0, 1)
+        for i in range(len(keys))
+    ]
+    found = optimize.minimize(
+        loss,
+        start_x,
+        method="Nelder-Mead",
+        bounds=[(0, 1)] * len(keys),
+        options={
+            "maxfev": limit,
+            "xatol": 0.005,
+            "fatol": 0.05,
+            "initial_simplex": np.array(simplex),
+        },
+    )
     bar.close()
     best = dict(zip(keys, low + np.clip(found.x, 0, 1) * span, strict=True))
     best = {k: _round(v, k) for k, v in best.items()}
-    checker = Evaluator(targets, check_replicates or spec.check_replicates, spec.check_seed,
-                        None)
+    checker = Evaluator(targets, check_replicates or spec.check_replicates, spec.check_seed, None)
     fit = checker.measure(best)
-    return CalibrationResult(best, x0, free, fit, len(history), objective(fit),
-                             pd.DataFrame(history))
+    return CalibrationResult(
+        best, x0, free, fit, len(history), objective(fit), pd.DataFrame(history)
+    )
 
 
 def overlay_text(result: CalibrationResult, targets: Targets) -> str:
@@ -334,8 +392,10 @@ def overlay_text(result: CalibrationResult, targets: Targets) -> str:
         "final check with fresh seeds:",
     ]
     for m in result.fit:
-        lines.append(f"#   {m.target.name}: target {m.target.value} +- {m.target.tolerance}, "
-                     f"simulated {m.mean:.4f} [95 % CI {m.ci_low:.4f}, {m.ci_high:.4f}]")
+        lines.append(
+            f"#   {m.target.name}: target {m.target.value} +- {m.target.tolerance}, "
+            f"simulated {m.mean:.4f} [95 % CI {m.ci_low:.4f}, {m.ci_high:.4f}]"
+        )
     data: dict[str, Any] = {}
     for key, value in result.values.items():
         node = data
@@ -344,13 +404,23 @@ def overlay_text(result: CalibrationResult, targets: Targets) -> str:
             node = node.setdefault(part, {})
         node[leaf] = value
     data["calibration"] = {
-        "date": today, "version": __version__, "targets_file": targets.path.name,
+        "date": today,
+        "version": __version__,
+        "targets_file": targets.path.name,
         "free": {k: list(v) for k, v in result.bounds.items()},
-        "objective": round(result.objective, 6), "evaluations": result.evaluations,
-        "fit": {m.target.name: {"metric": m.target.metric, "target": m.target.value,
-                                "tolerance": m.target.tolerance,
-                                "simulated": round(m.mean, 6), "ci_low": round(m.ci_low, 6),
-                                "ci_high": round(m.ci_high, 6)} for m in result.fit},
+        "objective": round(result.objective, 6),
+        "evaluations": result.evaluations,
+        "fit": {
+            m.target.name: {
+                "metric": m.target.metric,
+                "target": m.target.value,
+                "tolerance": m.target.tolerance,
+                "simulated": round(m.mean, 6),
+                "ci_low": round(m.ci_low, 6),
+                "ci_high": round(m.ci_high, 6),
+            }
+            for m in result.fit
+        },
     }
     return "\n".join(lines) + "\n\n" + tomli_w.dumps(data)
 
@@ -367,13 +437,16 @@ def parse_free(items: list[str] | None, targets: Targets) -> dict[str, tuple[flo
             try:
                 low, high = (float(v) for v in bounds.split(":"))
             except ValueError:
-                raise ScenarioError(f"--free {item!r}: bounds must be LOW:HIGH, e.g. "
-                                    f"{key}=-9:-3") from None
+                raise ScenarioError(
+                    f"--free {item!r}: bounds must be LOW:HIGH, e.g. {key}=-9:-3"
+                ) from None
         elif key in targets.spec.free:
             low, high = targets.spec.free[key]
         else:
-            raise ScenarioError(f"--free {key}: no bounds; give {key}=LOW:HIGH or list it "
-                                f"under [free] in {targets.path}")
+            raise ScenarioError(
+                f"--free {key}: no bounds; give {key}=LOW:HIGH or list it "
+                f"under [free] in {targets.path}"
+            )
         if not low < high:
             raise ScenarioError(f"--free {item!r}: LOW must be below HIGH")
         free[key] = (low, high)

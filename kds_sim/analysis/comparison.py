@@ -22,12 +22,20 @@ from kds_sim.io.scenario_files import ScenarioError, load_scenario, validate
 from kds_sim.model.scenario import Scenario
 
 
-def _align(scenarios: list[Scenario], reference: Scenario, replicates: int | None,
-           seed: int | None, horizon: int | None) -> list[Scenario]:
+def _align(
+    scenarios: list[Scenario],
+    reference: Scenario,
+    replicates: int | None,
+    seed: int | None,
+    horizon: int | None,
+) -> list[Scenario]:
     """Give every scenario the same replicates, seed and horizon (from the reference)."""
     run = reference.run
-    common = {"replicates": replicates or run.replicates, "seed": seed if seed is not None
-              else run.seed, "horizon_days": horizon or run.horizon_days}
+    common = {
+        "replicates": replicates or run.replicates,
+        "seed": seed if seed is not None else run.seed,
+        "horizon_days": horizon or run.horizon_days,
+    }
     aligned = []
     for s in scenarios:
         data = s.model_dump()
@@ -52,8 +60,9 @@ class ComparisonResult:
         """Tidy: one row per scenario and metric, with mean and 95 % CI."""
         rows = []
         ref = self.results[self.reference]
-        names = metrics.comparison_metrics(self.horizon,
-                                           "continuous_abstinence_365d" in ref.metrics)
+        names = metrics.comparison_metrics(
+            self.horizon, "continuous_abstinence_365d" in ref.metrics
+        )
         for name, result in self.results.items():
             for metric in names:
                 definition = metrics.get(metric)
@@ -61,9 +70,18 @@ class ComparisonResult:
                     mean, low, high = definition.compute(result, ref)
                 else:
                     mean, low, high = statistics.mean_ci(result.values(metric))
-                rows.append({"scenario": name, "reference": self.reference, "metric": metric,
-                             "unit": definition.unit, "mean": mean, "ci_low": low,
-                             "ci_high": high, "replicates": result.replicates})
+                rows.append(
+                    {
+                        "scenario": name,
+                        "reference": self.reference,
+                        "metric": metric,
+                        "unit": definition.unit,
+                        "mean": mean,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "replicates": result.replicates,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def wide(self, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -73,8 +91,10 @@ class ComparisonResult:
             table = table[table["metric"].isin(metrics)]
         cell = table.apply(lambda r: _fmt(r["mean"], r["ci_low"], r["ci_high"]), axis=1)
         out = table.assign(cell=cell).pivot(index="scenario", columns="metric", values="cell")
-        return out.reindex(index=list(self.results), columns=[
-            m for m in dict.fromkeys(table["metric"]) if m in out.columns])
+        return out.reindex(
+            index=list(self.results),
+            columns=[m for m in dict.fromkeys(table["metric"]) if m in out.columns],
+        )
 
     def survival(self) -> pd.DataFrame:
         """Kaplan-Meier curves of every scenario (mean and 95 % CI by day), one table."""
@@ -92,8 +112,9 @@ class ComparisonResult:
         365d, or the horizon when the run is shorter than a year."""
         at = at or ("365d" if self.horizon >= 365 else "horizon")
         table = self.table
-        rows = table[(table["metric"] == f"averted_per_100_{at}")
-                     & (table["scenario"] != self.reference)].reset_index(drop=True)
+        rows = table[
+            (table["metric"] == f"averted_per_100_{at}") & (table["scenario"] != self.reference)
+        ].reset_index(drop=True)
         rows.attrs["xlabel"] = f"relapses averted per 100 people by {at} vs {self.reference}"
         return plots.forest(rows, ax, f"Relapses averted per 100 people ({at})")
 
@@ -105,11 +126,12 @@ class ComparisonResult:
 
         cols = min(3, len(groups))
         rows = int(np.ceil(len(groups) / cols))
-        figure, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows),
-                                    squeeze=False, sharey=True)
+        figure, axes = plt.subplots(
+            rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False, sharey=True
+        )
         for ax, (name, result) in zip(axes.flat, groups.items(), strict=False):
             plots.capacity(result.daily, ax, name)
-        for ax in list(axes.flat)[len(groups):]:
+        for ax in list(axes.flat)[len(groups) :]:
             ax.set_visible(False)
         figure.tight_layout()
         return figure
@@ -125,10 +147,16 @@ def _fmt(mean: float, low: float, high: float) -> str:
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def compare(scenarios: list[Scenario | str | Path], reference: str | None = None,
-            replicates: int | None = None, seed: int | None = None, horizon: int | None = None,
-            workers: int = 1, progress: bool = True,
-            cache_dir: str | Path | None = None) -> ComparisonResult:
+def compare(
+    scenarios: list[Scenario | str | Path],
+    reference: str | None = None,
+    replicates: int | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    cache_dir: str | Path | None = None,
+) -> ComparisonResult:
     """Run scenarios on common random numbers and contrast each with the reference.
 
     `reference` is a scenario name (default: the first scenario).
@@ -139,14 +167,18 @@ def compare(scenarios: list[Scenario | str | Path], reference: str | None = None
         raise ScenarioError(f"scenario names must be unique to compare them; got {names}")
     reference = reference or names[0]
     if reference not in names:
-        raise ScenarioError(f"--reference {reference!r} is not among the scenarios: "
-                            f"{', '.join(names)}")
+        raise ScenarioError(
+            f"--reference {reference!r} is not among the scenarios: {', '.join(names)}"
+        )
     ref = loaded[names.index(reference)]
     for s in loaded:
         if (s.population.size, s.network) != (ref.population.size, ref.network):
-            warnings.warn(f"{s.name}: population size or network settings differ from "
-                          f"{reference}; replicates are not the same cohorts, so paired "
-                          "contrasts lose their common-random-number pairing", stacklevel=2)
+            warnings.warn(
+                f"{s.name}: population size or network settings differ from "
+                f"{reference}; replicates are not the same cohorts, so paired "
+                "contrasts lose their common-random-number pairing",
+                stacklevel=2,
+            )
     loaded = _align(loaded, ref, replicates, seed, horizon)
     results = {}
     pool = runner.worker_pool(workers) if workers > 1 else None

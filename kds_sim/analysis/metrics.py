@@ -101,51 +101,113 @@ def _capacity_start(domain: str) -> Callable[[Scenario], float]:
 
 def _when(days: int) -> str:
     """Days in words, as a reader says them."""
-    named = {90: "3 months", 180: "6 months", 365: "12 months", 730: "2 years",
-             1095: "3 years", 1825: "5 years"}
+    named = {
+        90: "3 months",
+        180: "6 months",
+        365: "12 months",
+        730: "2 years",
+        1095: "3 years",
+        1825: "5 years",
+    }
     return named.get(days, f"day {days}")
 
 
 def relapse_metric(day: int) -> Metric:
-    return Metric(f"relapse_{day}d", "share", f"share of the cohort with a first relapse by "
-                  f"day {day}", f"Relapse by {_when(day)}",
-                  per_replicate=lambda people, daily: relapse_by(people, day), days=day)
+    return Metric(
+        f"relapse_{day}d",
+        "share",
+        f"share of the cohort with a first relapse by day {day}",
+        f"Relapse by {_when(day)}",
+        per_replicate=lambda people, daily: relapse_by(people, day),
+        days=day,
+    )
 
 
 _FIXED: list[Metric] = [
-    Metric("relapse_horizon", "share", "share of the cohort with a first relapse by the "
-           "horizon", "Relapse by the horizon",
-           per_replicate=lambda people, daily: relapse_by(people, _horizon(daily)), days=1),
-    Metric("continuous_abstinence_365d", "share", "share of the cohort with no lapse at all "
-           "in 12 months", "Continuous abstinence at 12 months",
-           per_replicate=lambda people, daily: float(continuously_abstinent(people).mean()),
-           days=365),
-    Metric("lapses_per_person", "lapses per person", "lapses per person over the follow-up",
-           "Lapses per person",
-           per_replicate=lambda people, daily: float(people["lapses"].mean())),
-    Metric("lapse_to_relapse_share", "share", "share of resolved lapses that became a "
-           "relapse", "Lapses that became relapses", per_replicate=_lapse_to_relapse),
-    Metric("use_prevalence_end", "share", "share of the cohort lapsed or relapsed on the "
-           "last day", "Using at the end", per_replicate=_use_prevalence_end),
-    Metric("members_end", "people", "group members on the last day", "Members at the end",
-           per_replicate=lambda people, daily: float(daily.iloc[-1]["members"])),
-    Metric("capacity_end", "PEKA 1-4", "the group's mean capacity on the last day",
-           "Group capacity at the end (PEKA 1-4)",
-           per_replicate=lambda people, daily: float(daily.iloc[-1]["capacity_mean"])),
-    Metric("meetings_held", "meetings", "group meetings held over the follow-up",
-           "Meetings held",
-           per_replicate=lambda people, daily: float(daily["meeting_held"].sum())),
-    *(Metric(f"capacity_start_{d}", "PEKA 1-4", f"the group's {d.replace('_', ' ')} score at "
-             "the start", f"Capacity at the start: {d.replace('_', ' ')}",
-             from_scenario=_capacity_start(d)) for d in ("mean", *DOMAINS)),
+    Metric(
+        "relapse_horizon",
+        "share",
+        "share of the cohort with a first relapse by the horizon",
+        "Relapse by the horizon",
+        per_replicate=lambda people, daily: relapse_by(people, _horizon(daily)),
+        days=1,
+    ),
+    Metric(
+        "continuous_abstinence_365d",
+        "share",
+        "share of the cohort with no lapse at all in 12 months",
+        "Continuous abstinence at 12 months",
+        per_replicate=lambda people, daily: float(continuously_abstinent(people).mean()),
+        days=365,
+    ),
+    Metric(
+        "lapses_per_person",
+        "lapses per person",
+        "lapses per person over the follow-up",
+        "Lapses per person",
+        per_replicate=lambda people, daily: float(people["lapses"].mean()),
+    ),
+    Metric(
+        "lapse_to_relapse_share",
+        "share",
+        "share of resolved lapses that became a relapse",
+        "Lapses that became relapses",
+        per_replicate=_lapse_to_relapse,
+    ),
+    Metric(
+        "use_prevalence_end",
+        "share",
+        "share of the cohort lapsed or relapsed on the last day",
+        "Using at the end",
+        per_replicate=_use_prevalence_end,
+    ),
+    Metric(
+        "members_end",
+        "people",
+        "group members on the last day",
+        "Members at the end",
+        per_replicate=lambda people, daily: float(daily.iloc[-1]["members"]),
+    ),
+    Metric(
+        "capacity_end",
+        "PEKA 1-4",
+        "the group's mean capacity on the last day",
+        "Group capacity at the end (PEKA 1-4)",
+        per_replicate=lambda people, daily: float(daily.iloc[-1]["capacity_mean"]),
+    ),
+    Metric(
+        "meetings_held",
+        "meetings",
+        "group meetings held over the follow-up",
+        "Meetings held",
+        per_replicate=lambda people, daily: float(daily["meeting_held"].sum()),
+    ),
+    *(
+        Metric(
+            f"capacity_start_{d}",
+            "PEKA 1-4",
+            f"the group's {d.replace('_', ' ')} score at the start",
+            f"Capacity at the start: {d.replace('_', ' ')}",
+            from_scenario=_capacity_start(d),
+        )
+        for d in ("mean", *DOMAINS)
+    ),
 ]
 
 CHECKPOINTS = (90, 180, 365)
 """Days at which every run reports relapse."""
 
-PER_REPLICATE = (*(f"relapse_{d}d" for d in CHECKPOINTS), "relapse_horizon",
-                 "continuous_abstinence_365d", "lapses_per_person", "lapse_to_relapse_share",
-                 "use_prevalence_end", "members_end", "capacity_end", "meetings_held")
+PER_REPLICATE = (
+    *(f"relapse_{d}d" for d in CHECKPOINTS),
+    "relapse_horizon",
+    "continuous_abstinence_365d",
+    "lapses_per_person",
+    "lapse_to_relapse_share",
+    "use_prevalence_end",
+    "members_end",
+    "capacity_end",
+    "meetings_held",
+)
 """What `run` computes for every replicate, in this order (when the horizon allows)."""
 
 
@@ -157,8 +219,9 @@ def _relapse_column(tag: str) -> str:
 def _difference(tag: str) -> Callable[[Run, Run], Interval]:
     def compute(run: Run, ref: Run) -> Interval:
         col = _relapse_column(tag)
-        return statistics.paired_difference(run.metrics[["replicate", col]],
-                                            ref.metrics[["replicate", col]])
+        return statistics.paired_difference(
+            run.metrics[["replicate", col]], ref.metrics[["replicate", col]]
+        )
 
     return compute
 
@@ -194,8 +257,9 @@ def _nnt(tag: str) -> Callable[[Run, Run], Interval]:
 
 
 def _abstinence_rr(run: Run, ref: Run) -> Interval:
-    return statistics.ratio_ci(run.metrics["continuous_abstinence_365d"],
-                               ref.metrics["continuous_abstinence_365d"])
+    return statistics.ratio_ci(
+        run.metrics["continuous_abstinence_365d"], ref.metrics["continuous_abstinence_365d"]
+    )
 
 
 def members_abstinence_rr(run: Run, ref: Run) -> Interval:
@@ -210,11 +274,12 @@ def members_abstinence_rr(run: Run, ref: Run) -> Interval:
     abstinent = "continuous_abstinent"
     joined = people.assign(**{abstinent: continuously_abstinent(people)}).merge(
         reference.assign(**{abstinent: continuously_abstinent(reference)}),
-        on=["replicate", "person"], suffixes=("", "_ref"))
+        on=["replicate", "person"],
+        suffixes=("", "_ref"),
+    )
     members = joined[joined["member"]]
     shares = members.groupby("replicate")[[abstinent, abstinent + "_ref"]].mean()
-    return statistics.ratio_ci(shares[abstinent].to_numpy(),
-                               shares[abstinent + "_ref"].to_numpy())
+    return statistics.ratio_ci(shares[abstinent].to_numpy(), shares[abstinent + "_ref"].to_numpy())
 
 
 def _tag_words(tag: str) -> str:
@@ -226,34 +291,70 @@ def contrasts_at(tag: str) -> list[Contrast]:
     days = 1 if tag == "horizon" else int(tag[:-1])
     when = _tag_words(tag)
     return [
-        Contrast(f"difference_{tag}", "share (scenario - reference)", f"paired difference in "
-                 f"relapse by {when}", f"Relapse difference, by {when}", _difference(tag), days),
-        Contrast(f"relative_risk_{tag}", "ratio of relapse risks", f"relapse risk ratio by "
-                 f"{when}", f"Relapse risk ratio ({when})", _relative_risk(tag), days),
-        Contrast(f"averted_per_100_{tag}", "relapses averted per 100 people", f"first "
-                 f"relapses averted per 100 people by {when}",
-                 f"Relapses averted per 100 ({when})", _averted(tag), days),
-        Contrast(f"nnt_{tag}", "people per relapse averted", f"number needed to treat by "
-                 f"{when} (all people in the scenario)",
-                 f"Number needed to treat ({when})", _nnt(tag), days),
+        Contrast(
+            f"difference_{tag}",
+            "share (scenario - reference)",
+            f"paired difference in relapse by {when}",
+            f"Relapse difference, by {when}",
+            _difference(tag),
+            days,
+        ),
+        Contrast(
+            f"relative_risk_{tag}",
+            "ratio of relapse risks",
+            f"relapse risk ratio by {when}",
+            f"Relapse risk ratio ({when})",
+            _relative_risk(tag),
+            days,
+        ),
+        Contrast(
+            f"averted_per_100_{tag}",
+            "relapses averted per 100 people",
+            f"first relapses averted per 100 people by {when}",
+            f"Relapses averted per 100 ({when})",
+            _averted(tag),
+            days,
+        ),
+        Contrast(
+            f"nnt_{tag}",
+            "people per relapse averted",
+            f"number needed to treat by {when} (all people in the scenario)",
+            f"Number needed to treat ({when})",
+            _nnt(tag),
+            days,
+        ),
     ]
 
 
 _FIXED_CONTRASTS: list[Contrast] = [
-    Contrast("abstinence_rr_365d", "risk ratio of continuous abstinence at 12 months",
-             "continuous-abstinence risk ratio at 12 months, whole cohort",
-             "Continuous abstinence risk ratio, whole cohort (12 months)", _abstinence_rr, 365),
-    Contrast("abstinence_rr_365d_members", "risk ratio of continuous abstinence at 12 months "
-             "among the scenario's members, against the same people in the reference",
-             "continuous-abstinence risk ratio at 12 months among members, against the same "
-             "people without the group", "Continuous abstinence risk ratio, members (12 months)",
-             members_abstinence_rr, 365),
+    Contrast(
+        "abstinence_rr_365d",
+        "risk ratio of continuous abstinence at 12 months",
+        "continuous-abstinence risk ratio at 12 months, whole cohort",
+        "Continuous abstinence risk ratio, whole cohort (12 months)",
+        _abstinence_rr,
+        365,
+    ),
+    Contrast(
+        "abstinence_rr_365d_members",
+        "risk ratio of continuous abstinence at 12 months "
+        "among the scenario's members, against the same people in the reference",
+        "continuous-abstinence risk ratio at 12 months among members, against the same "
+        "people without the group",
+        "Continuous abstinence risk ratio, members (12 months)",
+        members_abstinence_rr,
+        365,
+    ),
 ]
 
 METRICS: dict[str, Metric | Contrast] = {
-    m.name: m for m in [*(relapse_metric(d) for d in CHECKPOINTS), *_FIXED,
-                        *(c for t in ("180d", "365d", "horizon") for c in contrasts_at(t)),
-                        *_FIXED_CONTRASTS]
+    m.name: m
+    for m in [
+        *(relapse_metric(d) for d in CHECKPOINTS),
+        *_FIXED,
+        *(c for t in ("180d", "365d", "horizon") for c in contrasts_at(t)),
+        *_FIXED_CONTRASTS,
+    ]
 }
 """Every named metric (families are listed at their usual days; `get` makes any other)."""
 
@@ -274,9 +375,12 @@ def get(name: str) -> Metric | Contrast:
 
 
 def allowed() -> str:
-    return ("relapse_<days>d, " + ", ".join(n for n in METRICS if not _is_family_member(n))
-            + ", and difference_/relative_risk_/averted_per_100_/nnt_ followed by <days>d or "
-            "horizon")
+    return (
+        "relapse_<days>d, "
+        + ", ".join(n for n in METRICS if not _is_family_member(n))
+        + ", and difference_/relative_risk_/averted_per_100_/nnt_ followed by <days>d or "
+        "horizon"
+    )
 
 
 def _is_family_member(name: str) -> bool:
@@ -311,18 +415,42 @@ def comparison_metrics(horizon: int, with_abstinence: bool) -> list[str]:
     return [*names, "capacity_end"]
 
 
-RUN_HEADLINE = ("relapse_90d", "relapse_180d", "relapse_365d", "relapse_horizon",
-                "continuous_abstinence_365d", "lapses_per_person", "lapse_to_relapse_share",
-                "use_prevalence_end", "capacity_end")
+RUN_HEADLINE = (
+    "relapse_90d",
+    "relapse_180d",
+    "relapse_365d",
+    "relapse_horizon",
+    "continuous_abstinence_365d",
+    "lapses_per_person",
+    "lapse_to_relapse_share",
+    "use_prevalence_end",
+    "capacity_end",
+)
 """What `kds-sim run` prints."""
 
-COMPARE_HEADLINE = ("relapse_180d", "relapse_365d", "averted_per_100_365d", "nnt_365d",
-                    "abstinence_rr_365d", "abstinence_rr_365d_members", "capacity_end")
+COMPARE_HEADLINE = (
+    "relapse_180d",
+    "relapse_365d",
+    "averted_per_100_365d",
+    "nnt_365d",
+    "abstinence_rr_365d",
+    "abstinence_rr_365d_members",
+    "capacity_end",
+)
 """What `kds-sim compare` prints (plus the horizon's columns when it is not 12 months)."""
 
-REPORT_COLUMNS = ("relapse_180d", "relapse_365d", "relapse_horizon", "averted_per_100_365d",
-                  "averted_per_100_horizon", "nnt_365d", "relative_risk_365d",
-                  "abstinence_rr_365d", "abstinence_rr_365d_members", "capacity_end")
+REPORT_COLUMNS = (
+    "relapse_180d",
+    "relapse_365d",
+    "relapse_horizon",
+    "averted_per_100_365d",
+    "averted_per_100_horizon",
+    "nnt_365d",
+    "relative_risk_365d",
+    "abstinence_rr_365d",
+    "abstinence_rr_365d_members",
+    "capacity_end",
+)
 """The columns of the comparison report's results table."""
 
 
@@ -332,6 +460,14 @@ def label(name: str) -> str:
 
 def table() -> pd.DataFrame:
     """The registry as a table (docs/metrics.md)."""
-    return pd.DataFrame([{"metric": m.name, "kind": "contrast" if isinstance(m, Contrast)
-                          else "per replicate", "unit": m.unit, "meaning": m.meaning}
-                         for m in METRICS.values()])
+    return pd.DataFrame(
+        [
+            {
+                "metric": m.name,
+                "kind": "contrast" if isinstance(m, Contrast) else "per replicate",
+                "unit": m.unit,
+                "meaning": m.meaning,
+            }
+            for m in METRICS.values()
+        ]
+    )

@@ -42,15 +42,15 @@ def simulate(scenario: Scenario, seed: int, index: int) -> tuple[pd.DataFrame, p
     return daily, people
 
 
-def _simulate_json(scenario_json: str, seed: int, index: int
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _simulate_json(scenario_json: str, seed: int, index: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return simulate(Scenario.model_validate_json(scenario_json), seed, index)
 
 
 def cache_key(scenario: Scenario, seed: int) -> str:
     """Identifies everything that determines a replicate except its index."""
-    data = scenario.model_dump(mode="json", exclude={"run": {"replicates"}, "outputs": True,
-                                                            "calibration": True})
+    data = scenario.model_dump(
+        mode="json", exclude={"run": {"replicates"}, "outputs": True, "calibration": True}
+    )
     text = json.dumps([data, seed, __version__], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -88,9 +88,11 @@ class RunResult:
 
     def __post_init__(self) -> None:
         rows = []
-        for (index, daily), (_, people) in zip(self.daily.groupby("replicate", sort=True),
-                                               self.people.groupby("replicate", sort=True),
-                                               strict=True):
+        for (index, daily), (_, people) in zip(
+            self.daily.groupby("replicate", sort=True),
+            self.people.groupby("replicate", sort=True),
+            strict=True,
+        ):
             rows.append({"replicate": index, **metrics.replicate_metrics(people, daily)})
         self.metrics = pd.DataFrame(rows)
 
@@ -138,9 +140,16 @@ class RunResult:
         if not isinstance(definition, metrics.Metric) or definition.per_replicate is None:
             raise KeyError(f"{metric!r} is not a per-replicate metric")
         compute = definition.per_replicate
-        return np.array([compute(people, daily) for (_, daily), (_, people)
-                         in zip(self.daily.groupby("replicate", sort=True),
-                                self.people.groupby("replicate", sort=True), strict=True)])
+        return np.array(
+            [
+                compute(people, daily)
+                for (_, daily), (_, people) in zip(
+                    self.daily.groupby("replicate", sort=True),
+                    self.people.groupby("replicate", sort=True),
+                    strict=True,
+                )
+            ]
+        )
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
@@ -148,17 +157,29 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
 
 
-def _in_pool(pool: Executor, scenario: Scenario, seed: int, todo: list[int],
-             done: Callable[[int, tuple[pd.DataFrame, pd.DataFrame]], None]) -> None:
+def _in_pool(
+    pool: Executor,
+    scenario: Scenario,
+    seed: int,
+    todo: list[int],
+    done: Callable[[int, tuple[pd.DataFrame, pd.DataFrame]], None],
+) -> None:
     payload = scenario.model_dump_json()
     futures = {pool.submit(_simulate_json, payload, seed, i): i for i in todo}
     for future in as_completed(futures):
         done(futures[future], future.result())
 
 
-def run(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
-        horizon: int | None = None, workers: int = 1, progress: bool = True,
-        cache_dir: str | Path | None = None, pool: Executor | None = None) -> RunResult:
+def run(
+    scenario: Scenario,
+    replicates: int | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    cache_dir: str | Path | None = None,
+    pool: Executor | None = None,
+) -> RunResult:
     """Run a scenario's replicates and collect the results.
 
     Arguments left as None take the scenario's [run] values. With `cache_dir`, finished
@@ -166,14 +187,16 @@ def run(scenario: Scenario, replicates: int | None = None, seed: int | None = No
     `worker_pool`) lets several runs share worker processes; otherwise `workers` > 1 starts
     a pool for this run.
     """
-    updates = {k: v for k, v in (("replicates", replicates), ("horizon_days", horizon))
-               if v is not None}
+    updates = {
+        k: v for k, v in (("replicates", replicates), ("horizon_days", horizon)) if v is not None
+    }
     if seed is not None:
         updates["seed"] = seed
     if updates:
-        scenario = validate({**scenario.model_dump(), "run": {**scenario.run.model_dump(),
-                                                               **updates}},
-                            source=f"{scenario.name} (run options)")
+        scenario = validate(
+            {**scenario.model_dump(), "run": {**scenario.run.model_dump(), **updates}},
+            source=f"{scenario.name} (run options)",
+        )
     n, seed = scenario.run.replicates, scenario.run.seed
     cache = ReplicateCache(cache_dir, scenario, seed) if cache_dir else None
     results: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
@@ -185,8 +208,14 @@ def run(scenario: Scenario, replicates: int | None = None, seed: int | None = No
         else:
             todo.append(index)
 
-    bar = tqdm(total=n, initial=n - len(todo), desc=f"{scenario.name}", unit="rep",
-               disable=None if progress else True, leave=False)
+    bar = tqdm(
+        total=n,
+        initial=n - len(todo),
+        desc=f"{scenario.name}",
+        unit="rep",
+        disable=None if progress else True,
+        leave=False,
+    )
 
     def done(index: int, tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
         results[index] = tables
@@ -206,4 +235,3 @@ def run(scenario: Scenario, replicates: int | None = None, seed: int | None = No
     daily = pd.concat([results[i][0] for i in range(n)], ignore_index=True)
     people = pd.concat([results[i][1] for i in range(n)], ignore_index=True)
     return RunResult(scenario, seed, daily, people)
-

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval of the mean; NaNs are dropped."""
     values = np.asarray(values, dtype=float)
@@ -33,12 +34,17 @@ def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
         values = metrics[name].to_numpy(dtype=float)
         mean, low, high = mean_ci(values)
         finite = values[~np.isnan(values)]
-        rows.append({
-            "metric": name, "mean": mean, "ci_low": low, "ci_high": high,
-            "range_low": float(np.percentile(finite, 2.5)) if len(finite) else np.nan,
-            "range_high": float(np.percentile(finite, 97.5)) if len(finite) else np.nan,
-            "replicates": int(len(finite)),
-        })
+        rows.append(
+            {
+                "metric": name,
+                "mean": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "range_low": float(np.percentile(finite, 2.5)) if len(finite) else np.nan,
+                "range_high": float(np.percentile(finite, 97.5)) if len(finite) else np.nan,
+                "replicates": int(len(finite)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -55,8 +61,9 @@ def kaplan_meier(people: pd.DataFrame, days: np.ndarray) -> np.ndarray:
 def survival_curve(people: pd.DataFrame, horizon: int) -> pd.DataFrame:
     """Mean relapse-free survival by day over replicates, with a 95 % CI band."""
     days = np.arange(horizon + 1)
-    curves = np.array([kaplan_meier(group, days)
-                       for _, group in people.groupby("replicate", sort=True)])
+    curves = np.array(
+        [kaplan_meier(group, days) for _, group in people.groupby("replicate", sort=True)]
+    )
     rows = [mean_ci(curves[:, j]) for j in range(len(days))]
     mean, low, high = (np.array(col) for col in zip(*rows, strict=True))
     return pd.DataFrame({"day": days, "survival": mean, "ci_low": low, "ci_high": high})

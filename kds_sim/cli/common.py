@@ -28,20 +28,40 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--replicates", type=int, metavar="N", help="replicates per scenario "
-                        "(default: the scenario's run.replicates)")
-    parser.add_argument("--seed", type=int, metavar="S",
-                        help="root seed (default: the scenario's run.seed)")
-    parser.add_argument("--horizon", type=int, metavar="DAYS", help="days of follow-up "
-                        "(default: the scenario's run.horizon_days)")
-    parser.add_argument("--workers", type=int, default=1, metavar="K",
-                        help="worker processes; results are identical for any K (default 1)")
-    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
-                        help="override a scenario key, e.g. --set group.coverage=0.8 "
-                             "(repeatable)")
+    parser.add_argument(
+        "--replicates",
+        type=int,
+        metavar="N",
+        help="replicates per scenario (default: the scenario's run.replicates)",
+    )
+    parser.add_argument(
+        "--seed", type=int, metavar="S", help="root seed (default: the scenario's run.seed)"
+    )
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        metavar="DAYS",
+        help="days of follow-up (default: the scenario's run.horizon_days)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="K",
+        help="worker processes; results are identical for any K (default 1)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a scenario key, e.g. --set group.coverage=0.8 (repeatable)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    parser.add_argument("--no-resume", action="store_true",
-                        help="ignore replicates finished by an earlier, interrupted run")
+    parser.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="ignore replicates finished by an earlier, interrupted run",
+    )
 
 
 def file_backend() -> None:

@@ -24,9 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kds-sim",
         description="Relapse after drug rehabilitation in peer networks, and what peer support "
-                    "groups (KDS) and their capacity building do about it.",
+        "groups (KDS) and their capacity building do about it.",
         epilog="Start with: kds-sim compare scenarios/no_group.toml "
-               "scenarios/group_as_assessed.toml scenarios/capacity_building.toml")
+        "scenarios/group_as_assessed.toml scenarios/capacity_building.toml",
+    )
     parser.add_argument("--version", action="version", version=f"kds-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (*COMMANDS, *_optional_commands()):
@@ -46,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kds-sim: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("kds-sim: interrupted; finished replicates are kept and a rerun resumes from them",
-              file=sys.stderr)
+        print(
+            "kds-sim: interrupted; finished replicates are kept and a rerun resumes from them",
+            file=sys.stderr,
+        )
         return 130
 
 

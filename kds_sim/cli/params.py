@@ -26,12 +26,16 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def add_command(sub: Any) -> None:
-    parser = sub.add_parser("params", help="print the parameter table or a scenario template",
-                            description="Every parameter with its unit, default and source "
-                                        "(markdown), every parameter as a scenario template "
-                                        "(--format toml), or every metric (--metrics).")
+    parser = sub.add_parser(
+        "params",
+        help="print the parameter table or a scenario template",
+        description="Every parameter with its unit, default and source "
+        "(markdown), every parameter as a scenario template "
+        "(--format toml), or every metric (--metrics).",
+    )
     parser.add_argument("--format", choices=("markdown", "toml"), default="markdown")
-    parser.add_argument("--metrics", action="store_true",
-                        help="the metric registry instead of the parameters")
+    parser.add_argument(
+        "--metrics", action="store_true", help="the metric registry instead of the parameters"
+    )
     parser.add_argument("--out", metavar="FILE", help="write to FILE instead of the terminal")
     parser.set_defaults(func=handle)

@@ -17,24 +17,34 @@ def handle(args: argparse.Namespace) -> int:
     file_backend()
     scenario = load_scenario(args.scenario, overrides(args))
     out = Path(args.out or Path("results") / scenario.name)
-    result = runner.run(scenario, replicates=args.replicates, seed=args.seed,
-                        horizon=args.horizon, workers=args.workers,
-                        progress=not args.no_progress,
-                        cache_dir=None if args.no_resume else out / ".replicates")
+    result = runner.run(
+        scenario,
+        replicates=args.replicates,
+        seed=args.seed,
+        horizon=args.horizon,
+        workers=args.workers,
+        progress=not args.no_progress,
+        cache_dir=None if args.no_resume else out / ".replicates",
+    )
     written = write_run(result, out)
-    print(f"{scenario.name}: {result.replicates} replicates of {result.cohort_size} "
-          f"people, {result.horizon} days, seed {result.seed}")
+    print(
+        f"{scenario.name}: {result.replicates} replicates of {result.cohort_size} "
+        f"people, {result.horizon} days, seed {result.seed}"
+    )
     print(format_summary(result.summary(), metrics.RUN_HEADLINE))
     print(f"wrote {len(written)} files to {out}/")
     return 0
 
 
 def add_command(sub: Any) -> None:
-    parser = sub.add_parser("run", help="run one scenario's replicates and write its outputs",
-                            description="Run a scenario's replicates; print headline metrics "
-                                        "with 95 % CIs; write tables (CSV, Parquet), "
-                                        "summary.json and figures. An interrupted run resumes "
-                                        "where it stopped.")
+    parser = sub.add_parser(
+        "run",
+        help="run one scenario's replicates and write its outputs",
+        description="Run a scenario's replicates; print headline metrics "
+        "with 95 % CIs; write tables (CSV, Parquet), "
+        "summary.json and figures. An interrupted run resumes "
+        "where it stopped.",
+    )
     parser.add_argument("scenario", help="scenario file (TOML)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default results/NAME)")
     add_run_options(parser)

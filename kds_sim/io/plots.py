@@ -22,9 +22,16 @@ def survival(curves: pd.DataFrame, ax=None, title: str = "Relapse-free survival"
     if ax is None:
         _, ax = new_axes()
     for name, curve in curves.groupby("scenario", sort=False):
-        line, = ax.step(curve["day"], curve["survival"], where="post", label=str(name))
-        ax.fill_between(curve["day"], curve["ci_low"], curve["ci_high"], step="post",
-                        alpha=0.2, color=line.get_color(), linewidth=0)
+        (line,) = ax.step(curve["day"], curve["survival"], where="post", label=str(name))
+        ax.fill_between(
+            curve["day"],
+            curve["ci_low"],
+            curve["ci_high"],
+            step="post",
+            alpha=0.2,
+            color=line.get_color(),
+            linewidth=0,
+        )
     ax.set_xlabel("days since discharge from rehab")
     ax.set_ylabel("share never relapsed (95 % CI)")
     ax.set_ylim(0, 1.02)
@@ -38,9 +45,15 @@ def prevalence(table: pd.DataFrame, ax=None, title: str = "State of the cohort b
     """Stacked shares of abstinent, lapsed and relapsed people (mean over replicates)."""
     if ax is None:
         _, ax = new_axes()
-    ax.stackplot(table["day"], table["abstinent"], table["lapsed"], table["relapsed"],
-                 labels=["abstinent", "lapsed", "relapsed"],
-                 colors=["#4c9a6a", "#f2b134", "#c8553d"], alpha=0.85)
+    ax.stackplot(
+        table["day"],
+        table["abstinent"],
+        table["lapsed"],
+        table["relapsed"],
+        labels=["abstinent", "lapsed", "relapsed"],
+        colors=["#4c9a6a", "#f2b134", "#c8553d"],
+        alpha=0.85,
+    )
     ax.set_xlabel("days since discharge from rehab")
     ax.set_ylabel("share of cohort")
     ax.set_ylim(0, 1)
@@ -70,9 +83,14 @@ def forest(table: pd.DataFrame, ax=None, title: str = "Relapses averted per 100 
     if ax is None:
         _, ax = new_axes(7.0, 0.5 + 0.45 * max(1, len(table)))
     y = range(len(table))
-    ax.errorbar(table["mean"], list(y),
-                xerr=[table["mean"] - table["ci_low"], table["ci_high"] - table["mean"]],
-                fmt="o", color="#1f4e79", capsize=3)
+    ax.errorbar(
+        table["mean"],
+        list(y),
+        xerr=[table["mean"] - table["ci_low"], table["ci_high"] - table["mean"]],
+        fmt="o",
+        color="#1f4e79",
+        capsize=3,
+    )
     ax.axvline(0, color="grey", linewidth=0.8)
     ax.set_yticks(list(y), table["scenario"])
     ax.invert_yaxis()

@@ -60,8 +60,10 @@ def _resolve(path: Path, chain: tuple[Path, ...], origin: dict) -> dict[str, Any
     merged: dict[str, Any] = {}
     if parent is not None:
         if not isinstance(parent, str) or not parent:
-            raise ScenarioError(f"{path}: key 'extends' = {parent!r}: must be the path of "
-                                "another scenario file, relative to this one")
+            raise ScenarioError(
+                f"{path}: key 'extends' = {parent!r}: must be the path of "
+                "another scenario file, relative to this one"
+            )
         merged = _resolve(path.parent / parent, (*chain, path), origin)
     _merge(merged, data, origin, path)
     return merged
@@ -116,8 +118,11 @@ def _model_at(loc: tuple, data: Any = None) -> type[BaseModel] | None:
     for part in loc:
         node = _lookup(node, (part,)) if node is not None else None
         if isinstance(part, int):
-            if parent == "interventions" and isinstance(node, dict) \
-                    and node.get("kind") in REGISTRY:
+            if (
+                parent == "interventions"
+                and isinstance(node, dict)
+                and node.get("kind") in REGISTRY
+            ):
                 model = REGISTRY[node["kind"]].entry_type
             continue
         if parent == "intervention_effects" and part in REGISTRY:
@@ -208,8 +213,9 @@ def get_dotted(scenario: BaseModel, key: str) -> Any:
     return node
 
 
-def validate(data: dict[str, Any], origin: dict | None = None,
-             source: Path | str = "<scenario>") -> Scenario:
+def validate(
+    data: dict[str, Any], origin: dict | None = None, source: Path | str = "<scenario>"
+) -> Scenario:
     """Validate a scenario dictionary, raising ScenarioError with file and key on a mistake."""
     try:
         return Scenario.model_validate(data)
@@ -245,10 +251,16 @@ def _check_files(scenario: Scenario, path: Path, origin: dict) -> None:
         base = file.parent if isinstance(file, Path) else Path.cwd()
         resolved = (base / value).resolve()
         if not resolved.is_file():
-            raise ScenarioError(f"{file}: network.{key} = {value!r}: file not found "
-                                f"(looked for {resolved})")
+            raise ScenarioError(
+                f"{file}: network.{key} = {value!r}: file not found (looked for {resolved})"
+            )
         setattr(scenario.network, key, str(resolved))
-    if scenario.network.edges_file and scenario.network.edges_file.endswith(".csv") and \
-            scenario.network.nodes_file is None:
-        raise ScenarioError(f"{path}: network.nodes_file is missing: a CSV edges_file needs a "
-                            "nodes CSV with columns id,role")
+    if (
+        scenario.network.edges_file
+        and scenario.network.edges_file.endswith(".csv")
+        and scenario.network.nodes_file is None
+    ):
+        raise ScenarioError(
+            f"{path}: network.nodes_file is missing: a CSV edges_file needs a "
+            "nodes CSV with columns id,role"
+        )

@@ -48,11 +48,18 @@ def write_json(path: str | Path, data: object) -> Path:
 def write_table(path: str | Path, table: pd.DataFrame, parquet: bool = True) -> list[Path]:
     """Tidy CSV (and Parquet beside it) that pandas and R read without help."""
     path = Path(path)
-    written = [atomic_write(path.with_suffix(".csv"),
-                            lambda tmp: table.to_csv(tmp, index=False, float_format="%.10g"))]
+    written = [
+        atomic_write(
+            path.with_suffix(".csv"),
+            lambda tmp: table.to_csv(tmp, index=False, float_format="%.10g"),
+        )
+    ]
     if parquet:
-        written.append(atomic_write(path.with_suffix(".parquet"),
-                                    lambda tmp: table.to_parquet(tmp, index=False)))
+        written.append(
+            atomic_write(
+                path.with_suffix(".parquet"), lambda tmp: table.to_parquet(tmp, index=False)
+            )
+        )
     return written
 
 
@@ -60,8 +67,7 @@ def write_figure(path: str | Path, figure) -> Path:
     import matplotlib.pyplot as plt
 
     def save(tmp: Path) -> None:
-        figure.savefig(tmp, format="png", dpi=130, bbox_inches="tight",
-                       metadata={"Software": None})
+        figure.savefig(tmp, format="png", dpi=130, bbox_inches="tight", metadata={"Software": None})
 
     try:
         return atomic_write(path, save)

@@ -18,24 +18,51 @@ from kds_sim.model.rules import SkillGains
 D = {name: i for i, name in enumerate(DOMAINS)}
 
 MECHANISMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("management_membership", "planned meetings actually held; member dropout",
-     ("group.meeting_held_min", "group.dropout_per_month_min", "group.dropout_per_month_max")),
-    ("leadership", "attendance of members at meetings (x member engagement)",
-     ("group.attendance_min", "group.attendance_max", "population.engagement")),
-    ("administration_finance", "whether an activity is funded, so held",
-     ("group.funded_min",)),
-    ("activity_management", "meetings planned per month; programme quality (x skill transfer)",
-     ("group.meetings_per_month_min", "group.meetings_per_month_max", "group.quality_floor")),
-    ("external_relations", "links to BNN, health services, jobs: members' idle time and "
-     "baseline stress reduced", ("group.idle_reduction_max", "group.stress_reduction_max")),
-    ("human_resources", "relapse-prevention skill a meeting transfers: coping, self-efficacy, "
-     "outcome expectancy, help-seeking after a lapse",
-     ("group.transfer_floor", "group.coping_gain", "group.self_efficacy_gain",
-      "group.expectancy_drop", "group.help_seeking_gain")),
-    ("sustainability", "half-life of capacity above the erosion floor; the group stops "
-     "meeting below a mean capacity threshold; mentoring slows erosion",
-     ("group.erosion_floor", "group.erosion_half_life_min", "group.erosion_half_life_max",
-      "group.stop_threshold", "intervention_effects.mentoring.erosion_reduction")),
+    (
+        "management_membership",
+        "planned meetings actually held; member dropout",
+        ("group.meeting_held_min", "group.dropout_per_month_min", "group.dropout_per_month_max"),
+    ),
+    (
+        "leadership",
+        "attendance of members at meetings (x member engagement)",
+        ("group.attendance_min", "group.attendance_max", "population.engagement"),
+    ),
+    ("administration_finance", "whether an activity is funded, so held", ("group.funded_min",)),
+    (
+        "activity_management",
+        "meetings planned per month; programme quality (x skill transfer)",
+        ("group.meetings_per_month_min", "group.meetings_per_month_max", "group.quality_floor"),
+    ),
+    (
+        "external_relations",
+        "links to BNN, health services, jobs: members' idle time and baseline stress reduced",
+        ("group.idle_reduction_max", "group.stress_reduction_max"),
+    ),
+    (
+        "human_resources",
+        "relapse-prevention skill a meeting transfers: coping, self-efficacy, "
+        "outcome expectancy, help-seeking after a lapse",
+        (
+            "group.transfer_floor",
+            "group.coping_gain",
+            "group.self_efficacy_gain",
+            "group.expectancy_drop",
+            "group.help_seeking_gain",
+        ),
+    ),
+    (
+        "sustainability",
+        "half-life of capacity above the erosion floor; the group stops "
+        "meeting below a mean capacity threshold; mentoring slows erosion",
+        (
+            "group.erosion_floor",
+            "group.erosion_half_life_min",
+            "group.erosion_half_life_max",
+            "group.stop_threshold",
+            "intervention_effects.mentoring.erosion_reduction",
+        ),
+    ),
 )
 """Domain -> mechanism -> parameters. Attending any meeting also relieves stress
 (group.stress_relief), whatever the capacity."""
@@ -53,8 +80,14 @@ def level(capacity: np.ndarray, domain: str) -> float:
 
 def meeting_probability(capacity: np.ndarray, g: Group) -> float:
     """Chance that the group meets on a given day: planned, held and funded."""
-    planned = lerp(g.meetings_per_month_min, g.meetings_per_month_max,
-                   level(capacity, "activity_management")) / 30.0
+    planned = (
+        lerp(
+            g.meetings_per_month_min,
+            g.meetings_per_month_max,
+            level(capacity, "activity_management"),
+        )
+        / 30.0
+    )
     held = lerp(g.meeting_held_min, 1.0, level(capacity, "management_membership"))
     funded = lerp(g.funded_min, 1.0, level(capacity, "administration_finance"))
     return min(1.0, planned * held * funded)
@@ -67,14 +100,21 @@ def attendance_probability(engagement: np.ndarray, capacity: np.ndarray, g: Grou
 
 def dropout_probability(capacity: np.ndarray, g: Group) -> float:
     """Daily chance that a member leaves the group."""
-    return lerp(g.dropout_per_month_max, g.dropout_per_month_min,
-                level(capacity, "management_membership")) / 30.0
+    return (
+        lerp(
+            g.dropout_per_month_max,
+            g.dropout_per_month_min,
+            level(capacity, "management_membership"),
+        )
+        / 30.0
+    )
 
 
 def skill_transfer(capacity: np.ndarray, g: Group) -> float:
     """Share of the full relapse-prevention effect one meeting passes on."""
-    return (lerp(g.transfer_floor, 1.0, level(capacity, "human_resources"))
-            * lerp(g.quality_floor, 1.0, level(capacity, "activity_management")))
+    return lerp(g.transfer_floor, 1.0, level(capacity, "human_resources")) * lerp(
+        g.quality_floor, 1.0, level(capacity, "activity_management")
+    )
 
 
 def idle_reduction(capacity: np.ndarray, g: Group) -> float:
@@ -89,8 +129,9 @@ def stress_reduction(capacity: np.ndarray, g: Group) -> float:
 
 def erode(capacity: np.ndarray, g: Group, protection: float = 0.0) -> np.ndarray:
     """One day of erosion towards the floor; `protection` (0-1) is the share mentoring prevents."""
-    half_life = lerp(g.erosion_half_life_min, g.erosion_half_life_max,
-                     level(capacity, "sustainability"))
+    half_life = lerp(
+        g.erosion_half_life_min, g.erosion_half_life_max, level(capacity, "sustainability")
+    )
     keep = 0.5 ** ((1.0 - protection) / half_life)
     above = np.maximum(capacity - g.erosion_floor, 0.0)
     return np.minimum(capacity, g.erosion_floor + above * keep)

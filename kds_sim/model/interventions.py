@@ -29,17 +29,33 @@ class Intervention(Section):
     start_day: int = param(0, "day", "scenario design", "day of the first session", ge=0)
     sessions: int = param(1, "sessions", "scenario design", "number of sessions", ge=1, le=1000)
     interval_days: int = param(7, "days", "scenario design", "days between sessions", ge=1)
-    duration_days: int | None = param(None, "days", "scenario design", "mentoring/recruitment: "
-                                      "how long it lasts (default: to the end of the run)",
-                                      ge=1)
-    participation: float = param(0.8, "share", "assumption", "chance that a member (weighted "
-                                 "by engagement) attends a session", ge=0, le=1)
-    dose: float = param(1.0, "multiple of default", "scenario design", "scales every effect "
-                        "of this intervention", ge=0)
+    duration_days: int | None = param(
+        None,
+        "days",
+        "scenario design",
+        "mentoring/recruitment: how long it lasts (default: to the end of the run)",
+        ge=1,
+    )
+    participation: float = param(
+        0.8,
+        "share",
+        "assumption",
+        "chance that a member (weighted by engagement) attends a session",
+        ge=0,
+        le=1,
+    )
+    dose: float = param(
+        1.0,
+        "multiple of default",
+        "scenario design",
+        "scales every effect of this intervention",
+        ge=0,
+    )
 
     def session_days(self) -> range:
-        return range(self.start_day, self.start_day + self.sessions * self.interval_days,
-                     self.interval_days)
+        return range(
+            self.start_day, self.start_day + self.sessions * self.interval_days, self.interval_days
+        )
 
     def is_running(self, day: int) -> bool:
         """Continuous kinds act every day from start_day for duration_days (or forever)."""
@@ -53,9 +69,14 @@ class Effects(Section):
 
 def gains(default: dict[str, float]) -> Any:
     """The `domain_gain` field of a kind, with its default gains."""
-    return param(default, "PEKA points per session", "assumption: the paper reports no "
-                 "post-training scores; sized so the full model lifts every targeted domain "
-                 "above 2.75 (the good line)", "domain score gained per session, by domain")
+    return param(
+        default,
+        "PEKA points per session",
+        "assumption: the paper reports no "
+        "post-training scores; sized so the full model lifts every targeted domain "
+        "above 2.75 (the good line)",
+        "domain score gained per session, by domain",
+    )
 
 
 class SessionEffects(Effects):
@@ -67,8 +88,9 @@ class SessionEffects(Effects):
     def _known_domains(self) -> SessionEffects:
         for domain, value in self.domain_gain.items():
             if domain not in DOMAINS:
-                raise ValueError(f"unknown domain {domain!r} in domain_gain; allowed: "
-                                 f"{', '.join(DOMAINS)}")
+                raise ValueError(
+                    f"unknown domain {domain!r} in domain_gain; allowed: {', '.join(DOMAINS)}"
+                )
             if not value >= 0:
                 raise ValueError(f"domain_gain.{domain} must be >= 0, got {value}")
         return self
@@ -148,10 +170,14 @@ def parse_entry(value: Any) -> Intervention:
     kind = value.get("kind")
     if kind not in REGISTRY:
         # raised as a validation error at `kind`, so messages name interventions[i].kind
-        problem = PydanticCustomError("unknown_kind", "not a known intervention kind; "
-                                      "allowed: {allowed}", {"allowed": allowed_kinds()})
+        problem = PydanticCustomError(
+            "unknown_kind",
+            "not a known intervention kind; allowed: {allowed}",
+            {"allowed": allowed_kinds()},
+        )
         raise ValidationError.from_exception_data(
-            "Intervention", [InitErrorDetails(type=problem, loc=("kind",), input=kind)])
+            "Intervention", [InitErrorDetails(type=problem, loc=("kind",), input=kind)]
+        )
     return REGISTRY[kind].entry_type.model_validate(value)
 
 
@@ -162,26 +188,46 @@ def parse_effects(value: Any) -> dict[str, Effects]:
         raise ValueError("intervention_effects must be a table of kinds")
     unknown = [k for k in value if k not in REGISTRY]
     if unknown:
-        raise ValueError(f"intervention_effects.{unknown[0]}: not a known intervention; "
-                         f"allowed: {allowed_kinds()}")
+        raise ValueError(
+            f"intervention_effects.{unknown[0]}: not a known intervention; "
+            f"allowed: {allowed_kinds()}"
+        )
     out: dict[str, Effects] = {}
     for name, kind in REGISTRY.items():
         given = value.get(name, {})
-        out[name] = given if isinstance(given, kind.effects_type) else kind.effects_type.model_validate(
-            given)
+        if isinstance(given, kind.effects_type):
+            out[name] = given
+            continue
+        try:
+            out[name] = kind.effects_type.model_validate(given)
+        except ValidationError as err:  # keep the kind in every error's location
+            raise ValidationError.from_exception_data(
+                "Effects",
+                [
+                    InitErrorDetails(
+                        type=e["type"],
+                        loc=(name, *e["loc"]),
+                        input=e["input"],
+                        ctx=e.get("ctx", {}),
+                    )
+                    for e in err.errors()
+                ],
+            ) from None
     return out
 
 
 def plan(entries: list[Intervention], effects: dict[str, Effects]) -> list[InterventionKind]:
     """The scenario's interventions as plug-in objects, in file order."""
-    return [REGISTRY[e.kind](e, effects.get(e.kind) or REGISTRY[e.kind].effects_type())
-            for e in entries]
+    return [
+        REGISTRY[e.kind](e, effects.get(e.kind) or REGISTRY[e.kind].effects_type()) for e in entries
+    ]
 
 
 # The kinds of the brief ---------------------------------------------------------------------
 class WorkPlanEffects(SessionEffects):
-    domain_gain: dict[str, float] = gains({"activity_management": 0.3, "sustainability": 0.3,
-                    "management_membership": 0.2})
+    domain_gain: dict[str, float] = gains(
+        {"activity_management": 0.3, "sustainability": 0.3, "management_membership": 0.2}
+    )
 
 
 @register
@@ -194,22 +240,48 @@ class WorkPlan(InterventionKind):
 
 class TrainingEffects(SessionEffects):
     domain_gain: dict[str, float] = gains({"human_resources": 0.25})
-    coping_gain: float = param(0.05, "share of gap per session", "assumption",
-                               "coping gained by an attending member", ge=0, le=1)
-    self_efficacy_gain: float = param(0.04, "share of gap per session", "assumption",
-                                      "self-efficacy gained by an attending member", ge=0, le=1)
-    expectancy_drop: float = param(0.04, "share per session", "assumption",
-                                   "outcome expectancy lost by an attending member", ge=0, le=1)
-    help_seeking_gain: float = param(0.06, "share of gap per session", "assumption",
-                                     "help-seeking gained by an attending member", ge=0, le=1)
+    coping_gain: float = param(
+        0.05,
+        "share of gap per session",
+        "assumption",
+        "coping gained by an attending member",
+        ge=0,
+        le=1,
+    )
+    self_efficacy_gain: float = param(
+        0.04,
+        "share of gap per session",
+        "assumption",
+        "self-efficacy gained by an attending member",
+        ge=0,
+        le=1,
+    )
+    expectancy_drop: float = param(
+        0.04,
+        "share per session",
+        "assumption",
+        "outcome expectancy lost by an attending member",
+        ge=0,
+        le=1,
+    )
+    help_seeking_gain: float = param(
+        0.06,
+        "share of gap per session",
+        "assumption",
+        "help-seeking gained by an attending member",
+        ge=0,
+        le=1,
+    )
 
 
 @register
 class RelapsePreventionTraining(InterventionKind):
     name = "relapse_prevention_training"
     domains = ("human_resources",)
-    description = ("talks and discussion on high-risk situations, coping and refusal, and "
-                   "help-seeking after a lapse; also trains the members who attend")
+    description = (
+        "talks and discussion on high-risk situations, coping and refusal, and "
+        "help-seeking after a lapse; also trains the members who attend"
+    )
     effects_type = TrainingEffects
 
     def on_session(self, model: KDSModel, draw: np.ndarray) -> None:
@@ -217,14 +289,16 @@ class RelapsePreventionTraining(InterventionKind):
         e, p = self.effects, model.people
         assert isinstance(e, TrainingEffects)
         trained = p.member & (draw < self.entry.participation * p.engagement)
-        gains = SkillGains(e.coping_gain, e.self_efficacy_gain, e.expectancy_drop,
-                           e.help_seeking_gain)
+        gains = SkillGains(
+            e.coping_gain, e.self_efficacy_gain, e.expectancy_drop, e.help_seeking_gain
+        )
         model.learn(self.entry.dose * trained, gains)
 
 
 class GroupManagementEffects(SessionEffects):
-    domain_gain: dict[str, float] = gains({"management_membership": 0.15, "administration_finance": 0.2,
-                    "activity_management": 0.15})
+    domain_gain: dict[str, float] = gains(
+        {"management_membership": 0.15, "administration_finance": 0.2, "activity_management": 0.15}
+    )
 
 
 @register
@@ -248,9 +322,14 @@ class NetworkingTraining(InterventionKind):
 
 
 class MentoringEffects(Effects):
-    erosion_reduction: float = param(0.75, "share", "assumption: the paper says the group "
-                                     "still needs ongoing mentoring", "share of capacity "
-                                     "erosion that mentoring prevents", ge=0, le=1)
+    erosion_reduction: float = param(
+        0.75,
+        "share",
+        "assumption: the paper says the group still needs ongoing mentoring",
+        "share of capacity erosion that mentoring prevents",
+        ge=0,
+        le=1,
+    )
 
 
 @register
@@ -267,15 +346,21 @@ class Mentoring(InterventionKind):
 
 
 class RecruitmentEntry(Intervention):
-    target_coverage: float = param(..., "share", "scenario design", "coverage to reach",
-                                   ge=0, le=1)
+    target_coverage: float = param(..., "share", "scenario design", "coverage to reach", ge=0, le=1)
     targeting: Literal["random", "most_using_ties", "most_engaged"] = param(
-        "random", "choice", "scenario design", "who is recruited first")
+        "random", "choice", "scenario design", "who is recruited first"
+    )
 
 
 class RecruitmentEffects(Effects):
-    per_month: float = param(0.05, "share of population per month", "assumption",
-                             "pace of recruitment drives", ge=0, le=1)
+    per_month: float = param(
+        0.05,
+        "share of population per month",
+        "assumption",
+        "pace of recruitment drives",
+        ge=0,
+        le=1,
+    )
 
 
 @register
@@ -299,12 +384,12 @@ class Recruitment(InterventionKind):
         model.enrol(entry.targeting, quota)
 
 
-def recruitment_order(targeting: str, using_ties: np.ndarray, engagement: np.ndarray,
-                      priority: np.ndarray) -> np.ndarray:
+def recruitment_order(
+    targeting: str, using_ties: np.ndarray, engagement: np.ndarray, priority: np.ndarray
+) -> np.ndarray:
     """People in the order they join: random, most using-friend ties first, or most engaged."""
     if targeting == "most_using_ties":
         return np.lexsort((priority, -using_ties))
     if targeting == "most_engaged":
         return np.lexsort((priority, -engagement))
     return np.argsort(priority, kind="stable")
-

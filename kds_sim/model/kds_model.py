@@ -64,10 +64,12 @@ class KDSModel(mesa.Model):
         if not scenario.network.edges_file:
             self.network = build(scenario.network, size, rng["network"])
         p, net = self.people, self.network
-        p.stress_baseline = rules.stress_baseline(p.stress, net.stigmatising_ties,
-                                                  net.supportive_ties, self.behaviour)
-        p.help_seeking[:] = rules.help_seeking_baseline(p.help_seeking, net.supportive_ties,
-                                                        self.behaviour)
+        p.stress_baseline = rules.stress_baseline(
+            p.stress, net.stigmatising_ties, net.supportive_ties, self.behaviour
+        )
+        p.help_seeking[:] = rules.help_seeking_baseline(
+            p.help_seeking, net.supportive_ties, self.behaviour
+        )
 
         self.group = group.PeerGroup(scenario.group)
         self.interventions = plan(scenario.interventions, scenario.intervention_effects)
@@ -111,8 +113,9 @@ class KDSModel(mesa.Model):
             "capacity_mean": lambda m: m.group.mean_capacity if m.group.enabled else np.nan,
         }
         for i, domain in enumerate(DOMAINS):
-            reporters[f"capacity_{domain}"] = (
-                lambda m, i=i: float(m.group.capacity[i]) if m.group.enabled else np.nan)
+            reporters[f"capacity_{domain}"] = lambda m, i=i: (
+                float(m.group.capacity[i]) if m.group.enabled else np.nan
+            )
         return reporters
 
     # -- one day -----------------------------------------------------------------------------
@@ -126,29 +129,41 @@ class KDSModel(mesa.Model):
         idle, stress_target = p.idle, p.stress_baseline
         if self.group.active:
             member = p.member.astype(np.float64)
-            idle = p.idle * (1.0 - member * group.idle_reduction(self.group.capacity,
-                                                                 self.group.settings))
-            stress_target = p.stress_baseline * (1.0 - member * group.stress_reduction(
-                self.group.capacity, self.group.settings))
-        self.today = {"u": u, "idle": idle, "stress_target": stress_target,
-                      "contacts": self.network.using_ties + self.network.relapsed_peers(relapsed)}
+            idle = p.idle * (
+                1.0 - member * group.idle_reduction(self.group.capacity, self.group.settings)
+            )
+            stress_target = p.stress_baseline * (
+                1.0 - member * group.stress_reduction(self.group.capacity, self.group.settings)
+            )
+        self.today = {
+            "u": u,
+            "idle": idle,
+            "stress_target": stress_target,
+            "contacts": self.network.using_ties + self.network.relapsed_peers(relapsed),
+        }
         if self.engine == "agent":
             self.agents_by_type[RecoveringPerson].shuffle_do("step")
         else:
             self.apply_rules(slice(None))
         self._record_events()
         if self.group.active:
-            protection = sum(k.erosion_protection() for k in self.interventions
-                             if k.acts_on(self.day - 1))
+            protection = sum(
+                k.erosion_protection() for k in self.interventions if k.acts_on(self.day - 1)
+            )
             self.group.end_of_day(self.day, min(1.0, protection))
         self.datacollector.collect(self)
 
     def apply_rules(self, index: slice) -> None:
         """Run the day's relapse rules for the people in `index` (everyone, or one agent)."""
         t = self.today
-        new, events = rules.advance_day(self.people.view(index), t["contacts"][index],
-                                        t["idle"][index], t["stress_target"][index],
-                                        t["u"][:, index], self.behaviour)
+        new, events = rules.advance_day(
+            self.people.view(index),
+            t["contacts"][index],
+            t["idle"][index],
+            t["stress_target"][index],
+            t["u"][:, index],
+            self.behaviour,
+        )
         self.people.write(index, new)
         for name, value in events.items():
             self.events[name][index] = value
@@ -170,12 +185,14 @@ class KDSModel(mesa.Model):
         self.meeting_held = bool(meeting_draw < group.meeting_probability(g.capacity, settings))
         if self.meeting_held:
             self.attended = p.member & (
-                u[Draw.MEETING] < group.attendance_probability(p.engagement, g.capacity,
-                                                               settings))
+                u[Draw.MEETING] < group.attendance_probability(p.engagement, g.capacity, settings)
+            )
             p.meetings_attended += self.attended
             p.stress = group.relieve_stress(p.stress, self.attended, settings)
-            self.learn(group.skill_transfer(g.capacity, settings) * self.attended,
-                       group.meeting_gains(settings))
+            self.learn(
+                group.skill_transfer(g.capacity, settings) * self.attended,
+                group.meeting_gains(settings),
+            )
 
     # -- what interventions and the group do to people ------------------------------------------
     def learn(self, dose: np.ndarray, gains: SkillGains) -> None:
@@ -185,8 +202,9 @@ class KDSModel(mesa.Model):
     def enrol(self, targeting: str, quota: int) -> None:
         """The next `quota` non-members, in the order `targeting` gives, join the group."""
         p = self.people
-        order = recruitment_order(targeting, self.network.using_ties, p.engagement,
-                                  p.recruit_priority)
+        order = recruitment_order(
+            targeting, self.network.using_ties, p.engagement, p.recruit_priority
+        )
         joining = order[~p.member[order]][:quota]
         p.member[joining] = True
         p.ever_member[joining] = True
@@ -211,22 +229,24 @@ class KDSModel(mesa.Model):
         p, net = self.people, self.network
         horizon = self.day
         event = p.first_relapse_day >= 0
-        return pd.DataFrame({
-            "person": np.arange(p.size),
-            "member": p.ever_member,
-            "member_at_end": p.member,
-            "meetings_attended": p.meetings_attended,
-            "using_ties": net.using_ties,
-            "supportive_ties": net.supportive_ties,
-            "stigmatising_ties": net.stigmatising_ties,
-            "first_lapse_day": np.where(p.first_lapse_day >= 0, p.first_lapse_day, np.nan),
-            "first_relapse_day": np.where(event, p.first_relapse_day, np.nan),
-            "relapse_time": np.where(event, p.first_relapse_day, horizon),
-            "relapse_censored": ~event,
-            "lapses": p.lapses,
-            "relapses": p.relapses,
-            "open_lapse": p.status == LAPSED,
-            "status_at_end": np.vectorize(rules.STATES.get, otypes=[object])(p.status),
-            "coping_at_end": p.coping,
-            "self_efficacy_at_end": p.self_efficacy,
-        })
+        return pd.DataFrame(
+            {
+                "person": np.arange(p.size),
+                "member": p.ever_member,
+                "member_at_end": p.member,
+                "meetings_attended": p.meetings_attended,
+                "using_ties": net.using_ties,
+                "supportive_ties": net.supportive_ties,
+                "stigmatising_ties": net.stigmatising_ties,
+                "first_lapse_day": np.where(p.first_lapse_day >= 0, p.first_lapse_day, np.nan),
+                "first_relapse_day": np.where(event, p.first_relapse_day, np.nan),
+                "relapse_time": np.where(event, p.first_relapse_day, horizon),
+                "relapse_censored": ~event,
+                "lapses": p.lapses,
+                "relapses": p.relapses,
+                "open_lapse": p.status == LAPSED,
+                "status_at_end": np.vectorize(rules.STATES.get, otypes=[object])(p.status),
+                "coping_at_end": p.coping,
+                "self_efficacy_at_end": p.self_efficacy,
+            }
+        )

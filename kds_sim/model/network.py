@@ -27,11 +27,11 @@ class NetworkFileError(ValueError):
 
 @dataclass
 class SocialNetwork:
-    peers: sparse.csr_matrix           # recovering x recovering adjacency (0/1)
-    using_ties: np.ndarray             # per recovering person: ties to active users
+    peers: sparse.csr_matrix  # recovering x recovering adjacency (0/1)
+    using_ties: np.ndarray  # per recovering person: ties to active users
     supportive_ties: np.ndarray
     stigmatising_ties: np.ndarray
-    using_edges: np.ndarray            # (2, E): recovering index, using-friend index
+    using_edges: np.ndarray  # (2, E): recovering index, using-friend index
     n_using_friends: int
 
     @property
@@ -50,11 +50,14 @@ class SocialNetwork:
         rows, cols = sparse.triu(self.peers, k=1).nonzero()
         graph.add_edges_from(zip(rows.tolist(), cols.tolist(), strict=True))
         graph.add_nodes_from(range(n, n + self.n_using_friends), role="using")
-        graph.add_edges_from(zip(self.using_edges[0].tolist(),
-                                 (self.using_edges[1] + n).tolist(), strict=True))
+        graph.add_edges_from(
+            zip(self.using_edges[0].tolist(), (self.using_edges[1] + n).tolist(), strict=True)
+        )
         next_id = n + self.n_using_friends
-        for role, counts in (("supportive", self.supportive_ties),
-                             ("stigmatising", self.stigmatising_ties)):
+        for role, counts in (
+            ("supportive", self.supportive_ties),
+            ("stigmatising", self.stigmatising_ties),
+        ):
             owners = np.repeat(np.arange(n), counts)
             ids = np.arange(next_id, next_id + len(owners))
             graph.add_nodes_from(ids.tolist(), role=role)
@@ -83,17 +86,28 @@ def generate(settings: Network, n: int, rng: np.random.Generator) -> SocialNetwo
     peers = watts_strogatz(n, settings.peer_degree, settings.peer_rewiring, rng)
     u = rng.random((3, n))
     mean, size = settings.using_ties_mean, settings.using_ties_dispersion
-    using = stats.nbinom.ppf(u[0], size, size / (size + mean)).astype(np.int64) if mean > 0 \
+    using = (
+        stats.nbinom.ppf(u[0], size, size / (size + mean)).astype(np.int64)
+        if mean > 0
         else np.zeros(n, dtype=np.int64)
-    community = stats.poisson.ppf(u[1], settings.community_ties_mean).astype(np.int64) \
-        if settings.community_ties_mean > 0 else np.zeros(n, dtype=np.int64)
+    )
+    community = (
+        stats.poisson.ppf(u[1], settings.community_ties_mean).astype(np.int64)
+        if settings.community_ties_mean > 0
+        else np.zeros(n, dtype=np.int64)
+    )
     stigmatising = stats.binom.ppf(u[2], community, settings.stigmatising_share).astype(np.int64)
     pool = max(1, int(np.ceil(n * mean / settings.people_per_using_friend)))
     owners = np.repeat(np.arange(n), using)
     friends = rng.integers(0, pool, size=len(owners))
-    return SocialNetwork(peers=peers, using_ties=using, supportive_ties=community - stigmatising,
-                         stigmatising_ties=stigmatising,
-                         using_edges=np.vstack([owners, friends]), n_using_friends=pool)
+    return SocialNetwork(
+        peers=peers,
+        using_ties=using,
+        supportive_ties=community - stigmatising,
+        stigmatising_ties=stigmatising,
+        using_edges=np.vstack([owners, friends]),
+        n_using_friends=pool,
+    )
 
 
 def _read_roles(path: Path) -> dict[str, str]:
@@ -104,8 +118,9 @@ def _read_roles(path: Path) -> dict[str, str]:
             raise NetworkFileError(f"{path}: needs a header with columns id,role")
         for line, row in enumerate(reader, start=2):
             if row["role"] not in ROLES:
-                raise NetworkFileError(f"{path}: line {line}: role {row['role']!r} is not one "
-                                       f"of {', '.join(ROLES)}")
+                raise NetworkFileError(
+                    f"{path}: line {line}: role {row['role']!r} is not one of {', '.join(ROLES)}"
+                )
             roles[row["id"]] = row["role"]
     return roles
 
@@ -129,8 +144,9 @@ def _read_graph(edges_file: str, nodes_file: str | None) -> nx.Graph:
         for line, row in enumerate(reader, start=2):
             for end in (row["source"], row["target"]):
                 if end not in roles:
-                    raise NetworkFileError(f"{path}: line {line}: node {end!r} is not in "
-                                           f"{nodes_file}")
+                    raise NetworkFileError(
+                        f"{path}: line {line}: node {end!r} is not in {nodes_file}"
+                    )
             graph.add_edge(row["source"], row["target"])
     return graph
 
@@ -140,14 +156,15 @@ def from_file(settings: Network) -> SocialNetwork:
     graph = _read_graph(settings.edges_file, settings.nodes_file)
     for node, role in graph.nodes(data="role"):
         if role not in ROLES:
-            raise NetworkFileError(f"{settings.edges_file}: node {node!r} has role {role!r}; "
-                                   f"every node needs a role in {', '.join(ROLES)}")
+            raise NetworkFileError(
+                f"{settings.edges_file}: node {node!r} has role {role!r}; "
+                f"every node needs a role in {', '.join(ROLES)}"
+            )
     recovering = [v for v, r in graph.nodes(data="role") if r == "recovering"]
     if len(recovering) < 2:
         raise NetworkFileError(f"{settings.edges_file}: needs at least 2 recovering nodes")
     index = {v: i for i, v in enumerate(recovering)}
-    using_ids = {v: i for i, v in
-                 enumerate(v for v, r in graph.nodes(data="role") if r == "using")}
+    using_ids = {v: i for i, v in enumerate(v for v, r in graph.nodes(data="role") if r == "using")}
     n = len(recovering)
     rows, cols, counts = [], [], {role: np.zeros(n, dtype=np.int64) for role in ROLES}
     using_edges = []
@@ -165,10 +182,14 @@ def from_file(settings: Network) -> SocialNetwork:
     peers = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     peers.data[:] = 1.0
     edges = np.array(using_edges, dtype=np.int64).reshape(-1, 2).T
-    return SocialNetwork(peers=peers, using_ties=counts["using"],
-                         supportive_ties=counts["supportive"],
-                         stigmatising_ties=counts["stigmatising"], using_edges=edges,
-                         n_using_friends=max(1, len(using_ids)))
+    return SocialNetwork(
+        peers=peers,
+        using_ties=counts["using"],
+        supportive_ties=counts["supportive"],
+        stigmatising_ties=counts["stigmatising"],
+        using_edges=edges,
+        n_using_friends=max(1, len(using_ids)),
+    )
 
 
 def build(settings: Network, n: int, rng: np.random.Generator) -> SocialNetwork:

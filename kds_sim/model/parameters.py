@@ -31,8 +31,9 @@ PEKA_SOURCE = (
 
 def param(default: Any, unit: str, source: str, doc: str, **constraints: Any) -> Any:
     """A model parameter: default, unit, source and meaning travel together."""
-    return Field(default, description=doc, json_schema_extra={"unit": unit, "source": source},
-                 **constraints)
+    return Field(
+        default, description=doc, json_schema_extra={"unit": unit, "source": source}, **constraints
+    )
 
 
 class Section(BaseModel):
@@ -57,261 +58,598 @@ class Distribution(Section):
 
 
 def dist(mean: float, sd: float, source: str, doc: str) -> Any:
-    return Field(default_factory=lambda: Distribution(mean=mean, sd=sd), description=doc,
-                 json_schema_extra={"unit": "0-1 scale (Beta: mean, sd)", "source": source})
+    return Field(
+        default_factory=lambda: Distribution(mean=mean, sd=sd),
+        description=doc,
+        json_schema_extra={"unit": "0-1 scale (Beta: mean, sd)", "source": source},
+    )
 
 
 class Run(Section):
-    horizon_days: int = param(365, "days", "brief section 5: relapse at 12 months and beyond",
-                              "length of follow-up after discharge from rehab", ge=1, le=7300)
-    replicates: int = param(100, "runs", "assumption: gives a 95 % CI half-width near 0.01 "
-                            "on 12-month relapse at 300 people",
-                            "independent replicates (each a new cohort and network)", ge=2,
-                            le=100_000)
-    seed: int = param(20191201, "integer", "arbitrary; fixed so shipped results reproduce",
-                      "root seed; replicate seeds are spawned from it", ge=0)
+    horizon_days: int = param(
+        365,
+        "days",
+        "brief section 5: relapse at 12 months and beyond",
+        "length of follow-up after discharge from rehab",
+        ge=1,
+        le=7300,
+    )
+    replicates: int = param(
+        100,
+        "runs",
+        "assumption: gives a 95 % CI half-width near 0.01 on 12-month relapse at 300 people",
+        "independent replicates (each a new cohort and network)",
+        ge=2,
+        le=100_000,
+    )
+    seed: int = param(
+        20191201,
+        "integer",
+        "arbitrary; fixed so shipped results reproduce",
+        "root seed; replicate seeds are spawned from it",
+        ge=0,
+    )
     engine: Literal["vector", "agent"] = param(
-        "vector", "choice", "design: both engines run the same rules and give identical results",
-        "'vector' steps all people at once with numpy; 'agent' steps each Mesa agent in turn")
+        "vector",
+        "choice",
+        "design: both engines run the same rules and give identical results",
+        "'vector' steps all people at once with numpy; 'agent' steps each Mesa agent in turn",
+    )
 
 
 class Population(Section):
-    size: int = param(300, "people", "assumption: one district's yearly rehab graduates "
-                      "(BNN: about 6,000 a year nationally)",
-                      "recovering people discharged from rehab at day 0", ge=2, le=2_000_000)
-    coping: Distribution = dist(0.40, 0.15, "assumption: Cimahi assessment found coping "
-                                "weak (brief section 2.2)",
-                                "coping skill: refusing offers, bringing a third person, "
-                                "distraction")
-    self_efficacy: Distribution = dist(0.45, 0.15, "assumption: moderate after rehab",
-                                       "confidence in staying abstinent in a high-risk situation")
-    outcome_expectancy: Distribution = dist(0.55, 0.15, "assumption: members still recall "
-                                            "how good using felt (brief section 2.3)",
-                                            "how good using is expected to feel")
-    ave_susceptibility: Distribution = dist(0.60, 0.15, "assumption: members hide lapses and "
-                                            "sink deeper (brief section 2.4)",
-                                            "how strongly a lapse is read as personal failure")
-    stress: Distribution = dist(0.50, 0.15, "assumption: stigma and poor economic conditions "
-                                "(brief section 1)",
-                                "baseline negative affect, stigma and economic pressure")
-    craving: Distribution = dist(0.50, 0.15, "assumption: members still crave (brief section 1)",
-                                 "craving at discharge from rehab")
-    idle: Distribution = dist(0.50, 0.20, "assumption: few positive activities, unemployment "
-                              "(brief section 1)", "share of the day without occupation")
-    help_seeking: Distribution = dist(0.20, 0.10, "assumption: members try to fix lapses "
-                                      "alone (brief section 2.4)",
-                                      "readiness to ask others for help after a lapse")
-    engagement: Distribution = dist(0.60, 0.20, "assumption",
-                                    "how readily a member attends group activities")
+    size: int = param(
+        300,
+        "people",
+        "assumption: one district's yearly rehab graduates (BNN: about 6,000 a year nationally)",
+        "recovering people discharged from rehab at day 0",
+        ge=2,
+        le=2_000_000,
+    )
+    coping: Distribution = dist(
+        0.40,
+        0.15,
+        "assumption: Cimahi assessment found coping weak (brief section 2.2)",
+        "coping skill: refusing offers, bringing a third person, distraction",
+    )
+    self_efficacy: Distribution = dist(
+        0.45,
+        0.15,
+        "assumption: moderate after rehab",
+        "confidence in staying abstinent in a high-risk situation",
+    )
+    outcome_expectancy: Distribution = dist(
+        0.55,
+        0.15,
+        "assumption: members still recall how good using felt (brief section 2.3)",
+        "how good using is expected to feel",
+    )
+    ave_susceptibility: Distribution = dist(
+        0.60,
+        0.15,
+        "assumption: members hide lapses and sink deeper (brief section 2.4)",
+        "how strongly a lapse is read as personal failure",
+    )
+    stress: Distribution = dist(
+        0.50,
+        0.15,
+        "assumption: stigma and poor economic conditions (brief section 1)",
+        "baseline negative affect, stigma and economic pressure",
+    )
+    craving: Distribution = dist(
+        0.50,
+        0.15,
+        "assumption: members still crave (brief section 1)",
+        "craving at discharge from rehab",
+    )
+    idle: Distribution = dist(
+        0.50,
+        0.20,
+        "assumption: few positive activities, unemployment (brief section 1)",
+        "share of the day without occupation",
+    )
+    help_seeking: Distribution = dist(
+        0.20,
+        0.10,
+        "assumption: members try to fix lapses alone (brief section 2.4)",
+        "readiness to ask others for help after a lapse",
+    )
+    engagement: Distribution = dist(
+        0.60, 0.20, "assumption", "how readily a member attends group activities"
+    )
 
 
 class Network(Section):
-    edges_file: str | None = param(None, "path", "user data",
-                                   "edge list (CSV with columns source,target, or GraphML); "
-                                   "replaces the generated graph")
-    nodes_file: str | None = param(None, "path", "user data",
-                                   "CSV with columns id,role (role: recovering, using, "
-                                   "supportive, stigmatising); needed with a CSV edges_file")
-    peer_degree: int = param(4, "ties per person", "assumption: small-world peer group",
-                             "ties among recovering peers (Watts-Strogatz k, even)", ge=0, le=100)
-    peer_rewiring: float = param(0.1, "probability", "assumption: mostly local, some long ties",
-                                 "Watts-Strogatz rewiring probability", ge=0, le=1)
-    using_ties_mean: float = param(2.0, "ties per person", "assumption: ex-users still live "
-                                   "among using friends (brief section 1)",
-                                   "mean number of ties to active using friends", ge=0, le=50)
-    using_ties_dispersion: float = param(2.0, "negative-binomial size", "assumption: a few "
-                                         "people have many using friends",
-                                         "smaller = more unequal using-friend ties", gt=0)
-    people_per_using_friend: float = param(1.5, "people", "assumption: using friends are "
-                                           "shared within neighbourhoods",
-                                           "recovering people an active user is tied to, on "
-                                           "average (sets the size of the using pool)", ge=1)
-    community_ties_mean: float = param(3.0, "ties per person", "assumption: family and "
-                                       "neighbours", "mean community/family ties (Poisson)",
-                                       ge=0, le=50)
-    stigmatising_share: float = param(0.3, "share", "assumption: community stigma and "
-                                      "exclusion (brief section 1)",
-                                      "share of community ties that stigmatise rather than "
-                                      "support", ge=0, le=1)
+    edges_file: str | None = param(
+        None,
+        "path",
+        "user data",
+        "edge list (CSV with columns source,target, or GraphML); replaces the generated graph",
+    )
+    nodes_file: str | None = param(
+        None,
+        "path",
+        "user data",
+        "CSV with columns id,role (role: recovering, using, "
+        "supportive, stigmatising); needed with a CSV edges_file",
+    )
+    peer_degree: int = param(
+        4,
+        "ties per person",
+        "assumption: small-world peer group",
+        "ties among recovering peers (Watts-Strogatz k, even)",
+        ge=0,
+        le=100,
+    )
+    peer_rewiring: float = param(
+        0.1,
+        "probability",
+        "assumption: mostly local, some long ties",
+        "Watts-Strogatz rewiring probability",
+        ge=0,
+        le=1,
+    )
+    using_ties_mean: float = param(
+        2.0,
+        "ties per person",
+        "assumption: ex-users still live among using friends (brief section 1)",
+        "mean number of ties to active using friends",
+        ge=0,
+        le=50,
+    )
+    using_ties_dispersion: float = param(
+        2.0,
+        "negative-binomial size",
+        "assumption: a few people have many using friends",
+        "smaller = more unequal using-friend ties",
+        gt=0,
+    )
+    people_per_using_friend: float = param(
+        1.5,
+        "people",
+        "assumption: using friends are shared within neighbourhoods",
+        "recovering people an active user is tied to, on average (sets the size of the using pool)",
+        ge=1,
+    )
+    community_ties_mean: float = param(
+        3.0,
+        "ties per person",
+        "assumption: family and neighbours",
+        "mean community/family ties (Poisson)",
+        ge=0,
+        le=50,
+    )
+    stigmatising_share: float = param(
+        0.3,
+        "share",
+        "assumption: community stigma and exclusion (brief section 1)",
+        "share of community ties that stigmatise rather than support",
+        ge=0,
+        le=1,
+    )
 
 
 class Behaviour(Section):
     """Coefficients of the daily Marlatt & Gordon rules (kds_sim.behaviour)."""
 
-    hrs_base_rate: float = param(0.01, "per day", "assumption: negative emotions, conflict, "
-                                 "places that recall use", "hazard of a high-risk situation "
-                                 "without using contacts, stress or idleness", ge=0)
-    hrs_rate_per_using_tie: float = param(0.01, "per day per tie", "assumption; direction from "
-                                          "Stout et al. 2012 (pro-using ties predict relapse)",
-                                          "added hazard per using friend or relapsed peer", ge=0)
-    hrs_stress_rate: float = param(0.01, "per day at stress 1", "assumption: life pressure "
-                                   "(brief section 2.1)", "added hazard from stress", ge=0)
-    hrs_idle_rate: float = param(0.01, "per day at idle 1", "assumption: idle time (brief "
-                                 "section 2.1)", "added hazard from idle time", ge=0)
-    coping_intercept: float = param(-0.5, "log-odds", "assumption", "log-odds that coping "
-                                    "succeeds for a person with zero skill, confidence, craving")
-    coping_weight: float = param(2.5, "log-odds per unit", "assumption: Marlatt & Gordon",
-                                 "effect of coping skill on coping success")
-    self_efficacy_weight: float = param(1.5, "log-odds per unit", "assumption: Marlatt & "
-                                        "Gordon", "effect of self-efficacy on coping success")
-    craving_weight: float = param(2.0, "log-odds per unit", "assumption: Witkiewitz & Marlatt "
-                                  "2004", "effect of craving against coping success")
-    lapse_intercept: float = param(-4.7, "log-odds", "fitted (kds-sim calibrate): 12-month "
-                                   "relapse 0.40 (BNN 2015); scenarios/calibrated overrides",
-                                   "log-odds of a lapse after failed coping at zero outcome "
-                                   "expectancy")
-    expectancy_weight: float = param(2.5, "log-odds per unit", "assumption: positive outcome "
-                                     "expectancies drive lapses (Marlatt & Gordon)",
-                                     "effect of outcome expectancy on lapse after failed coping")
-    lapse_craving_weight: float = param(8.0, "log-odds per unit", "assumption: craving "
-                                        "drives use once coping has failed (Witkiewitz & "
-                                        "Marlatt 2004)", "effect of craving on lapse after "
-                                        "failed coping")
-    ave_intercept: float = param(-0.5, "log-odds", "assumption: most early lapses become "
-                                 "relapses (brief section 6)", "log-odds that a lapse becomes "
-                                 "a relapse at zero AVE susceptibility and help-seeking")
-    ave_weight: float = param(3.0, "log-odds per unit", "assumption: abstinence violation "
-                              "effect (Marlatt & Gordon)", "effect of AVE susceptibility")
-    help_weight: float = param(3.0, "log-odds per unit", "assumption: help after a lapse "
-                               "matters (brief section 2.4)", "effect of help-seeking against "
-                               "relapse after a lapse")
-    lapse_resolution_days: float = param(3.0, "days", "assumption", "mean days a lapse stays "
-                                         "unresolved before it ends in relapse or abstinence",
-                                         ge=1)
-    self_efficacy_gain: float = param(0.03, "share of gap", "assumption: successful coping "
-                                      "raises self-efficacy (Marlatt & Gordon)",
-                                      "self-efficacy gain after coping succeeds", ge=0, le=1)
-    self_efficacy_loss: float = param(0.05, "share", "assumption: failed coping lowers "
-                                      "self-efficacy", "self-efficacy loss after coping fails",
-                                      ge=0, le=1)
-    lapse_self_efficacy_loss: float = param(0.2, "share", "assumption: AVE erodes confidence",
-                                            "self-efficacy loss after a lapse", ge=0, le=1)
-    lapse_expectancy_gain: float = param(0.1, "share of gap", "assumption: a lapse reinforces "
-                                         "positive expectancies", "outcome-expectancy gain "
-                                         "after a lapse", ge=0, le=1)
-    self_efficacy_growth: float = param(0.005, "share of gap per day", "assumption: "
-                                        "confidence grows with time abstinent",
-                                        "daily self-efficacy growth while abstinent", ge=0, le=1)
-    craving_decay_days: float = param(90.0, "days", "fitted (kds-sim calibrate): 12-month vs "
-                                      "5-year relapse; scenarios/calibrated overrides",
-                                      "time constant of craving decay while abstinent", gt=0)
-    craving_floor: float = param(0.05, "0-1 scale", "assumption", "craving after long "
-                                 "abstinence", ge=0, le=1)
-    exposure_craving_boost: float = param(0.02, "share of gap", "fitted (kds-sim calibrate): late "
-                                          "relapse; cue reactivity; scenarios/calibrated "
-                                          "overrides",
-                                          "craving rise after a high-risk situation", ge=0, le=1)
-    stress_relax_days: float = param(30.0, "days", "assumption", "time constant with which "
-                                     "stress returns to its distal baseline", gt=0)
-    stigma_stress_per_tie: float = param(0.05, "per tie", "assumption: stigma is a stressor "
-                                         "(brief section 1)", "baseline stress added per "
-                                         "stigmatising tie", ge=0, le=1)
-    support_stress_per_tie: float = param(0.03, "per tie", "assumption: network support "
-                                          "(Litt et al. 2009)", "baseline stress removed per "
-                                          "supportive tie", ge=0, le=1)
-    support_help_per_tie: float = param(0.05, "per tie", "assumption: network support "
-                                        "(Litt et al. 2009)", "help-seeking added per "
-                                        "supportive tie", ge=0, le=1)
-    reentry_rate: float = param(0.5, "per year", "assumption: about half re-enter treatment "
-                                "within a year of relapse", "rate at which relapsed people "
-                                "re-enter treatment and start a new abstinence spell", ge=0)
+    hrs_base_rate: float = param(
+        0.01,
+        "per day",
+        "assumption: negative emotions, conflict, places that recall use",
+        "hazard of a high-risk situation without using contacts, stress or idleness",
+        ge=0,
+    )
+    hrs_rate_per_using_tie: float = param(
+        0.01,
+        "per day per tie",
+        "assumption; direction from Stout et al. 2012 (pro-using ties predict relapse)",
+        "added hazard per using friend or relapsed peer",
+        ge=0,
+    )
+    hrs_stress_rate: float = param(
+        0.01,
+        "per day at stress 1",
+        "assumption: life pressure (brief section 2.1)",
+        "added hazard from stress",
+        ge=0,
+    )
+    hrs_idle_rate: float = param(
+        0.01,
+        "per day at idle 1",
+        "assumption: idle time (brief section 2.1)",
+        "added hazard from idle time",
+        ge=0,
+    )
+    coping_intercept: float = param(
+        -0.5,
+        "log-odds",
+        "assumption",
+        "log-odds that coping succeeds for a person with zero skill, confidence, craving",
+    )
+    coping_weight: float = param(
+        2.5,
+        "log-odds per unit",
+        "assumption: Marlatt & Gordon",
+        "effect of coping skill on coping success",
+    )
+    self_efficacy_weight: float = param(
+        1.5,
+        "log-odds per unit",
+        "assumption: Marlatt & Gordon",
+        "effect of self-efficacy on coping success",
+    )
+    craving_weight: float = param(
+        2.0,
+        "log-odds per unit",
+        "assumption: Witkiewitz & Marlatt 2004",
+        "effect of craving against coping success",
+    )
+    lapse_intercept: float = param(
+        -4.7,
+        "log-odds",
+        "fitted (kds-sim calibrate): 12-month "
+        "relapse 0.40 (BNN 2015); scenarios/calibrated overrides",
+        "log-odds of a lapse after failed coping at zero outcome expectancy",
+    )
+    expectancy_weight: float = param(
+        2.5,
+        "log-odds per unit",
+        "assumption: positive outcome expectancies drive lapses (Marlatt & Gordon)",
+        "effect of outcome expectancy on lapse after failed coping",
+    )
+    lapse_craving_weight: float = param(
+        8.0,
+        "log-odds per unit",
+        "assumption: craving drives use once coping has failed (Witkiewitz & Marlatt 2004)",
+        "effect of craving on lapse after failed coping",
+    )
+    ave_intercept: float = param(
+        -0.5,
+        "log-odds",
+        "assumption: most early lapses become relapses (brief section 6)",
+        "log-odds that a lapse becomes a relapse at zero AVE susceptibility and help-seeking",
+    )
+    ave_weight: float = param(
+        3.0,
+        "log-odds per unit",
+        "assumption: abstinence violation effect (Marlatt & Gordon)",
+        "effect of AVE susceptibility",
+    )
+    help_weight: float = param(
+        3.0,
+        "log-odds per unit",
+        "assumption: help after a lapse matters (brief section 2.4)",
+        "effect of help-seeking against relapse after a lapse",
+    )
+    lapse_resolution_days: float = param(
+        3.0,
+        "days",
+        "assumption",
+        "mean days a lapse stays unresolved before it ends in relapse or abstinence",
+        ge=1,
+    )
+    self_efficacy_gain: float = param(
+        0.03,
+        "share of gap",
+        "assumption: successful coping raises self-efficacy (Marlatt & Gordon)",
+        "self-efficacy gain after coping succeeds",
+        ge=0,
+        le=1,
+    )
+    self_efficacy_loss: float = param(
+        0.05,
+        "share",
+        "assumption: failed coping lowers self-efficacy",
+        "self-efficacy loss after coping fails",
+        ge=0,
+        le=1,
+    )
+    lapse_self_efficacy_loss: float = param(
+        0.2,
+        "share",
+        "assumption: AVE erodes confidence",
+        "self-efficacy loss after a lapse",
+        ge=0,
+        le=1,
+    )
+    lapse_expectancy_gain: float = param(
+        0.1,
+        "share of gap",
+        "assumption: a lapse reinforces positive expectancies",
+        "outcome-expectancy gain after a lapse",
+        ge=0,
+        le=1,
+    )
+    self_efficacy_growth: float = param(
+        0.005,
+        "share of gap per day",
+        "assumption: confidence grows with time abstinent",
+        "daily self-efficacy growth while abstinent",
+        ge=0,
+        le=1,
+    )
+    craving_decay_days: float = param(
+        90.0,
+        "days",
+        "fitted (kds-sim calibrate): 12-month vs 5-year relapse; scenarios/calibrated overrides",
+        "time constant of craving decay while abstinent",
+        gt=0,
+    )
+    craving_floor: float = param(
+        0.05, "0-1 scale", "assumption", "craving after long abstinence", ge=0, le=1
+    )
+    exposure_craving_boost: float = param(
+        0.02,
+        "share of gap",
+        "fitted (kds-sim calibrate): late relapse; cue reactivity; scenarios/calibrated overrides",
+        "craving rise after a high-risk situation",
+        ge=0,
+        le=1,
+    )
+    stress_relax_days: float = param(
+        30.0,
+        "days",
+        "assumption",
+        "time constant with which stress returns to its distal baseline",
+        gt=0,
+    )
+    stigma_stress_per_tie: float = param(
+        0.05,
+        "per tie",
+        "assumption: stigma is a stressor (brief section 1)",
+        "baseline stress added per stigmatising tie",
+        ge=0,
+        le=1,
+    )
+    support_stress_per_tie: float = param(
+        0.03,
+        "per tie",
+        "assumption: network support (Litt et al. 2009)",
+        "baseline stress removed per supportive tie",
+        ge=0,
+        le=1,
+    )
+    support_help_per_tie: float = param(
+        0.05,
+        "per tie",
+        "assumption: network support (Litt et al. 2009)",
+        "help-seeking added per supportive tie",
+        ge=0,
+        le=1,
+    )
+    reentry_rate: float = param(
+        0.5,
+        "per year",
+        "assumption: about half re-enter treatment within a year of relapse",
+        "rate at which relapsed people re-enter treatment and start a new abstinence spell",
+        ge=0,
+    )
 
 
 class Capacity(Section):
     """PEKA scores, 1 (poor) to 4 (good)."""
 
-    management_membership: float = param(2.86, "PEKA 1-4", PEKA_SOURCE,
-                                         "management & membership (kepengurusan & keanggotaan)",
-                                         ge=1, le=4)
-    leadership: float = param(3.32, "PEKA 1-4", PEKA_SOURCE, "leadership (kepemimpinan)",
-                              ge=1, le=4)
-    administration_finance: float = param(2.80, "PEKA 1-4", PEKA_SOURCE,
-                                          "administration & finance (administrasi & keuangan)",
-                                          ge=1, le=4)
-    activity_management: float = param(2.80, "PEKA 1-4", PEKA_SOURCE,
-                                       "activity management (pengelolaan kegiatan)", ge=1, le=4)
-    external_relations: float = param(2.76, "PEKA 1-4", PEKA_SOURCE,
-                                      "external relations (hubungan dengan pihak luar)",
-                                      ge=1, le=4)
-    human_resources: float = param(2.00, "PEKA 1-4", PEKA_SOURCE,
-                                   "human-resource capability (kemampuan SDM)", ge=1, le=4)
-    sustainability: float = param(2.36, "PEKA 1-4", PEKA_SOURCE,
-                                  "sustainability (keberlanjutan)", ge=1, le=4)
+    management_membership: float = param(
+        2.86,
+        "PEKA 1-4",
+        PEKA_SOURCE,
+        "management & membership (kepengurusan & keanggotaan)",
+        ge=1,
+        le=4,
+    )
+    leadership: float = param(
+        3.32, "PEKA 1-4", PEKA_SOURCE, "leadership (kepemimpinan)", ge=1, le=4
+    )
+    administration_finance: float = param(
+        2.80,
+        "PEKA 1-4",
+        PEKA_SOURCE,
+        "administration & finance (administrasi & keuangan)",
+        ge=1,
+        le=4,
+    )
+    activity_management: float = param(
+        2.80, "PEKA 1-4", PEKA_SOURCE, "activity management (pengelolaan kegiatan)", ge=1, le=4
+    )
+    external_relations: float = param(
+        2.76, "PEKA 1-4", PEKA_SOURCE, "external relations (hubungan dengan pihak luar)", ge=1, le=4
+    )
+    human_resources: float = param(
+        2.00, "PEKA 1-4", PEKA_SOURCE, "human-resource capability (kemampuan SDM)", ge=1, le=4
+    )
+    sustainability: float = param(
+        2.36, "PEKA 1-4", PEKA_SOURCE, "sustainability (keberlanjutan)", ge=1, le=4
+    )
 
 
 class Group(Section):
     """The peer support group (KDS) and how its capacity turns into effects (kds_sim.group)."""
 
     enabled: bool = param(False, "switch", "scenario design", "whether a KDS exists")
-    coverage: float = param(0.5, "share", "assumption: the Cimahi group reached part of the "
-                            "district's ex-users", "share of recovering people who are members",
-                            ge=0, le=1)
+    coverage: float = param(
+        0.5,
+        "share",
+        "assumption: the Cimahi group reached part of the district's ex-users",
+        "share of recovering people who are members",
+        ge=0,
+        le=1,
+    )
     recruitment: Literal["random", "most_using_ties", "most_engaged"] = param(
-        "random", "choice", "scenario design", "who the members are: a random share, those "
-        "with the most using-friend ties, or the most engaged (self-selection)")
+        "random",
+        "choice",
+        "scenario design",
+        "who the members are: a random share, those "
+        "with the most using-friend ties, or the most engaged (self-selection)",
+    )
     capacity: Capacity = Field(default_factory=Capacity, description="PEKA domain scores")
-    meetings_per_month_min: float = param(1.0, "per month", "assumption: members rarely "
-                                          "manage to meet (brief section 3)",
-                                          "meetings planned at activity management 1", ge=0)
-    meetings_per_month_max: float = param(4.0, "per month", "assumption: weekly meetings",
-                                          "meetings planned at activity management 4", ge=0)
-    meeting_held_min: float = param(0.3, "probability", "assumption", "chance a planned "
-                                    "meeting takes place at management & membership 1",
-                                    ge=0, le=1)
-    funded_min: float = param(0.5, "probability", "assumption: no funding source (brief "
-                              "section 3)", "chance an activity is funded at administration & "
-                              "finance 1 (1.0 at 4)", ge=0, le=1)
-    attendance_min: float = param(0.4, "probability", "assumption", "attendance of a fully "
-                                  "engaged member at leadership 1", ge=0, le=1)
-    attendance_max: float = param(0.9, "probability", "assumption", "attendance of a fully "
-                                  "engaged member at leadership 4", ge=0, le=1)
-    dropout_per_month_min: float = param(0.02, "per month", "assumption", "membership "
-                                         "dropout at management & membership 4", ge=0, le=1)
-    dropout_per_month_max: float = param(0.10, "per month", "assumption: low motivation "
-                                         "(brief section 3)", "membership dropout at "
-                                         "management & membership 1", ge=0, le=1)
-    coping_gain: float = param(0.04, "share of gap per meeting", "fitted (kds-sim calibrate): "
-                               "abstinence RR 1.21 (Kelly et al. 2020); scaled by HR capability",
-                               "coping gained by attending a meeting", ge=0, le=1)
-    self_efficacy_gain: float = param(0.03, "share of gap per meeting", "assumption; scaled "
-                                      "by HR capability", "self-efficacy gained per meeting",
-                                      ge=0, le=1)
-    expectancy_drop: float = param(0.03, "share per meeting", "assumption; scaled by HR "
-                                   "capability", "outcome-expectancy drop per meeting",
-                                   ge=0, le=1)
-    help_seeking_gain: float = param(0.05, "share of gap per meeting", "assumption: members "
-                                     "learn help matters after a lapse; scaled by HR capability",
-                                     "help-seeking gained per meeting", ge=0, le=1)
-    stress_relief: float = param(0.10, "share per meeting", "assumption: peer support",
-                                 "stress relieved by attending a meeting", ge=0, le=1)
-    transfer_floor: float = param(0.2, "share", "assumption: even a weak group passes on "
-                                  "some skill", "skill transfer at HR capability 1 (1.0 at 4)",
-                                  ge=0, le=1)
-    quality_floor: float = param(0.5, "share", "assumption", "programme quality at activity "
-                                 "management 1 (1.0 at 4), multiplies skill transfer",
-                                 ge=0, le=1)
-    idle_reduction_max: float = param(0.3, "share", "assumption: jobs and skills training "
-                                      "through partners", "members' idle time removed at "
-                                      "external relations 4 (none at 1)", ge=0, le=1)
-    stress_reduction_max: float = param(0.15, "share", "assumption: links to BNN and health "
-                                        "services", "members' baseline stress removed at "
-                                        "external relations 4 (none at 1)", ge=0, le=1)
-    erosion_floor: float = param(1.5, "PEKA 1-4", "assumption: a group left alone keeps "
-                                 "some structure", "score each domain erodes towards",
-                                 ge=1, le=4)
-    erosion_half_life_min: float = param(365.0, "days", "assumption: the paper warns capacity "
-                                         "erodes without mentoring", "half-life of capacity "
-                                         "above the floor at sustainability 1", gt=0)
-    erosion_half_life_max: float = param(1825.0, "days", "assumption", "half-life of capacity "
-                                         "above the floor at sustainability 4", gt=0)
-    stop_threshold: float = param(1.75, "PEKA 1-4", "assumption", "the group stops meeting "
-                                  "for good when its mean capacity falls below this", ge=1,
-                                  le=4)
+    meetings_per_month_min: float = param(
+        1.0,
+        "per month",
+        "assumption: members rarely manage to meet (brief section 3)",
+        "meetings planned at activity management 1",
+        ge=0,
+    )
+    meetings_per_month_max: float = param(
+        4.0,
+        "per month",
+        "assumption: weekly meetings",
+        "meetings planned at activity management 4",
+        ge=0,
+    )
+    meeting_held_min: float = param(
+        0.3,
+        "probability",
+        "assumption",
+        "chance a planned meeting takes place at management & membership 1",
+        ge=0,
+        le=1,
+    )
+    funded_min: float = param(
+        0.5,
+        "probability",
+        "assumption: no funding source (brief section 3)",
+        "chance an activity is funded at administration & finance 1 (1.0 at 4)",
+        ge=0,
+        le=1,
+    )
+    attendance_min: float = param(
+        0.4,
+        "probability",
+        "assumption",
+        "attendance of a fully engaged member at leadership 1",
+        ge=0,
+        le=1,
+    )
+    attendance_max: float = param(
+        0.9,
+        "probability",
+        "assumption",
+        "attendance of a fully engaged member at leadership 4",
+        ge=0,
+        le=1,
+    )
+    dropout_per_month_min: float = param(
+        0.02,
+        "per month",
+        "assumption",
+        "membership dropout at management & membership 4",
+        ge=0,
+        le=1,
+    )
+    dropout_per_month_max: float = param(
+        0.10,
+        "per month",
+        "assumption: low motivation (brief section 3)",
+        "membership dropout at management & membership 1",
+        ge=0,
+        le=1,
+    )
+    coping_gain: float = param(
+        0.04,
+        "share of gap per meeting",
+        "fitted (kds-sim calibrate): "
+        "abstinence RR 1.21 (Kelly et al. 2020); scaled by HR capability",
+        "coping gained by attending a meeting",
+        ge=0,
+        le=1,
+    )
+    self_efficacy_gain: float = param(
+        0.03,
+        "share of gap per meeting",
+        "assumption; scaled by HR capability",
+        "self-efficacy gained per meeting",
+        ge=0,
+        le=1,
+    )
+    expectancy_drop: float = param(
+        0.03,
+        "share per meeting",
+        "assumption; scaled by HR capability",
+        "outcome-expectancy drop per meeting",
+        ge=0,
+        le=1,
+    )
+    help_seeking_gain: float = param(
+        0.05,
+        "share of gap per meeting",
+        "assumption: members learn help matters after a lapse; scaled by HR capability",
+        "help-seeking gained per meeting",
+        ge=0,
+        le=1,
+    )
+    stress_relief: float = param(
+        0.10,
+        "share per meeting",
+        "assumption: peer support",
+        "stress relieved by attending a meeting",
+        ge=0,
+        le=1,
+    )
+    transfer_floor: float = param(
+        0.2,
+        "share",
+        "assumption: even a weak group passes on some skill",
+        "skill transfer at HR capability 1 (1.0 at 4)",
+        ge=0,
+        le=1,
+    )
+    quality_floor: float = param(
+        0.5,
+        "share",
+        "assumption",
+        "programme quality at activity management 1 (1.0 at 4), multiplies skill transfer",
+        ge=0,
+        le=1,
+    )
+    idle_reduction_max: float = param(
+        0.3,
+        "share",
+        "assumption: jobs and skills training through partners",
+        "members' idle time removed at external relations 4 (none at 1)",
+        ge=0,
+        le=1,
+    )
+    stress_reduction_max: float = param(
+        0.15,
+        "share",
+        "assumption: links to BNN and health services",
+        "members' baseline stress removed at external relations 4 (none at 1)",
+        ge=0,
+        le=1,
+    )
+    erosion_floor: float = param(
+        1.5,
+        "PEKA 1-4",
+        "assumption: a group left alone keeps some structure",
+        "score each domain erodes towards",
+        ge=1,
+        le=4,
+    )
+    erosion_half_life_min: float = param(
+        365.0,
+        "days",
+        "assumption: the paper warns capacity erodes without mentoring",
+        "half-life of capacity above the floor at sustainability 1",
+        gt=0,
+    )
+    erosion_half_life_max: float = param(
+        1825.0,
+        "days",
+        "assumption",
+        "half-life of capacity above the floor at sustainability 4",
+        gt=0,
+    )
+    stop_threshold: float = param(
+        1.75,
+        "PEKA 1-4",
+        "assumption",
+        "the group stops meeting for good when its mean capacity falls below this",
+        ge=1,
+        le=4,
+    )
 
 
 class Outputs(Section):
     figures: bool = param(True, "switch", "design", "write PNG figures")
     parquet: bool = param(True, "switch", "design", "write Parquet copies of the CSV tables")
     person_table: bool = param(True, "switch", "design", "write the per-person event table")
-
-

@@ -19,8 +19,17 @@ from scipy import stats
 from kds_sim.model.parameters import Distribution, Population
 from kds_sim.model.rules import ABSTINENT
 
-TRAITS = ("coping", "self_efficacy", "outcome_expectancy", "ave_susceptibility", "stress",
-          "craving", "idle", "help_seeking", "engagement")
+TRAITS = (
+    "coping",
+    "self_efficacy",
+    "outcome_expectancy",
+    "ave_susceptibility",
+    "stress",
+    "craving",
+    "idle",
+    "help_seeking",
+    "engagement",
+)
 """Attributes drawn from the scenario's Beta distributions, in the order of their uniforms."""
 
 
@@ -83,8 +92,10 @@ def beta_quantile(u: np.ndarray, d: Distribution) -> np.ndarray:
 def draw_people(population: Population, size: int, rng: np.random.Generator) -> People:
     """A cohort at discharge from rehab: everyone abstinent, attributes drawn from the scenario."""
     uniforms = rng.random((len(TRAITS) + 1, size))
-    traits = {trait: beta_quantile(uniforms[i], getattr(population, trait))
-              for i, trait in enumerate(TRAITS)}
+    traits = {
+        trait: beta_quantile(uniforms[i], getattr(population, trait))
+        for i, trait in enumerate(TRAITS)
+    }
     return People(
         **traits,
         recruit_priority=uniforms[len(TRAITS)],

@@ -54,16 +54,24 @@ def toward(value: Any, target: Any, share: Any) -> Any:
 # 1. Exposure to a high-risk situation -------------------------------------------------------
 def exposure_probability(using_contacts, stress, idle, b: Behaviour):
     """Daily chance of a high-risk situation: using friends, relapsed peers, stress, idle time."""
-    hazard = (b.hrs_base_rate + b.hrs_rate_per_using_tie * using_contacts
-              + b.hrs_stress_rate * stress + b.hrs_idle_rate * idle)
+    hazard = (
+        b.hrs_base_rate
+        + b.hrs_rate_per_using_tie * using_contacts
+        + b.hrs_stress_rate * stress
+        + b.hrs_idle_rate * idle
+    )
     return 1.0 - np.exp(-hazard)
 
 
 # 2. Coping response ---------------------------------------------------------------------------
 def coping_probability(coping, self_efficacy, craving, b: Behaviour):
     """Chance that coping succeeds: rises with skill and confidence, falls with craving."""
-    return logistic(b.coping_intercept + b.coping_weight * coping
-                    + b.self_efficacy_weight * self_efficacy - b.craving_weight * craving)
+    return logistic(
+        b.coping_intercept
+        + b.coping_weight * coping
+        + b.self_efficacy_weight * self_efficacy
+        - b.craving_weight * craving
+    )
 
 
 def self_efficacy_after_coping(self_efficacy, coped, failed, b: Behaviour):
@@ -75,8 +83,11 @@ def self_efficacy_after_coping(self_efficacy, coped, failed, b: Behaviour):
 # 3. Lapse after failed coping -----------------------------------------------------------------
 def lapse_probability(outcome_expectancy, craving, b: Behaviour):
     """Chance of using after coping failed: driven by positive outcome expectancy and craving."""
-    return logistic(b.lapse_intercept + b.expectancy_weight * outcome_expectancy
-                    + b.lapse_craving_weight * craving)
+    return logistic(
+        b.lapse_intercept
+        + b.expectancy_weight * outcome_expectancy
+        + b.lapse_craving_weight * craving
+    )
 
 
 # 4. Abstinence violation effect ---------------------------------------------------------------
@@ -87,8 +98,9 @@ def lapse_resolution_probability(b: Behaviour):
 
 def relapse_probability(ave_susceptibility, help_seeking, b: Behaviour):
     """Chance that a lapse becomes a relapse: AVE pushes, help from others pulls back."""
-    return logistic(b.ave_intercept + b.ave_weight * ave_susceptibility
-                    - b.help_weight * help_seeking)
+    return logistic(
+        b.ave_intercept + b.ave_weight * ave_susceptibility - b.help_weight * help_seeking
+    )
 
 
 # 5. Recovery dynamics ----------------------------------------------------------------------
@@ -116,8 +128,11 @@ def reentry_probability(b: Behaviour):
 
 def stress_baseline(stress, stigmatising_ties, supportive_ties, b: Behaviour):
     """Distal stress: own baseline, raised by stigmatising ties, lowered by supportive ones."""
-    value = (stress + b.stigma_stress_per_tie * stigmatising_ties
-             - b.support_stress_per_tie * supportive_ties)
+    value = (
+        stress
+        + b.stigma_stress_per_tie * stigmatising_ties
+        - b.support_stress_per_tie * supportive_ties
+    )
     return np.clip(value, 0.0, 1.0)
 
 
@@ -127,13 +142,20 @@ def help_seeking_baseline(help_seeking, supportive_ties, b: Behaviour):
 
 
 # One day, for any number of people ----------------------------------------------------------
-def advance_day(p: dict[str, Any], using_contacts: Any, idle: Any, stress_target: Any,
-                u: np.ndarray, b: Behaviour) -> tuple[dict[str, Any], dict[str, Any]]:
+def advance_day(
+    p: dict[str, Any],
+    using_contacts: Any,
+    idle: Any,
+    stress_target: Any,
+    u: np.ndarray,
+    b: Behaviour,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Apply one day's rules to the people in `p` (a mapping of equal-length arrays or scalars).
 
     `u` holds the day's uniforms, one row per `Draw`. Returns the new values and the day's
-    events; the caller writes them back. Every person's day depends only on their own attributes and on
-    network counts taken at the start of the day, so the order of people does not matter.
+    events; the caller writes them back. Every person's day depends only on their own
+    attributes and on network counts taken at the start of the day, so the order of people
+    does not matter.
     """
     status = p["status"]
     abstinent = status == ABSTINENT
@@ -142,14 +164,18 @@ def advance_day(p: dict[str, Any], using_contacts: Any, idle: Any, stress_target
 
     stress = stress_next(p["stress"], stress_target, b)
     exposed = abstinent & (u[Draw.EXPOSURE] < exposure_probability(using_contacts, stress, idle, b))
-    coped = exposed & (u[Draw.COPING] < coping_probability(p["coping"], p["self_efficacy"],
-                                                            p["craving"], b))
+    coped = exposed & (
+        u[Draw.COPING] < coping_probability(p["coping"], p["self_efficacy"], p["craving"], b)
+    )
     failed = exposed & ~coped
-    new_lapse = failed & (u[Draw.LAPSE] < lapse_probability(p["outcome_expectancy"], p["craving"], b))
+    new_lapse = failed & (
+        u[Draw.LAPSE] < lapse_probability(p["outcome_expectancy"], p["craving"], b)
+    )
 
     resolves = lapsed & (u[Draw.RESOLVE] < lapse_resolution_probability(b))
-    new_relapse = resolves & (u[Draw.RELAPSE] < relapse_probability(
-        p["ave_susceptibility"], p["help_seeking"], b))
+    new_relapse = resolves & (
+        u[Draw.RELAPSE] < relapse_probability(p["ave_susceptibility"], p["help_seeking"], b)
+    )
     back_to_abstinence = resolves & ~new_relapse
     reentry = relapsed & (u[Draw.REENTRY] < reentry_probability(b))
 
@@ -167,10 +193,17 @@ def advance_day(p: dict[str, Any], using_contacts: Any, idle: Any, stress_target
     days_abstinent = np.where(status == ABSTINENT, p["days_abstinent"] + 1, 0)
 
     return {
-        "status": status, "stress": stress, "self_efficacy": self_efficacy, "craving": craving,
-        "outcome_expectancy": expectancy, "days_abstinent": days_abstinent,
+        "status": status,
+        "stress": stress,
+        "self_efficacy": self_efficacy,
+        "craving": craving,
+        "outcome_expectancy": expectancy,
+        "days_abstinent": days_abstinent,
     }, {
-        "exposed": exposed, "coped": coped, "lapse": new_lapse, "relapse": new_relapse,
+        "exposed": exposed,
+        "coped": coped,
+        "lapse": new_lapse,
+        "relapse": new_relapse,
         "reentry": reentry,
     }
 
@@ -192,6 +225,7 @@ def learn(p: dict[str, Any], dose: Any, gains: SkillGains) -> dict[str, Any]:
     Coping, self-efficacy and help-seeking move towards 1; positive outcome expectancy falls.
     Each share is capped at 1, so a large dose cannot overshoot.
     """
+
     def share(gain: float) -> Any:
         return np.minimum(1.0, gain * dose)
 

@@ -39,26 +39,33 @@ class Scenario(Section):
     group: Group = Field(default_factory=Group)
     intervention_effects: InterventionEffects = Field(
         default_factory=lambda: parse_effects({}),
-        description="effect sizes of each intervention kind, one section per kind")
+        description="effect sizes of each intervention kind, one section per kind",
+    )
     interventions: list[InterventionEntry] = Field(default_factory=list)
     outputs: Outputs = Field(default_factory=Outputs)
     calibration: dict[str, Any] = Field(
-        default_factory=dict, description="record of the calibration that produced this "
-        "file's values (written by `kds-sim calibrate`; informational, changes nothing)")
+        default_factory=dict,
+        description="record of the calibration that produced this "
+        "file's values (written by `kds-sim calibrate`; informational, changes nothing)",
+    )
 
     @model_validator(mode="after")
     def _interventions_in_horizon(self) -> Scenario:
         if self.interventions and not self.group.enabled:
-            raise ValueError(f"{len(self.interventions)} [[interventions]] entries act on a "
-                             "peer support group, but group.enabled = false; allowed: set "
-                             "group.enabled = true, or remove the [[interventions]] entries")
+            raise ValueError(
+                f"{len(self.interventions)} [[interventions]] entries act on a "
+                "peer support group, but group.enabled = false; allowed: set "
+                "group.enabled = true, or remove the [[interventions]] entries"
+            )
         for i, item in enumerate(self.interventions):
             if item.start_day >= self.run.horizon_days:
                 raise ValueError(
                     f"interventions[{i}].start_day = {item.start_day} ({item.kind}): beyond "
                     f"the horizon run.horizon_days = {self.run.horizon_days}; allowed: 0 to "
-                    f"{self.run.horizon_days - 1}")
+                    f"{self.run.horizon_days - 1}"
+                )
         if self.network.peer_degree % 2:
-            raise ValueError(f"network.peer_degree must be even (Watts-Strogatz), got "
-                             f"{self.network.peer_degree}")
+            raise ValueError(
+                f"network.peer_degree must be even (Watts-Strogatz), got {self.network.peer_degree}"
+            )
         return self

@@ -9,7 +9,6 @@ import html
 import json
 from pathlib import Path
 
-
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics
 from kds_sim.analysis.comparison import ComparisonResult
@@ -26,6 +25,7 @@ img{max-width:100%} code,pre{background:#f6f6f6;padding:0.1em 0.3em}
 pre{padding:0.8em;overflow-x:auto} .note{color:#555;font-size:0.9em}
 """
 
+
 def _image(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
@@ -34,9 +34,11 @@ def _image(path: Path) -> str:
 def _differences(scenario: Scenario) -> list[tuple[str, object]]:
     """Settings that differ from the defaults: what makes this scenario what it is."""
     defaults = dict((k, v) for k, v, _, _ in entries(Scenario()))
-    changed = [(k, v) for k, v, _, _ in entries(scenario)
-               if k not in ("name", "description") and defaults.get(k) != v
-               and not k.startswith("run.")]
+    changed = [
+        (k, v)
+        for k, v, _, _ in entries(scenario)
+        if k not in ("name", "description") and defaults.get(k) != v and not k.startswith("run.")
+    ]
     for i, item in enumerate(scenario.interventions):
         changed.append((f"interventions[{i}]", item.model_dump(exclude_defaults=True)))
     return changed
@@ -50,8 +52,9 @@ def write_comparison(result: ComparisonResult, out: str | Path) -> list[Path]:
     for name, run in result.results.items():
         written += storage.write_table(out / "scenarios" / name / "summary", run.summary())
         daily_mean = run.daily.drop(columns="replicate").groupby("day").mean()
-        written += storage.write_table(out / "scenarios" / name / "daily_mean",
-                                       daily_mean.reset_index())
+        written += storage.write_table(
+            out / "scenarios" / name / "daily_mean", daily_mean.reset_index()
+        )
     figures = {}
     figure, ax = plots.new_axes(8, 4.8)
     result.plot_survival(ax)
@@ -75,7 +78,8 @@ def write_html(result: ComparisonResult, figures: dict[str, Path], path: Path) -
     wide = result.wide(tuple(columns)).rename(columns=columns)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>kds-sim comparison</title>", f"<style>{CSS}</style></head><body>",
+        "<title>kds-sim comparison</title>",
+        f"<style>{CSS}</style></head><body>",
         "<h1>Relapse after rehabilitation: comparison of peer-support scenarios</h1>",
         f"<p class='note'>kds-sim {__version__}, "
         f"{dt.datetime.now(dt.UTC).date().isoformat()}. {len(result.results)} scenarios, "
@@ -92,19 +96,25 @@ def write_html(result: ComparisonResult, figures: dict[str, Path], path: Path) -
         "paired differences against the reference; NNT is shown without CI where the CI of "
         "the difference includes zero. Continuous abstinence = no lapse at all in 12 months.</p>",
     ]
-    titles = {"survival": "Relapse-free survival", "forest": "Relapses averted",
-              "capacity": "Group capacity by PEKA domain"}
+    titles = {
+        "survival": "Relapse-free survival",
+        "forest": "Relapses averted",
+        "capacity": "Group capacity by PEKA domain",
+    }
     for key, title in titles.items():
         if key in figures:
             parts += [f"<h2>{title}</h2>", _image(figures[key])]
     parts.append("<h2>Scenarios</h2>")
     for name, run in result.results.items():
         s = run.scenario
-        rows = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(str(v))}"
-                       "</td></tr>" for k, v in _differences(s))
-        parts += [f"<h3>{html.escape(name)}</h3><p>{html.escape(s.description)}</p>",
-                  "<table><tr><th>setting (differs from default)</th><th>value</th></tr>"
-                  f"{rows}</table>"]
+        rows = "".join(
+            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(str(v))}</td></tr>"
+            for k, v in _differences(s)
+        )
+        parts += [
+            f"<h3>{html.escape(name)}</h3><p>{html.escape(s.description)}</p>",
+            f"<table><tr><th>setting (differs from default)</th><th>value</th></tr>{rows}</table>",
+        ]
     parts += [
         "<h2>Assumptions</h2>",
         "<p>The model follows Marlatt &amp; Gordon's relapse model (high-risk situations, "
@@ -118,13 +128,20 @@ def write_html(result: ComparisonResult, figures: dict[str, Path], path: Path) -
         "1.03-1.42). Every parameter, its unit and source are listed in "
         "<code>docs/parameters.md</code>.</p>",
         "<h2>Reproduce</h2>",
-        "<pre>" + html.escape(
-            "kds-sim compare " + " ".join(f"scenarios/{n}.toml" for n in result.results)
+        "<pre>"
+        + html.escape(
+            "kds-sim compare "
+            + " ".join(f"scenarios/{n}.toml" for n in result.results)
             + f" --reference {result.reference} --replicates {ref.replicates} "
-              f"--seed {ref.seed} --horizon {ref.horizon}") + "</pre>",
+            f"--seed {ref.seed} --horizon {ref.horizon}"
+        )
+        + "</pre>",
         "<details><summary>Resolved scenarios (JSON)</summary><pre>"
-        + html.escape(json.dumps({n: r.scenario.model_dump(mode="json")
-                                  for n, r in result.results.items()}, indent=1))
+        + html.escape(
+            json.dumps(
+                {n: r.scenario.model_dump(mode="json") for n, r in result.results.items()}, indent=1
+            )
+        )
         + "</pre></details>",
         "</body></html>",
     ]

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from kds_sim.analysis import metrics
 from kds_sim.model.group import MECHANISMS
-from kds_sim.model.interventions import REGISTRY, Effects, Intervention
+from kds_sim.model.interventions import REGISTRY, Effects
 from kds_sim.model.parameters import Distribution
 from kds_sim.model.scenario import Scenario
 
@@ -27,8 +27,11 @@ def entries(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, object, d
         value = getattr(model, name)
         if isinstance(value, BaseModel) and not isinstance(value, Distribution):
             nested.append((name, value))
-        elif isinstance(value, dict) and value and all(isinstance(v, Effects)
-                                                       for v in value.values()):
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, Effects) for v in value.values())
+        ):
             nested += [(f"{name}.{kind}", effects) for kind, effects in value.items()]
         else:
             yield f"{prefix}{name}", value, field.json_schema_extra or {}, field.description or ""
@@ -62,27 +65,45 @@ def parameter_table() -> str:
         "|---|---|---|---|---|",
     ]
     for key, value, extra, doc in entries(Scenario()):
-        lines.append(f"| `{key}` | {_show(value)} | {extra.get('unit', '')} | {doc} | "
-                     f"{extra.get('source', '')} |")
-    lines += ["", "## PEKA domains -> mechanisms -> parameters", "",
-              "Each mechanism interpolates linearly between its value at score 1 and at score 4 "
-              "(kds_sim/model/group.py). Sources of each parameter: the table above.", "",
-              "| domain | mechanism | parameters |", "|---|---|---|"]
+        lines.append(
+            f"| `{key}` | {_show(value)} | {extra.get('unit', '')} | {doc} | "
+            f"{extra.get('source', '')} |"
+        )
+    lines += [
+        "",
+        "## PEKA domains -> mechanisms -> parameters",
+        "",
+        "Each mechanism interpolates linearly between its value at score 1 and at score 4 "
+        "(kds_sim/model/group.py). Sources of each parameter: the table above.",
+        "",
+        "| domain | mechanism | parameters |",
+        "|---|---|---|",
+    ]
     for domain, mechanism, keys in MECHANISMS:
         lines.append(f"| `{domain}` | {mechanism} | {', '.join(f'`{k}`' for k in keys)} |")
-    lines += ["", "## Intervention kinds", "",
-              "Each kind is a plug-in (kds_sim/model/interventions.py; docs/extending.md adds "
-              "one). Its effect sizes are the `intervention_effects.<kind>` keys above; the "
-              "paper reports no post-training PEKA scores, so every effect size is an "
-              "assumption.", "",
-              "| kind | acts | raises domains | what it does |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Intervention kinds",
+        "",
+        "Each kind is a plug-in (kds_sim/model/interventions.py; docs/extending.md adds "
+        "one). Its effect sizes are the `intervention_effects.<kind>` keys above; the "
+        "paper reports no post-training PEKA scores, so every effect size is an "
+        "assumption.",
+        "",
+        "| kind | acts | raises domains | what it does |",
+        "|---|---|---|---|",
+    ]
     for kind in REGISTRY.values():
         acts = "on each session day" if kind.timing == "sessions" else "every day it runs"
         domains = ", ".join(f"`{d}`" for d in kind.domains) or "none"
         lines.append(f"| `{kind.name}` | {acts} | {domains} | {kind.description} |")
-    lines += ["", "## `[[interventions]]` entries", "",
-              "| key | kinds | default | unit / scale | meaning | source |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## `[[interventions]]` entries",
+        "",
+        "| key | kinds | default | unit / scale | meaning | source |",
+        "|---|---|---|---|---|---|",
+    ]
     seen: dict[str, list[str]] = {}
     for kind in REGISTRY.values():
         for name in kind.entry_type.model_fields:
@@ -93,8 +114,10 @@ def parameter_table() -> str:
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         default = "required" if field.is_required() else _show(field.default)
         which = "all" if len(kinds) == len(REGISTRY) else ", ".join(f"`{k}`" for k in kinds)
-        lines.append(f"| `{name}` | {which} | {default} | {extra.get('unit', '')} | "
-                     f"{field.description or ''} | {extra.get('source', '')} |")
+        lines.append(
+            f"| `{name}` | {which} | {default} | {extra.get('unit', '')} | "
+            f"{field.description or ''} | {extra.get('source', '')} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -131,11 +154,14 @@ def scenario_template() -> str:
             if head:
                 lines += ["", f"[{head}]"]
         if value is None:
-            lines.append(f"# {name} =  # {extra.get('unit', '')} | {doc} | "
-                         f"{extra.get('source', '')}")
+            lines.append(
+                f"# {name} =  # {extra.get('unit', '')} | {doc} | {extra.get('source', '')}"
+            )
             continue
-        lines.append(f"{name} = {_toml_value(value)}  # {extra.get('unit', '')} | {doc} | "
-                     f"{extra.get('source', '')}")
+        lines.append(
+            f"{name} = {_toml_value(value)}  # {extra.get('unit', '')} | {doc} | "
+            f"{extra.get('source', '')}"
+        )
     return "\n".join(lines) + "\n"
 
 

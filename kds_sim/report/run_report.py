@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+
 import pandas as pd
 
 from kds_sim._version import __version__
@@ -14,16 +15,20 @@ from kds_sim.io import plots, storage
 def headline(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     """Metric -> statistics; an undefined value (NaN) becomes None (JSON null: NaN is not JSON)."""
     keys = ("mean", "ci_low", "ci_high", "range_low", "range_high")
-    return {row.metric: {k: None if pd.isna(getattr(row, k)) else float(getattr(row, k))
-                         for k in keys}
-            for row in summary.itertuples()}
+    return {
+        row.metric: {k: None if pd.isna(getattr(row, k)) else float(getattr(row, k)) for k in keys}
+        for row in summary.itertuples()
+    }
 
 
 def provenance(result: RunResult) -> dict:
     return {
-        "package": "kds-sim", "version": __version__,
+        "package": "kds-sim",
+        "version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "seed": result.seed, "replicates": result.replicates, "horizon_days": result.horizon,
+        "seed": result.seed,
+        "replicates": result.replicates,
+        "horizon_days": result.horizon,
     }
 
 
@@ -41,19 +46,25 @@ def write_run(result: RunResult, out: Path) -> list[Path]:
     written += storage.write_table(out / "survival", survival, outputs.parquet)
     if outputs.figures:
         written += _figures(result, survival, out)
-    written.append(storage.write_json(out / "summary.json", {
-        **provenance(result),
-        "scenario": result.scenario.model_dump(mode="json"),
-        "metrics": headline(summary),
-    }))
+    written.append(
+        storage.write_json(
+            out / "summary.json",
+            {
+                **provenance(result),
+                "scenario": result.scenario.model_dump(mode="json"),
+                "metrics": headline(summary),
+            },
+        )
+    )
     return written
 
 
 def _figures(result: RunResult, survival: pd.DataFrame, out: Path) -> list[Path]:
     written = []
     figure, ax = plots.new_axes()
-    plots.survival(survival, ax, f"Relapse-free survival: {result.name} "
-                                 f"({result.replicates} replicates)")
+    plots.survival(
+        survival, ax, f"Relapse-free survival: {result.name} ({result.replicates} replicates)"
+    )
     written.append(storage.write_figure(out / "survival.png", figure))
     figure, ax = plots.new_axes()
     plots.prevalence(result.prevalence(), ax, f"State of the cohort by day: {result.name}")
@@ -70,6 +81,8 @@ def format_summary(summary: pd.DataFrame, metrics: tuple[str, ...] | None = None
     rows = summary if metrics is None else summary[summary["metric"].isin(metrics)]
     lines = [f"{'metric':<28} {'mean':>8}  {'95% CI':>19}  {'95% range':>19}"]
     for row in rows.itertuples():
-        lines.append(f"{row.metric:<28} {row.mean:>8.3f}  [{row.ci_low:>7.3f}, {row.ci_high:>7.3f}]"
-                     f"  [{row.range_low:>7.3f}, {row.range_high:>7.3f}]")
+        lines.append(
+            f"{row.metric:<28} {row.mean:>8.3f}  [{row.ci_low:>7.3f}, {row.ci_high:>7.3f}]"
+            f"  [{row.range_low:>7.3f}, {row.range_high:>7.3f}]"
+        )
     return "\n".join(lines)
