@@ -110,7 +110,8 @@ class Targets:
     path: Path
     spec: TargetsFile
 
-    def scenario_path(self, relative: str) -> Path:
+    def scenario_path(self, relative: str | None) -> Path:
+        assert relative is not None, "load_targets gives every target a scenario"
         return (self.path.parent / relative).resolve()
 
 

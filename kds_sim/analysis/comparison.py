@@ -8,6 +8,7 @@ differences against the reference measure the intervention, not noise.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -148,7 +149,7 @@ def _fmt(mean: float, low: float, high: float) -> str:
 
 
 def compare(
-    scenarios: list[Scenario | str | Path],
+    scenarios: Sequence[Scenario | str | Path],
     reference: str | None = None,
     replicates: int | None = None,
     seed: int | None = None,

@@ -237,7 +237,7 @@ def _averted(tag: str) -> Callable[[Run, Run], Interval]:
 def _relative_risk(tag: str) -> Callable[[Run, Run], Interval]:
     def compute(run: Run, ref: Run) -> Interval:
         col = _relapse_column(tag)
-        return statistics.ratio_ci(run.metrics[col], ref.metrics[col])
+        return statistics.ratio_ci(run.values(col), ref.values(col))
 
     return compute
 
@@ -258,7 +258,7 @@ def _nnt(tag: str) -> Callable[[Run, Run], Interval]:
 
 def _abstinence_rr(run: Run, ref: Run) -> Interval:
     return statistics.ratio_ci(
-        run.metrics["continuous_abstinence_365d"], ref.metrics["continuous_abstinence_365d"]
+        run.values("continuous_abstinence_365d"), ref.values("continuous_abstinence_365d")
     )
 
 
@@ -347,15 +347,13 @@ _FIXED_CONTRASTS: list[Contrast] = [
     ),
 ]
 
-METRICS: dict[str, Metric | Contrast] = {
-    m.name: m
-    for m in [
-        *(relapse_metric(d) for d in CHECKPOINTS),
-        *_FIXED,
-        *(c for t in ("180d", "365d", "horizon") for c in contrasts_at(t)),
-        *_FIXED_CONTRASTS,
-    ]
-}
+_ALL: list[Metric | Contrast] = [
+    *(relapse_metric(d) for d in CHECKPOINTS),
+    *_FIXED,
+    *(c for t in ("180d", "365d", "horizon") for c in contrasts_at(t)),
+    *_FIXED_CONTRASTS,
+]
+METRICS: dict[str, Metric | Contrast] = {m.name: m for m in _ALL}
 """Every named metric (families are listed at their usual days; `get` makes any other)."""
 
 _FAMILY = re.compile(r"^(relapse|difference|relative_risk|averted_per_100|nnt)_(\d+d|horizon)$")

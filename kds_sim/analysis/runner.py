@@ -73,7 +73,7 @@ class ReplicateCache:
 
     def save(self, index: int, tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
         for path, table in zip(self._paths(index), tables, strict=True):
-            storage.atomic_write(path, lambda tmp, t=table: t.to_parquet(tmp, index=False))
+            storage.write_parquet(path, table)
 
 
 @dataclass
@@ -198,7 +198,7 @@ def run(
             source=f"{scenario.name} (run options)",
         )
     n, seed = scenario.run.replicates, scenario.run.seed
-    cache = ReplicateCache(cache_dir, scenario, seed) if cache_dir else None
+    cache = ReplicateCache(Path(cache_dir), scenario, seed) if cache_dir else None
     results: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
     todo = []
     for index in range(n):

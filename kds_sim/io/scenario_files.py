@@ -128,7 +128,9 @@ def _model_at(loc: tuple, data: Any = None) -> type[BaseModel] | None:
         if parent == "intervention_effects" and part in REGISTRY:
             model, parent = REGISTRY[part].effects_type, part
             continue
-        field = model.model_fields.get(part) if isinstance(model, type) else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
         if field is None:
             return None
         model, parent = _section_type(field.annotation), part

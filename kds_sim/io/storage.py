@@ -38,7 +38,17 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return atomic_write(path, write)
+
+
+def write_parquet(path: str | Path, table: pd.DataFrame) -> Path:
+    def write(tmp: Path) -> None:
+        table.to_parquet(tmp, index=False)
+
+    return atomic_write(path, write)
 
 
 def write_json(path: str | Path, data: object) -> Path:

@@ -44,7 +44,7 @@ class SocialNetwork:
 
     def to_networkx(self) -> nx.Graph:
         """The whole graph with a `role` on every node (recovering nodes are 0..n-1)."""
-        graph = nx.Graph()
+        graph: nx.Graph = nx.Graph()
         n = self.size
         graph.add_nodes_from(range(n), role="recovering")
         rows, cols = sparse.triu(self.peers, k=1).nonzero()
@@ -153,6 +153,7 @@ def _read_graph(edges_file: str, nodes_file: str | None) -> nx.Graph:
 
 def from_file(settings: Network) -> SocialNetwork:
     """A network from a user's edge list (CSV + nodes CSV, or GraphML with a `role` attribute)."""
+    assert settings.edges_file is not None
     graph = _read_graph(settings.edges_file, settings.nodes_file)
     for node, role in graph.nodes(data="role"):
         if role not in ROLES:

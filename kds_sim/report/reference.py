@@ -34,7 +34,8 @@ def entries(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, object, d
         ):
             nested += [(f"{name}.{kind}", effects) for kind, effects in value.items()]
         else:
-            yield f"{prefix}{name}", value, field.json_schema_extra or {}, field.description or ""
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            yield f"{prefix}{name}", value, extra, field.description or ""
     for name, value in nested:
         yield from entries(value, f"{prefix}{name}.")
 
