@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kds_sim.model import group as G
 from kds_sim.model import rules as B
-from kds_sim.model.parameters import Behaviour, Group
+from kds_sim.model.parameters import Behaviour
 
 GRID = np.linspace(0.0, 1.0, 21)
 
@@ -284,47 +283,3 @@ def test_more_using_contacts_more_lapses_in_a_large_cohort(b):
     many = _day(p, u, b, contacts=np.full(n, 8.0))[1]
     assert np.all(many["exposed"] >= few["exposed"])
     assert many["lapse"].sum() > few["lapse"].sum()
-
-
-# group rules
-def _capacity(**scores) -> np.ndarray:
-    cap = np.full(7, 2.5)
-    for domain, score in scores.items():
-        cap[G.D[domain]] = score
-    return cap
-
-
-def test_group_mechanisms_improve_with_their_capacity_domain():
-    g = Group(enabled=True)
-    scores = np.linspace(1, 4, 7)
-    assert increasing([G.meeting_probability(_capacity(activity_management=s), g) for s in scores])
-    assert increasing([G.attendance_probability(0.8, _capacity(leadership=s), g) for s in scores])
-    assert decreasing(
-        [G.dropout_probability(_capacity(management_membership=s), g) for s in scores]
-    )
-    assert increasing([G.skill_transfer(_capacity(human_resources=s), g) for s in scores])
-    assert increasing([G.idle_reduction(_capacity(external_relations=s), g) for s in scores])
-
-
-def test_attending_a_meeting_raises_coping_only_for_attendees():
-    g = Group(enabled=True, coping_gain=0.1)
-    p = {
-        k: np.full(4, 0.4)
-        for k in ("coping", "self_efficacy", "outcome_expectancy", "help_seeking", "stress")
-    }
-    attended = np.array([1.0, 0.0, 1.0, 0.0])
-    after = B.learn(p, 0.8 * attended, G.meeting_gains(g))
-    assert np.all(after["coping"][attended == 1] > 0.4)
-    np.testing.assert_array_equal(after["coping"][attended == 0], 0.4)
-    assert np.all(after["outcome_expectancy"][attended == 1] < 0.4)
-
-
-def test_capacity_erodes_towards_floor_and_mentoring_slows_it():
-    g = Group(enabled=True)
-    cap = _capacity(leadership=3.5)
-    alone = G.erode(cap, g)
-    mentored = G.erode(cap, g, protection=0.75)
-    assert np.all(alone < cap)
-    assert np.all(alone > g.erosion_floor)
-    assert np.all((mentored < cap) & (mentored > alone))
-    np.testing.assert_array_equal(G.erode(cap, g, protection=1.0), cap)
