@@ -62,17 +62,33 @@ def scenario_for(size: int, days: int, engine: str):
     )
 
 
-def worker(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> dict:
+def _ensemble(scenario, seed: int, replicates: int):
+    import numpy as np
+
+    from kds_sim.model.ensemble import Ensemble
+
+    seeds = [np.random.SeedSequence(seed, spawn_key=(i,)) for i in range(replicates)]
+    return Ensemble([scenario] * replicates, seeds)
+
+
+def worker(
+    size: int, days: int, engine: str, seed: int, agents_cost: bool, replicates: int = 1
+) -> dict:
     """One measurement in this (fresh) process; returns a JSON-able dict."""
-    from kds_sim.model.agents import RecoveringPerson, UsingFriend
     from kds_sim.model.kds_model import KDSModel
 
-    KDSModel(scenario_for(10, 1, engine), seed, agents=False).run()  # warm up lazy imports
-    scenario = scenario_for(size, days, engine)
+    model_engine = "vector" if engine == "ensemble" else engine
+    if engine == "ensemble":
+        _ensemble(scenario_for(10, 1, model_engine), seed, 2).run()  # warm up lazy imports
+    else:
+        KDSModel(scenario_for(10, 1, model_engine), seed).run()
+    scenario = scenario_for(size, days, model_engine)
     baseline = _rss_mb()
 
     start = time.perf_counter()
-    model = KDSModel(scenario, seed, agents=False)
+    model = (
+        _ensemble(scenario, seed, replicates) if engine == "ensemble" else KDSModel(scenario, seed)
+    )
     setup = time.perf_counter() - start
 
     start, start_cpu = time.perf_counter(), time.process_time()
@@ -82,16 +98,11 @@ def worker(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> d
     peak = _rss_mb()
     assert model.day == days
 
+    # KDSModel always creates its Mesa agents now, so setup includes them (no separate cost)
     agents = None
-    if agents_cost and engine == "vector":
-        # exactly what KDSModel(..., agents=True) adds to setup
-        start = time.perf_counter()
-        RecoveringPerson.create_agents(model, size, list(range(size)))
-        n_using = model.network.n_using_friends
-        UsingFriend.create_agents(model, n_using, list(range(n_using)))
-        agents = time.perf_counter() - start
     return {
         "size": size,
+        "replicates": replicates if engine == "ensemble" else 1,
         "days": days,
         "engine": engine,
         "seed": seed,
@@ -105,7 +116,9 @@ def worker(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> d
     }
 
 
-def measure(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> dict:
+def measure(
+    size: int, days: int, engine: str, seed: int, agents_cost: bool, replicates: int = 1
+) -> dict:
     """Run `worker` in a fresh subprocess and return its measurement."""
     command = [
         sys.executable,
@@ -119,6 +132,8 @@ def measure(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> 
         engine,
         "--seed",
         str(seed),
+        "--replicates",
+        str(replicates),
     ]
     if not agents_cost:
         command.append("--no-agents-cost")
@@ -131,13 +146,14 @@ def measure(size: int, days: int, engine: str, seed: int, agents_cost: bool) -> 
 def summarise(rows: list[dict]) -> dict:
     """Median over repeats (and the best run) for one size."""
     first = rows[0]
-    people_days = first["size"] * first["days"]
+    people_days = first["size"] * first["days"] * first["replicates"]
     run_s = statistics.median(r["run_s"] for r in rows)
     agents = [r["agents_s"] for r in rows if r["agents_s"] is not None]
     setup_s = statistics.median(r["setup_s"] for r in rows)
     return {
         "engine": first["engine"],
         "size": first["size"],
+        "replicates": first["replicates"],
         "days": first["days"],
         "repeats": len(rows),
         "setup_s": setup_s,
@@ -157,6 +173,7 @@ def summarise(rows: list[dict]) -> dict:
 COLUMNS = (
     ("engine", "engine", "{}"),
     ("size", "people", "{:,}"),
+    ("replicates", "batch", "{}"),
     ("days", "days", "{}"),
     ("repeats", "reps", "{}"),
     ("setup_s", "setup s", "{:.3f}"),
@@ -222,7 +239,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--engine",
-        choices=("vector", "agent"),
+        choices=("vector", "agent", "ensemble"),
         default="vector",
         help="'vector' (numpy, all people at once) or 'agent' (each Mesa agent "
         "in turn; slow, use small sizes) (default: %(default)s)",
@@ -233,6 +250,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=3,
         help="fresh subprocesses per size; the table shows medians and the "
         "best run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replicates",
+        type=int,
+        default=1,
+        help="ensemble engine: replicates stepped together (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=1, help="model seed (default: %(default)s)")
     parser.add_argument(
@@ -260,7 +283,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         print(
             json.dumps(
-                worker(args.size_list[0], args.days, args.engine, args.seed, args.agents_cost)
+                worker(
+                    args.size_list[0],
+                    args.days,
+                    args.engine,
+                    args.seed,
+                    args.agents_cost,
+                    args.replicates,
+                )
             )
         )
         return
@@ -280,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
                 file=sys.stderr,
             )
         rows = [
-            measure(size, args.days, args.engine, args.seed, args.agents_cost)
+            measure(size, args.days, args.engine, args.seed, args.agents_cost, args.replicates)
             for _ in range(args.repeats)
         ]
         summaries.append(summarise(rows))

@@ -40,8 +40,13 @@ _PUBLIC = {
     "ComparisonResult": "kds_sim.analysis.comparison",
     "METRICS": "kds_sim.analysis.metrics",
     "save": "kds_sim.report",
+    "sweep": "kds_sim.analysis.sweep",
+    "SweepResult": "kds_sim.analysis.sweep",
+    "open_sweep": "kds_sim.analysis.sweep",
 }
-_RENAMED = {"register_intervention": "register"}
+_MODULES = {"ema": "kds_sim.analysis.ema"}
+"""Submodules offered at the top: `from kds_sim import ema; ema.model(...)`."""
+_RENAMED = {"register_intervention": "register", "open_sweep": "open_store"}
 
 __all__ = [
     "METRICS",
@@ -59,10 +64,18 @@ __all__ = [
     "register_intervention",
     "run",
     "save",
+    "sweep",
+    "SweepResult",
+    "open_sweep",
+    "ema",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        module = import_module(_MODULES[name])
+        globals()[name] = module
+        return module
     if name not in _PUBLIC:
         raise AttributeError(f"module 'kds_sim' has no attribute {name!r}")
     value = getattr(import_module(_PUBLIC[name]), _RENAMED.get(name, name))
@@ -71,9 +84,12 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from kds_sim.analysis import ema
     from kds_sim.analysis.comparison import ComparisonResult, compare
     from kds_sim.analysis.metrics import METRICS
     from kds_sim.analysis.runner import RunResult, run
+    from kds_sim.analysis.sweep import SweepResult, sweep
+    from kds_sim.analysis.sweep import open_store as open_sweep
     from kds_sim.io.scenario_files import ScenarioError, load_scenario
     from kds_sim.model.agents import RecoveringPerson, UsingFriend
     from kds_sim.model.interventions import InterventionKind

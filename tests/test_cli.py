@@ -194,8 +194,10 @@ def test_rerun_resumes_from_finished_replicates(tmp_path, monkeypatch):
     assert run_cli(path, out) == 0
     first = (out / "people.csv").read_bytes()
     calls = []
-    real = runner.simulate
-    monkeypatch.setattr(runner, "simulate", lambda s, seed, i: calls.append(i) or real(s, seed, i))
+    real = runner.simulate_batch
+    monkeypatch.setattr(
+        runner, "simulate_batch", lambda s, seed, ix: calls.extend(ix) or real(s, seed, ix)
+    )
     assert run_cli(path, out) == 0
     assert calls == []
     assert (out / "people.csv").read_bytes() == first

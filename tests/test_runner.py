@@ -72,13 +72,13 @@ def test_cache_reuses_finished_replicates(tmp_path, monkeypatch):
     scenario = make_scenario(size=150, horizon=40)
     cache = tmp_path / "cache"
     calls: list[int] = []
-    real = runner.simulate
+    real = runner.simulate_batch
 
-    def counting(scenario, seed, index):
-        calls.append(index)
-        return real(scenario, seed, index)
+    def counting(scenario, seed, indices):
+        calls.extend(indices)
+        return real(scenario, seed, indices)
 
-    monkeypatch.setattr(runner, "simulate", counting)
+    monkeypatch.setattr(runner, "simulate_batch", counting)
     first = runner.run(scenario, replicates=3, progress=False, cache_dir=cache)
     assert sorted(calls) == [0, 1, 2]
     files = sorted(cache.rglob("*.parquet"))
@@ -112,8 +112,10 @@ def test_cache_is_not_reused_after_a_change(tmp_path, monkeypatch):
     base = make_scenario(size=100, horizon=30)
     runner.run(base, replicates=2, progress=False, cache_dir=cache)
     calls: list[int] = []
-    real = runner.simulate
-    monkeypatch.setattr(runner, "simulate", lambda s, seed, i: calls.append(i) or real(s, seed, i))
+    real = runner.simulate_batch
+    monkeypatch.setattr(
+        runner, "simulate_batch", lambda s, seed, ix: calls.extend(ix) or real(s, seed, ix)
+    )
     changed = make_scenario({"network": {"using_ties_mean": 3.0}}, size=100, horizon=30)
     runner.run(changed, replicates=2, progress=False, cache_dir=cache)
     runner.run(base, replicates=2, seed=999, progress=False, cache_dir=cache)

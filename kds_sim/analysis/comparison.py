@@ -19,6 +19,7 @@ import pandas as pd
 
 from kds_sim.analysis import metrics, runner, statistics
 from kds_sim.io import plots
+from kds_sim.io.output_folder import safe_name
 from kds_sim.io.scenario_files import ScenarioError, load_scenario, validate
 from kds_sim.model.scenario import Scenario
 
@@ -185,7 +186,7 @@ def compare(
     pool = runner.worker_pool(workers) if workers > 1 else None
     try:
         for s in loaded:
-            cache = Path(cache_dir) / s.name if cache_dir else None
+            cache = Path(cache_dir) / safe_name(s.name) if cache_dir else None
             results[s.name] = runner.run(s, progress=progress, cache_dir=cache, pool=pool)
     finally:
         if pool is not None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
+import warnings
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -24,6 +26,7 @@ from kds_sim._version import __version__
 from kds_sim.analysis import metrics, statistics
 from kds_sim.io import storage
 from kds_sim.io.scenario_files import validate
+from kds_sim.model.ensemble import simulate_batch
 from kds_sim.model.kds_model import KDSModel
 from kds_sim.model.scenario import Scenario
 
@@ -42,16 +45,37 @@ def simulate(scenario: Scenario, seed: int, index: int) -> tuple[pd.DataFrame, p
     return daily, people
 
 
-def _simulate_json(scenario_json: str, seed: int, index: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return simulate(Scenario.model_validate_json(scenario_json), seed, index)
+BATCH_PEOPLE = 15_000
+"""People (replicates x cohort) the ensemble engine steps together per task; then cached."""
+
+
+def _chunks(scenario: Scenario, todo: list[int]) -> list[list[int]]:
+    size = max(1, BATCH_PEOPLE // scenario.population.size)
+    return [todo[i : i + size] for i in range(0, len(todo), size)]
+
+
+def _simulate_json(
+    scenario_json: str, seed: int, indices: list[int]
+) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    return simulate_batch(Scenario.model_validate_json(scenario_json), seed, indices)
+
+
+def _file_digest(name: str | None) -> str | None:
+    """A network file's contents, not its path: editing the file must not reuse old results."""
+    if name is None:
+        return None
+    return hashlib.sha256(Path(name).read_bytes()).hexdigest()
 
 
 def cache_key(scenario: Scenario, seed: int) -> str:
-    """Identifies everything that determines a replicate except its index."""
+    """Identifies everything that determines a replicate except its index: the resolved
+    scenario (every file of its extends chain, overrides, engine), the contents of its network
+    files, the seed and the package version."""
     data = scenario.model_dump(
         mode="json", exclude={"run": {"replicates"}, "outputs": True, "calibration": True}
     )
-    text = json.dumps([data, seed, __version__], sort_keys=True)
+    files = [_file_digest(scenario.network.edges_file), _file_digest(scenario.network.nodes_file)]
+    text = json.dumps([data, files, seed, __version__], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -67,9 +91,17 @@ class ReplicateCache:
 
     def load(self, index: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         daily, people = self._paths(index)
-        if daily.is_file() and people.is_file():
+        if not (daily.is_file() and people.is_file()):
+            return None
+        try:
             return pd.read_parquet(daily), pd.read_parquet(people)
-        return None
+        except Exception as err:  # a truncated or foreign file: recompute rather than fail
+            warnings.warn(
+                f"{self.dir}: cached replicate {index} is unreadable ({type(err).__name__}); "
+                "computing it again",
+                stacklevel=2,
+            )
+            return None
 
     def save(self, index: int, tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
         for path, table in zip(self._paths(index), tables, strict=True):
@@ -152,9 +184,28 @@ class RunResult:
         )
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the main process, which ends them: no tracebacks per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def worker_pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes, started once and shared by several runs (each import costs seconds)."""
-    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+    return ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_ignore_interrupts
+    )
+
+
+def stop_pool(pool: Executor) -> None:
+    """Cancel queued work and end the workers now, without waiting for replicates in flight."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=2)
+        if process.is_alive():
+            process.kill()
 
 
 def _in_pool(
@@ -165,9 +216,24 @@ def _in_pool(
     done: Callable[[int, tuple[pd.DataFrame, pd.DataFrame]], None],
 ) -> None:
     payload = scenario.model_dump_json()
-    futures = {pool.submit(_simulate_json, payload, seed, i): i for i in todo}
-    for future in as_completed(futures):
-        done(futures[future], future.result())
+    futures: dict[Future, list[int]] = {
+        pool.submit(_simulate_json, payload, seed, c): c for c in _chunks(scenario, todo)
+    }
+    kept: set[Future] = set()
+    try:
+        for future in as_completed(futures):
+            for index, tables in zip(futures[future], future.result(), strict=True):
+                done(index, tables)
+            kept.add(future)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) or failed: keep every replicate that did finish
+        for future, chunk in futures.items():
+            finished = future not in kept and future.done() and not future.cancelled()
+            if finished and future.exception() is None:
+                for index, tables in zip(chunk, future.result(), strict=True):
+                    done(index, tables)
+        stop_pool(pool)
+        raise
 
 
 def run(
@@ -229,8 +295,9 @@ def run(
         with worker_pool(min(workers, len(todo))) as own:
             _in_pool(own, scenario, seed, todo, done)
     else:
-        for index in todo:
-            done(index, simulate(scenario, seed, index))
+        for chunk in _chunks(scenario, todo):
+            for index, tables in zip(chunk, simulate_batch(scenario, seed, chunk), strict=True):
+                done(index, tables)
     bar.close()
     daily = pd.concat([results[i][0] for i in range(n)], ignore_index=True)
     people = pd.concat([results[i][1] for i in range(n)], ignore_index=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import tomllib
 from typing import Any
 
@@ -21,6 +23,26 @@ def parse_override(text: str) -> tuple[str, object]:
     except tomllib.TOMLDecodeError:
         value = raw
     return key.strip(), value
+
+
+def positive_int(text: str) -> int:
+    """--workers: at least one process."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
+    return value
+
+
+def workers(args: argparse.Namespace) -> int:
+    """--workers, capped at the CPU count (more processes only compete for the same cores)."""
+    cpus = os.cpu_count() or 1
+    if args.workers > cpus:
+        print(f"kds-sim: note: --workers {args.workers} capped at {cpus} CPUs", file=sys.stderr)
+        return cpus
+    return int(args.workers)
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -45,7 +67,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=1,
         metavar="K",
         help="worker processes; results are identical for any K (default 1)",

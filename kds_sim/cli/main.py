@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from kds_sim._version import __version__
-from kds_sim.cli import calibrate, common, compare, params, run
+from kds_sim.cli import analyse, calibrate, common, compare, params, run, sweep
 
-COMMANDS = (run, compare, calibrate, params)
+COMMANDS = (run, compare, calibrate, params, sweep, analyse)
 
 
 def _optional_commands() -> list:
@@ -35,23 +36,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main process so it unwinds like Ctrl-C (workers ended, work kept)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from kds_sim.io.output_folder import OutputFolderError
     from kds_sim.io.scenario_files import ScenarioError
     from kds_sim.model.network import NetworkFileError
 
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args))
-    except (ScenarioError, NetworkFileError, common.UserError) as err:
+    except (ScenarioError, NetworkFileError, OutputFolderError, common.UserError) as err:
         print(f"kds-sim: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
+        what = "terminated" if isinstance(err, Terminated) else "interrupted"
         print(
-            "kds-sim: interrupted; finished replicates are kept and a rerun resumes from them",
+            f"kds-sim: {what}; finished replicates are kept and a rerun resumes from them",
             file=sys.stderr,
         )
-        return 130
+        return 143 if isinstance(err, Terminated) else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

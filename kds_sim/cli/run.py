@@ -6,27 +6,30 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from kds_sim.cli.common import add_run_options, file_backend, overrides
+from kds_sim.cli.common import add_run_options, file_backend, overrides, workers
 
 
 def handle(args: argparse.Namespace) -> int:
     from kds_sim.analysis import metrics, runner
+    from kds_sim.io.output_folder import OutputFolder, safe_name
     from kds_sim.io.scenario_files import load_scenario
     from kds_sim.report.run_report import format_summary, write_run
 
     file_backend()
     scenario = load_scenario(args.scenario, overrides(args))
-    out = Path(args.out or Path("results") / scenario.name)
-    result = runner.run(
-        scenario,
-        replicates=args.replicates,
-        seed=args.seed,
-        horizon=args.horizon,
-        workers=args.workers,
-        progress=not args.no_progress,
-        cache_dir=None if args.no_resume else out / ".replicates",
-    )
-    written = write_run(result, out)
+    out = Path(args.out) if args.out else Path("results") / safe_name(scenario.name)
+    with OutputFolder(out) as folder:  # checked and locked before any computing
+        result = runner.run(
+            scenario,
+            replicates=args.replicates,
+            seed=args.seed,
+            horizon=args.horizon,
+            workers=workers(args),
+            progress=not args.no_progress,
+            cache_dir=None if args.no_resume else out / ".replicates",
+        )
+        write_run(result, folder.staging)
+        written = folder.commit(result.seed, runner.cache_key(result.scenario, result.seed))
     print(
         f"{scenario.name}: {result.replicates} replicates of {result.cohort_size} "
         f"people, {result.horizon} days, seed {result.seed}"

@@ -26,8 +26,15 @@ def _read_toml(path: Path, referrer: Path | None) -> dict[str, Any]:
         where = f" (named by 'extends' in {referrer})" if referrer else ""
         raise ScenarioError(f"{path}: scenario file not found{where}")
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        text = path.read_bytes().decode("utf-8-sig")  # a BOM (Windows editors) is harmless
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8"
+        ) from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
 

@@ -2,7 +2,9 @@
 
 Capacity is scored 1 (poor) to 4 (good) in seven domains. Each mechanism reads one domain,
 normalised to 0-1, and interpolates between a value at score 1 and a value at score 4 (both
-parameters). MECHANISMS below is the mapping, domain -> mechanism -> parameters; the docs
+parameters). Capacity is a [domain] vector, or [domain, replicate] (and [domain, replicate, 1])
+for the ensemble engine: the same functions then give one value per replicate. MECHANISMS below
+is the mapping, domain -> mechanism -> parameters; the docs
 table in docs/parameters.md is generated from it.
 """
 
@@ -73,12 +75,12 @@ def lerp(at_1: float, at_4: float, level: Any) -> Any:
     return at_1 + (at_4 - at_1) * level
 
 
-def level(capacity: np.ndarray, domain: str) -> float:
+def level(capacity: np.ndarray, domain: str) -> Any:
     """A domain's score on a 0-1 scale."""
     return (capacity[D[domain]] - 1.0) / 3.0
 
 
-def meeting_probability(capacity: np.ndarray, g: Group) -> float:
+def meeting_probability(capacity: np.ndarray, g: Group) -> Any:
     """Chance that the group meets on a given day: planned, held and funded."""
     planned = (
         lerp(
@@ -90,7 +92,7 @@ def meeting_probability(capacity: np.ndarray, g: Group) -> float:
     )
     held = lerp(g.meeting_held_min, 1.0, level(capacity, "management_membership"))
     funded = lerp(g.funded_min, 1.0, level(capacity, "administration_finance"))
-    return min(1.0, planned * held * funded)
+    return np.minimum(1.0, planned * held * funded)
 
 
 def attendance_probability(engagement: np.ndarray, capacity: np.ndarray, g: Group) -> np.ndarray:
@@ -98,7 +100,7 @@ def attendance_probability(engagement: np.ndarray, capacity: np.ndarray, g: Grou
     return engagement * lerp(g.attendance_min, g.attendance_max, level(capacity, "leadership"))
 
 
-def dropout_probability(capacity: np.ndarray, g: Group) -> float:
+def dropout_probability(capacity: np.ndarray, g: Group) -> Any:
     """Daily chance that a member leaves the group."""
     return (
         lerp(
@@ -110,19 +112,19 @@ def dropout_probability(capacity: np.ndarray, g: Group) -> float:
     )
 
 
-def skill_transfer(capacity: np.ndarray, g: Group) -> float:
+def skill_transfer(capacity: np.ndarray, g: Group) -> Any:
     """Share of the full relapse-prevention effect one meeting passes on."""
     return lerp(g.transfer_floor, 1.0, level(capacity, "human_resources")) * lerp(
         g.quality_floor, 1.0, level(capacity, "activity_management")
     )
 
 
-def idle_reduction(capacity: np.ndarray, g: Group) -> float:
+def idle_reduction(capacity: np.ndarray, g: Group) -> Any:
     """Share of members' idle time filled through partners (jobs, skills training)."""
     return g.idle_reduction_max * level(capacity, "external_relations")
 
 
-def stress_reduction(capacity: np.ndarray, g: Group) -> float:
+def stress_reduction(capacity: np.ndarray, g: Group) -> Any:
     """Share of members' baseline stress relieved through partners (BNN, health services)."""
     return g.stress_reduction_max * level(capacity, "external_relations")
 

@@ -19,7 +19,7 @@ from kds_sim.model.parameters import DOMAINS, Section, param
 from kds_sim.model.rules import SkillGains
 
 if TYPE_CHECKING:
-    from kds_sim.model.kds_model import KDSModel
+    from kds_sim.model.cohort import Cohort as KDSModel
 
 
 class Intervention(Section):
@@ -113,11 +113,15 @@ class InterventionKind:
     def __init__(self, entry: Intervention, effects: Effects):
         self.entry = entry
         self.effects = effects
+        # the days it acts, read once: acts_on is asked for every replicate every day
+        self._days = entry.session_days()
+        self._start = entry.start_day
+        self._end = entry.start_day + entry.duration_days if entry.duration_days else None
 
     def acts_on(self, day: int) -> bool:
         if self.timing == "continuous":
-            return self.entry.is_running(day)
-        return day in self.entry.session_days()
+            return day >= self._start and (self._end is None or day < self._end)
+        return day in self._days
 
     def domain_gains(self) -> dict[str, float]:
         """PEKA points one session adds, by domain."""

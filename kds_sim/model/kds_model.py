@@ -22,25 +22,17 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector
 
-from kds_sim.model import group, rules
+from kds_sim.model import rules
 from kds_sim.model.agents import RecoveringPerson, UsingFriend
-from kds_sim.model.interventions import plan, recruitment_order
-from kds_sim.model.network import build
+from kds_sim.model.cohort import EVENTS, STREAMS, Cohort, stream
 from kds_sim.model.parameters import DOMAINS
-from kds_sim.model.people import draw_people
-from kds_sim.model.rules import ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw, SkillGains
+from kds_sim.model.rules import ABSTINENT, LAPSED, N_DRAWS, RELAPSED
 from kds_sim.model.scenario import Scenario
 
-STREAMS = ("population", "network", "daily", "group", "mesa")
-EVENTS = ("exposed", "coped", "lapse", "relapse", "reentry")
+__all__ = ["EVENTS", "STREAMS", "KDSModel", "stream"]
 
 
-def stream(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
-    """A named child of a replicate's seed: the same name gives the same numbers in any scenario."""
-    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, STREAMS.index(name)))
-
-
-class KDSModel(mesa.Model):
+class KDSModel(Cohort, mesa.Model):
     """Relapse after rehab among recovering people on a social network, with an optional KDS.
 
     `scenario.run.engine` decides how a day is stepped: "vector" applies the rules to everyone
@@ -51,38 +43,13 @@ class KDSModel(mesa.Model):
     def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0):
         seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         super().__init__(rng=int(stream(seed, "mesa").generate_state(1)[0]))
-        self.settings = scenario  # the validated Scenario (Mesa's own `scenario` is another thing)
-        self.behaviour = scenario.behaviour
-        rng = {name: np.random.default_rng(stream(seed, name)) for name in STREAMS}
-        self.daily_rng, self.group_rng = rng["daily"], rng["group"]
-
-        size = scenario.population.size
-        if scenario.network.edges_file:
-            self.network = build(scenario.network, size, rng["network"])
-            size = self.network.size
-        self.people = draw_people(scenario.population, size, rng["population"])
-        if not scenario.network.edges_file:
-            self.network = build(scenario.network, size, rng["network"])
-        p, net = self.people, self.network
-        p.stress_baseline = rules.stress_baseline(
-            p.stress, net.stigmatising_ties, net.supportive_ties, self.behaviour
-        )
-        p.help_seeking[:] = rules.help_seeking_baseline(
-            p.help_seeking, net.supportive_ties, self.behaviour
-        )
-
-        self.group = group.PeerGroup(scenario.group)
-        self.interventions = plan(scenario.interventions, scenario.intervention_effects)
-        if self.group.enabled:
-            self.enrol(scenario.group.recruitment, int(round(scenario.group.coverage * size)))
-
+        # self.settings: the validated Scenario (Mesa's own `scenario` is another thing)
+        self.setup(scenario, seed)
+        size, net = self.people.size, self.network
         self.engine = scenario.run.engine
         RecoveringPerson.create_agents(self, size, list(range(size)))
         UsingFriend.create_agents(self, net.n_using_friends, list(range(net.n_using_friends)))
         self.today: dict[str, np.ndarray] = {}
-        self.events = {k: np.zeros(size, dtype=bool) for k in EVENTS}
-        self.attended = np.zeros(size, dtype=bool)
-        self.meeting_held = False
         self.datacollector = DataCollector(model_reporters=self._reporters())
         self.datacollector.collect(self)
 
@@ -123,18 +90,15 @@ class KDSModel(mesa.Model):
         p, n = self.people, self.people.size
         u = self.daily_rng.random((N_DRAWS, n))
         meeting_draw = self.group_rng.random()
-        self._group_day(u, meeting_draw)
+        self.group_day(self.day, u, meeting_draw)
 
         relapsed = p.status == RELAPSED
         idle, stress_target = p.idle, p.stress_baseline
         if self.group.active:
+            idle_cut, stress_cut = self.group_effects()
             member = p.member.astype(np.float64)
-            idle = p.idle * (
-                1.0 - member * group.idle_reduction(self.group.capacity, self.group.settings)
-            )
-            stress_target = p.stress_baseline * (
-                1.0 - member * group.stress_reduction(self.group.capacity, self.group.settings)
-            )
+            idle = p.idle * (1.0 - member * idle_cut)
+            stress_target = p.stress_baseline * (1.0 - member * stress_cut)
         self.today = {
             "u": u,
             "idle": idle,
@@ -146,11 +110,7 @@ class KDSModel(mesa.Model):
         else:
             self.apply_rules(slice(None))
         self._record_events()
-        if self.group.active:
-            protection = sum(
-                k.erosion_protection() for k in self.interventions if k.acts_on(self.day - 1)
-            )
-            self.group.end_of_day(self.day, min(1.0, protection))
+        self.end_of_day(self.day)
         self.datacollector.collect(self)
 
     def apply_rules(self, index: slice) -> None:
@@ -168,47 +128,6 @@ class KDSModel(mesa.Model):
         for name, value in events.items():
             self.events[name][index] = value
 
-    def _group_day(self, u: np.ndarray, meeting_draw: float) -> None:
-        p, g = self.people, self.group
-        self.attended[:] = False
-        self.meeting_held = False
-        if not g.active:
-            return
-        settings = g.settings
-        acting = [k for k in self.interventions if k.acts_on(self.day - 1)]
-        for kind in acting:
-            kind.on_day_start(self)
-        leaving = p.member & (u[Draw.DROPOUT] < group.dropout_probability(g.capacity, settings))
-        p.member[leaving] = False
-        for kind in acting:
-            kind.on_session(self, u[Draw.TRAINING])
-        self.meeting_held = bool(meeting_draw < group.meeting_probability(g.capacity, settings))
-        if self.meeting_held:
-            self.attended = p.member & (
-                u[Draw.MEETING] < group.attendance_probability(p.engagement, g.capacity, settings)
-            )
-            p.meetings_attended += self.attended
-            p.stress = group.relieve_stress(p.stress, self.attended, settings)
-            self.learn(
-                group.skill_transfer(g.capacity, settings) * self.attended,
-                group.meeting_gains(settings),
-            )
-
-    # -- what interventions and the group do to people ------------------------------------------
-    def learn(self, dose: np.ndarray, gains: SkillGains) -> None:
-        """Everyone learns relapse-prevention skills at their dose (0 for those absent)."""
-        self.people.write(slice(None), rules.learn(self.people.view(slice(None)), dose, gains))
-
-    def enrol(self, targeting: str, quota: int) -> None:
-        """The next `quota` non-members, in the order `targeting` gives, join the group."""
-        p = self.people
-        order = recruitment_order(
-            targeting, self.network.using_ties, p.engagement, p.recruit_priority
-        )
-        joining = order[~p.member[order]][:quota]
-        p.member[joining] = True
-        p.ever_member[joining] = True
-
     def _record_events(self) -> None:
         p, e, day = self.people, self.events, self.day
         p.first_lapse_day[e["lapse"] & (p.first_lapse_day < 0)] = day
@@ -225,28 +144,5 @@ class KDSModel(mesa.Model):
     def daily_table(self) -> pd.DataFrame:
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
-    def person_table(self) -> pd.DataFrame:
-        p, net = self.people, self.network
-        horizon = self.day
-        event = p.first_relapse_day >= 0
-        return pd.DataFrame(
-            {
-                "person": np.arange(p.size),
-                "member": p.ever_member,
-                "member_at_end": p.member,
-                "meetings_attended": p.meetings_attended,
-                "using_ties": net.using_ties,
-                "supportive_ties": net.supportive_ties,
-                "stigmatising_ties": net.stigmatising_ties,
-                "first_lapse_day": np.where(p.first_lapse_day >= 0, p.first_lapse_day, np.nan),
-                "first_relapse_day": np.where(event, p.first_relapse_day, np.nan),
-                "relapse_time": np.where(event, p.first_relapse_day, horizon),
-                "relapse_censored": ~event,
-                "lapses": p.lapses,
-                "relapses": p.relapses,
-                "open_lapse": p.status == LAPSED,
-                "status_at_end": np.vectorize(rules.STATES.get, otypes=[object])(p.status),
-                "coping_at_end": p.coping,
-                "self_efficacy_at_end": p.self_efficacy,
-            }
-        )
+    def person_table(self, horizon: int | None = None) -> pd.DataFrame:
+        return Cohort.person_table(self, self.day if horizon is None else horizon)

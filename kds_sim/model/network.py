@@ -9,6 +9,7 @@ graph with node roles is built on request, for export, the agent view and the ap
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def generate(settings: Network, n: int, rng: np.random.Generator) -> SocialNetwo
 
 def _read_roles(path: Path) -> dict[str, str]:
     roles: dict[str, str] = {}
-    with path.open(newline="") as handle:
+    with _open_csv(path) as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"id", "role"} <= set(reader.fieldnames):
             raise NetworkFileError(f"{path}: needs a header with columns id,role")
@@ -125,10 +126,25 @@ def _read_roles(path: Path) -> dict[str, str]:
     return roles
 
 
+def _open_csv(path: Path) -> io.StringIO:
+    """A CSV file as text: UTF-8, a leading BOM dropped; anything else is a one-line error."""
+    try:
+        return io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")
+    except UnicodeDecodeError as err:
+        raise NetworkFileError(
+            f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8"
+        ) from None
+    except OSError as err:
+        raise NetworkFileError(f"{path}: cannot read: {err.strerror}") from None
+
+
 def _read_graph(edges_file: str, nodes_file: str | None) -> nx.Graph:
     path = Path(edges_file)
     if path.suffix.lower() == ".graphml":
-        graph = nx.read_graphml(path)
+        try:
+            graph = nx.read_graphml(path)
+        except Exception as err:  # ElementTree, networkx and decoding errors alike
+            raise NetworkFileError(f"{path}: not valid GraphML: {err}") from None
         graph = nx.relabel_nodes(graph, {v: str(v) for v in graph})
         if nodes_file:
             nx.set_node_attributes(graph, _read_roles(Path(nodes_file)), "role")
@@ -137,7 +153,7 @@ def _read_graph(edges_file: str, nodes_file: str | None) -> nx.Graph:
     graph = nx.Graph()
     for node, role in roles.items():
         graph.add_node(node, role=role)
-    with path.open(newline="") as handle:
+    with _open_csv(path) as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"source", "target"} <= set(reader.fieldnames):
             raise NetworkFileError(f"{path}: needs a header with columns source,target")

@@ -37,7 +37,11 @@ def param(default: Any, unit: str, source: str, doc: str, **constraints: Any) ->
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    """Strict: nan/inf, booleans and strings never pass for numbers (TOML allows all three)."""
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True
+    )
 
 
 class Distribution(Section):
@@ -647,6 +651,10 @@ class Group(Section):
         ge=1,
         le=4,
     )
+
+
+MIN_MAX_PAIRS = ("meetings_per_month", "attendance", "dropout_per_month", "erosion_half_life")
+"""Group settings given as a _min/_max pair; a swapped pair would invert the capacity scale."""
 
 
 class Outputs(Section):

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, Field, SerializeAsAny, model_validator
 
 from kds_sim.model.interventions import Effects, Intervention, parse_effects, parse_entry
 from kds_sim.model.parameters import (
+    MIN_MAX_PAIRS,
     Behaviour,
     Group,
     Network,
@@ -63,6 +64,13 @@ class Scenario(Section):
                     f"interventions[{i}].start_day = {item.start_day} ({item.kind}): beyond "
                     f"the horizon run.horizon_days = {self.run.horizon_days}; allowed: 0 to "
                     f"{self.run.horizon_days - 1}"
+                )
+        for pair in MIN_MAX_PAIRS:
+            low, high = getattr(self.group, f"{pair}_min"), getattr(self.group, f"{pair}_max")
+            if low > high:
+                raise ValueError(
+                    f"group.{pair}_min = {low} is above group.{pair}_max = {high}; allowed: "
+                    f"group.{pair}_min at most group.{pair}_max"
                 )
         if self.network.peer_degree % 2:
             raise ValueError(

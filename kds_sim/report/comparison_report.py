@@ -13,6 +13,7 @@ from kds_sim._version import __version__
 from kds_sim.analysis import metrics
 from kds_sim.analysis.comparison import ComparisonResult
 from kds_sim.io import plots, storage
+from kds_sim.io.output_folder import safe_name
 from kds_sim.model.scenario import Scenario
 from kds_sim.report.reference import entries
 
@@ -26,7 +27,7 @@ pre{padding:0.8em;overflow-x:auto} .note{color:#555;font-size:0.9em}
 """
 
 
-def _image(path: Path) -> str:
+def embed_image(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
@@ -50,11 +51,10 @@ def write_comparison(result: ComparisonResult, out: str | Path) -> list[Path]:
     written = storage.write_table(out / "comparison", result.table)
     written += storage.write_table(out / "survival", result.survival())
     for name, run in result.results.items():
-        written += storage.write_table(out / "scenarios" / name / "summary", run.summary())
+        folder = out / "scenarios" / safe_name(name)  # a name is text, never a path
+        written += storage.write_table(folder / "summary", run.summary())
         daily_mean = run.daily.drop(columns="replicate").groupby("day").mean()
-        written += storage.write_table(
-            out / "scenarios" / name / "daily_mean", daily_mean.reset_index()
-        )
+        written += storage.write_table(folder / "daily_mean", daily_mean.reset_index())
     figures = {}
     figure, ax = plots.new_axes(8, 4.8)
     result.plot_survival(ax)
@@ -103,7 +103,7 @@ def write_html(result: ComparisonResult, figures: dict[str, Path], path: Path) -
     }
     for key, title in titles.items():
         if key in figures:
-            parts += [f"<h2>{title}</h2>", _image(figures[key])]
+            parts += [f"<h2>{title}</h2>", embed_image(figures[key])]
     parts.append("<h2>Scenarios</h2>")
     for name, run in result.results.items():
         s = run.scenario

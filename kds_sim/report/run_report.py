@@ -16,7 +16,9 @@ def headline(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     """Metric -> statistics; an undefined value (NaN) becomes None (JSON null: NaN is not JSON)."""
     keys = ("mean", "ci_low", "ci_high", "range_low", "range_high")
     return {
-        str(row.metric): {k: None if pd.isna(getattr(row, k)) else float(getattr(row, k)) for k in keys}
+        str(row.metric): {
+            k: None if pd.isna(getattr(row, k)) else float(getattr(row, k)) for k in keys
+        }
         for row in summary.itertuples()
     }
 

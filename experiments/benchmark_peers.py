@@ -1,0 +1,219 @@
+"""Side-by-side benchmark: kds-sim's engines and Starsim running the same relapse rules.
+
+Engines (each measurement in a fresh subprocess, engines interleaved size by size):
+- ensemble: kds_sim.model.ensemble.Ensemble, all replicates of a size stepped together;
+- vector: KDSModel (Mesa, vector engine), one replicate after another;
+- starsim_port: a Starsim 3.7 Sim whose one intervention calls kds-sim's own
+  rules.advance_day on the same cohort, network and uniforms (needs the `bench` extra);
+- starsim_sis: Starsim's built-in SIS on its random network, for scale.
+
+Rows: agent-steps/s (people x replicates x days / run wall seconds, setup excluded), the run's
+CPU seconds, peak RSS of the subprocess, and the ratio to the Starsim port at the same size.
+
+Examples:
+    python experiments/benchmark_peers.py                      # 300 x 200 and 10k
+    python experiments/benchmark_peers.py --cases 300x200,10000x1,100000x1,1000000x1
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ENGINES = ("ensemble", "vector", "starsim_port", "starsim_sis")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scenario_for(size: int, days: int):
+    from kds_sim.model.scenario import Scenario
+
+    return Scenario.model_validate(
+        {"population": {"size": size}, "run": {"horizon_days": days}, "group": {"enabled": False}}
+    )
+
+
+def seeds(replicates: int):
+    import numpy as np
+
+    return [np.random.SeedSequence(1, spawn_key=(i,)) for i in range(replicates)]
+
+
+def run_ensemble(size: int, replicates: int, days: int) -> tuple[float, float]:
+    from kds_sim.model.ensemble import Ensemble
+
+    start = time.perf_counter()
+    model = Ensemble([scenario_for(size, days)] * replicates, seeds(replicates))
+    setup = time.perf_counter() - start
+    start = time.perf_counter()
+    model.run()
+    return setup, time.perf_counter() - start
+
+
+def run_vector(size: int, replicates: int, days: int) -> tuple[float, float]:
+    from kds_sim.model.kds_model import KDSModel
+
+    setup = run = 0.0
+    for seed in seeds(replicates):
+        start = time.perf_counter()
+        model = KDSModel(scenario_for(size, days), seed)
+        setup += time.perf_counter() - start
+        start = time.perf_counter()
+        model.run()
+        run += time.perf_counter() - start
+    return setup, run
+
+
+def run_starsim_port(size: int, replicates: int, days: int) -> tuple[float, float]:
+    """Starsim drives the days; kds-sim's Cohort and rules.advance_day do the work."""
+    import numpy as np
+    import starsim as ss
+
+    from kds_sim.model import rules
+    from kds_sim.model.cohort import Cohort
+    from kds_sim.model.rules import N_DRAWS, RELAPSED
+
+    class Relapse(ss.Intervention):
+        def __init__(self, cohort: Cohort):
+            super().__init__(name="kds_relapse")
+            self.cohort = cohort
+
+        def step(self) -> None:
+            c = self.cohort
+            p = c.people
+            u = c.daily_rng.random((N_DRAWS, p.size))
+            contacts = c.network.using_ties + c.network.relapsed_peers(p.status == RELAPSED)
+            new, events = rules.advance_day(
+                p.view(slice(None)), contacts, p.idle, p.stress_baseline, u, c.behaviour
+            )
+            p.write(slice(None), new)
+
+    setup = run = 0.0
+    for seed in seeds(replicates):
+        start = time.perf_counter()
+        cohort = Cohort()
+        cohort.setup(scenario_for(size, days), seed)
+        sim = ss.Sim(
+            n_agents=size, interventions=Relapse(cohort), start=0, stop=days, dt=1, verbose=0
+        )
+        sim.init()
+        setup += time.perf_counter() - start
+        start = time.perf_counter()
+        sim.run()
+        run += time.perf_counter() - start
+    assert np.isfinite(cohort.people.stress).all()
+    return setup, run
+
+
+def run_starsim_sis(size: int, replicates: int, days: int) -> tuple[float, float]:
+    import starsim as ss
+
+    setup = run = 0.0
+    for i in range(replicates):
+        start = time.perf_counter()
+        sim = ss.Sim(
+            n_agents=size,
+            diseases="sis",
+            networks="random",
+            start=0,
+            stop=days,
+            dt=1,
+            rand_seed=i,
+            verbose=0,
+        )
+        sim.init()
+        setup += time.perf_counter() - start
+        start = time.perf_counter()
+        sim.run()
+        run += time.perf_counter() - start
+    return setup, run
+
+
+RUNNERS = {
+    "ensemble": run_ensemble,
+    "vector": run_vector,
+    "starsim_port": run_starsim_port,
+    "starsim_sis": run_starsim_sis,
+}
+
+
+def worker(engine: str, size: int, replicates: int, days: int) -> dict:
+    RUNNERS[engine](10, 2, 2)  # warm up imports and first calls
+    start_cpu = time.process_time()
+    setup, run = RUNNERS[engine](size, replicates, days)
+    return {
+        "engine": engine,
+        "people": size,
+        "replicates": replicates,
+        "days": days,
+        "setup_s": round(setup, 3),
+        "run_s": round(run, 3),
+        "cpu_s": round(time.process_time() - start_cpu, 3),
+        "steps_per_s": size * replicates * days / run,
+        "rss_peak_mb": round(_rss_mb(), 1),
+    }
+
+
+def measure(engine: str, size: int, replicates: int, days: int) -> dict | None:
+    command = [sys.executable, os.path.abspath(__file__), "--worker", engine]
+    command += ["--cases", f"{size}x{replicates}", "--days", str(days)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"{engine} {size}x{replicates} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="300x200,10000x1", help="PEOPLExREPLICATES,...")
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument(
+        "--loop-replicates",
+        type=int,
+        default=20,
+        help="replicates for the one-at-a-time engines (rates are per step, so comparable)",
+    )
+    parser.add_argument("--csv", default="experiments/results/benchmark_peers.csv")
+    parser.add_argument("--worker", metavar="ENGINE", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    cases = [tuple(int(x) for x in c.split("x")) for c in args.cases.split(",")]
+    if args.worker:
+        size, replicates = cases[0]
+        print(json.dumps(worker(args.worker, size, replicates, args.days)))
+        return
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
+    rows = []
+    for size, replicates in cases:
+        for engine in args.engines.split(","):
+            if engine.startswith("starsim") and size > 100_000:
+                continue  # Starsim at 1M people is not part of the comparison
+            reps = replicates if engine == "ensemble" else min(replicates, args.loop_replicates)
+            row = measure(engine, size, reps, args.days)
+            if row:
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    for row in rows:
+        port = [r for r in rows if r["engine"] == "starsim_port" and r["people"] == row["people"]]
+        row["ratio_to_starsim_port"] = (
+            round(row["steps_per_s"] / port[0]["steps_per_s"], 2) if port else None
+        )
+    if rows:
+        with open(args.csv, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {args.csv}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The ensemble engine: each replicate of a batch equals running it alone (runner.simulate,
+the vector engine, and so the Mesa agent engine), for any batch size and with rows that carry
+different parameter sets."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import pytest
+from conftest import SCENARIOS, deep_update, make_scenario, write_toml
+
+from kds_sim.analysis import runner
+from kds_sim.analysis.runner import simulate
+from kds_sim.io.scenario_files import load_scenario
+from kds_sim.model.ensemble import batch_size, row_behaviour, simulate_batch
+from kds_sim.model.scenario import Scenario
+
+CAPACITY = {
+    "group": {"enabled": True, "coverage": 0.3},
+    "interventions": [
+        {"kind": "work_plan", "start_day": 0},
+        {"kind": "relapse_prevention_training", "start_day": 3, "sessions": 4},
+        {"kind": "mentoring", "start_day": 0},
+        {
+            "kind": "recruitment",
+            "start_day": 5,
+            "target_coverage": 0.6,
+            "targeting": "most_engaged",
+        },
+    ],
+}
+CHURN = {  # many relapses, re-entries and peer contacts, so every rule fires
+    "network": {"peer_degree": 8, "using_ties_mean": 1.0},
+    "behaviour": {"hrs_rate_per_using_tie": 0.2, "reentry_rate": 20.0},
+}
+CASES = {
+    "no group": {},
+    "group": {"group": {"enabled": True, "coverage": 0.5}},
+    "capacity building": CAPACITY,
+    "churn with group": {**CHURN, "group": {"enabled": True, "coverage": 0.5}},
+    "group stops meeting": {
+        "group": {
+            "enabled": True,
+            "stop_threshold": 2.4,
+            "erosion_half_life_min": 15.0,
+            "erosion_half_life_max": 30.0,
+        },
+        "interventions": [{"kind": "mentoring", "start_day": 0, "duration_days": 10}],
+    },
+}
+
+
+def assert_same(got: list, expected: list) -> None:
+    assert len(got) == len(expected)
+    for (daily, people), (daily_ref, people_ref) in zip(got, expected, strict=True):
+        pd.testing.assert_frame_equal(daily, daily_ref, check_exact=True)
+        pd.testing.assert_frame_equal(people, people_ref, check_exact=True)
+
+
+def alone(scenario: Scenario, seed: int, indices) -> list:
+    return [simulate(scenario, seed, i) for i in indices]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_batch_equals_each_replicate_alone(case):
+    scenario = make_scenario(CASES[case], size=60, horizon=50)
+    indices = [0, 3, 1, 7]
+    assert_same(simulate_batch(scenario, 9, indices), alone(scenario, 9, indices))
+
+
+@pytest.mark.parametrize("name", ["group_as_assessed", "capacity_building_mentoring"])
+def test_shipped_scenarios(name):
+    scenario = load_scenario(SCENARIOS / f"{name}.toml")
+    scenario = scenario.model_copy(
+        update={"run": scenario.run.model_copy(update={"horizon_days": 60})}
+    )
+    assert_same(simulate_batch(scenario, 2, range(3)), alone(scenario, 2, range(3)))
+
+
+def test_agent_engine_equals_batch():
+    scenario = make_scenario({**CHURN, **CAPACITY}, size=30, horizon=30)
+    agent = make_scenario({**CHURN, **CAPACITY, "run": {"engine": "agent"}}, size=30, horizon=30)
+    assert_same(simulate_batch(scenario, 4, [0, 1]), alone(agent, 4, [0, 1]))
+
+
+def test_any_batch_size_gives_identical_output():
+    scenario = make_scenario({**CHURN, **CAPACITY}, size=50, horizon=40)
+    whole = simulate_batch(scenario, 1, range(5))
+    assert batch_size(50, 0.0) == 1
+    one_by_one = simulate_batch(scenario, 1, range(5), budget_mb=0.0)
+    pairs = simulate_batch(scenario, 1, range(5), budget_mb=50 * 2 * 1500 / 1e6)
+    assert_same(one_by_one, whole)
+    assert_same(pairs, whole)
+
+
+def test_rows_with_different_parameters_equal_separate_runs():
+    base = {**CHURN, **CAPACITY}
+    low = make_scenario(base, size=40, horizon=40)
+    high = make_scenario(
+        deep_update(
+            base,
+            {
+                "behaviour": {"coping_weight": 3.0, "craving_decay_days": 20.0},
+                "group": {"coverage": 0.7, "capacity": {"leadership": 3.5}},
+            },
+        ),
+        size=40,
+        horizon=40,
+    )
+    assert not isinstance(row_behaviour([low.behaviour, high.behaviour]), type(low.behaviour))
+    got = simulate_batch([low, high, high, low], 6, [0, 0, 1, 1])
+    expected = [simulate(s, 6, i) for s, i in ((low, 0), (high, 0), (high, 1), (low, 1))]
+    assert_same(got, expected)
+
+
+def test_rows_with_different_behaviour_share_the_vectorised_group():
+    base = {**CHURN, **CAPACITY}
+    low = make_scenario(base, size=40, horizon=40)
+    high = make_scenario(
+        deep_update(base, {"behaviour": {"coping_weight": 3.0}}), size=40, horizon=40
+    )
+    got = simulate_batch([low, high, low], 8, [2, 2, 5])
+    expected = [simulate(s, 8, i) for s, i in ((low, 2), (high, 2), (low, 5))]
+    assert_same(got, expected)
+
+
+def test_network_file(tmp_path):
+    nodes = (
+        "id,role\n" + "".join(f"r{i},recovering\n" for i in range(6)) + "u1,using\ns1,supportive\n"
+    )
+    edges = (
+        "source,target\n" + "".join(f"r{i},r{(i + 1) % 6}\n" for i in range(6)) + "r1,u1\nr2,s1\n"
+    )
+    write_toml(tmp_path / "nodes.csv", nodes)
+    write_toml(tmp_path / "edges.csv", edges)
+    path = write_toml(
+        tmp_path / "net.toml",
+        "[run]\nhorizon_days = 40\n[group]\nenabled = true\n"
+        '[network]\nedges_file = "edges.csv"\nnodes_file = "nodes.csv"\n',
+    )
+    scenario = load_scenario(path)
+    assert_same(simulate_batch(scenario, 3, range(3)), alone(scenario, 3, range(3)))
+
+
+def test_runner_output_is_identical_for_any_task_size_and_executor(monkeypatch):
+    scenario = make_scenario({**CHURN, **CAPACITY}, size=40, horizon=30, replicates=5)
+    whole = runner.run(scenario, progress=False)
+    monkeypatch.setattr(runner, "BATCH_PEOPLE", 80)  # two replicates per task
+    small = runner.run(scenario, progress=False)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = runner.run(scenario, progress=False, pool=pool)
+    for other in (small, threaded):
+        pd.testing.assert_frame_equal(other.daily, whole.daily, check_exact=True)
+        pd.testing.assert_frame_equal(other.people, whole.people, check_exact=True)
+    assert_same(
+        [
+            (d.reset_index(drop=True), p.reset_index(drop=True))
+            for (_, d), (_, p) in zip(
+                whole.daily.groupby("replicate"), whole.people.groupby("replicate"), strict=True
+            )
+        ],
+        alone(scenario, scenario.run.seed, range(5)),
+    )
