@@ -32,7 +32,16 @@ from kds_sim.model.rules import ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw, Skil
 from kds_sim.model.scenario import Scenario
 
 STREAMS = ("population", "network", "daily", "group", "mesa")
-EVENTS = ("exposed", "coped", "lapse", "relapse", "reentry")
+EVENTS = (
+    "exposed",
+    "coped",
+    "lapse",
+    "relapse",
+    "reentry",
+    "remission",
+    "recovered",
+    "using_tie_lost",
+)
 
 
 def stream(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
@@ -67,6 +76,8 @@ class KDSModel(mesa.Model):
         p.stress_baseline = rules.stress_baseline(
             p.stress, net.stigmatising_ties, net.supportive_ties, self.behaviour
         )
+        p.using_ties[:] = net.using_ties
+        p.supportive_ties[:] = net.supportive_ties
         p.help_seeking[:] = rules.help_seeking_baseline(
             p.help_seeking, net.supportive_ties, self.behaviour
         )
@@ -103,6 +114,7 @@ class KDSModel(mesa.Model):
             "new_lapses": lambda m: int(np.count_nonzero(m.events["lapse"])),
             "new_relapses": lambda m: int(np.count_nonzero(m.events["relapse"])),
             "reentries": lambda m: int(np.count_nonzero(m.events["reentry"])),
+            "remissions": lambda m: int(np.count_nonzero(m.events["remission"])),
             "exposures": lambda m: int(np.count_nonzero(m.events["exposed"])),
             "members": lambda m: int(np.count_nonzero(p.member)),
             "meeting_held": lambda m: bool(m.meeting_held),
@@ -139,7 +151,7 @@ class KDSModel(mesa.Model):
             "u": u,
             "idle": idle,
             "stress_target": stress_target,
-            "contacts": self.network.using_ties + self.network.relapsed_peers(relapsed),
+            "contacts": p.using_ties + self.network.relapsed_peers(relapsed),
         }
         if self.engine == "agent":
             self.agents_by_type[RecoveringPerson].shuffle_do("step")
@@ -184,10 +196,10 @@ class KDSModel(mesa.Model):
             kind.on_session(self, u[Draw.TRAINING])
         self.meeting_held = bool(meeting_draw < group.meeting_probability(g.capacity, settings))
         if self.meeting_held:
-            self.attended = p.member & (
-                u[Draw.MEETING] < group.attendance_probability(p.engagement, g.capacity, settings)
-            )
+            attendance = group.attendance_probability(p.engagement, g.capacity, settings)
+            self.attended = p.member & (u[Draw.MEETING] < attendance)
             p.meetings_attended += self.attended
+            self._befriend(group.befriended(self.attended, u[Draw.MEETING], attendance, settings))
             p.stress = group.relieve_stress(p.stress, self.attended, settings)
             self.learn(
                 group.skill_transfer(g.capacity, settings) * self.attended,
@@ -199,12 +211,22 @@ class KDSModel(mesa.Model):
         """Everyone learns relapse-prevention skills at their dose (0 for those absent)."""
         self.people.write(slice(None), rules.learn(self.people.view(slice(None)), dose, gains))
 
+    def _befriend(self, new_friend: np.ndarray) -> None:
+        """A new abstinent friend from the group: one more supportive tie, with what a
+        supportive tie does to distal stress and help-seeking (Litt et al. 2009)."""
+        if not new_friend.any():
+            return
+        p, b = self.people, self.behaviour
+        p.supportive_ties += new_friend
+        p.stress_baseline = np.clip(
+            p.stress_baseline - b.support_stress_per_tie * new_friend, 0.0, 1.0
+        )
+        p.help_seeking = np.clip(p.help_seeking + b.support_help_per_tie * new_friend, 0.0, 1.0)
+
     def enrol(self, targeting: str, quota: int) -> None:
         """The next `quota` non-members, in the order `targeting` gives, join the group."""
         p = self.people
-        order = recruitment_order(
-            targeting, self.network.using_ties, p.engagement, p.recruit_priority
-        )
+        order = recruitment_order(targeting, p.using_ties, p.engagement, p.recruit_priority)
         joining = order[~p.member[order]][:quota]
         p.member[joining] = True
         p.ever_member[joining] = True
@@ -215,6 +237,9 @@ class KDSModel(mesa.Model):
         p.first_relapse_day[e["relapse"] & (p.first_relapse_day < 0)] = day
         p.lapses += e["lapse"]
         p.relapses += e["relapse"]
+        p.remissions += e["remission"]
+        if e["using_tie_lost"].any():
+            self.network.drop_using_ties(np.flatnonzero(e["using_tie_lost"]))
 
     # -- results -------------------------------------------------------------------------------
     def run(self, days: int | None = None) -> KDSModel:
@@ -246,6 +271,10 @@ class KDSModel(mesa.Model):
                 "relapses": p.relapses,
                 "open_lapse": p.status == LAPSED,
                 "status_at_end": np.vectorize(rules.STATES.get, otypes=[object])(p.status),
+                "remissions": p.remissions,
+                "days_using": p.days_using,
+                "using_ties_at_end": p.using_ties,
+                "supportive_ties_at_end": p.supportive_ties,
                 "coping_at_end": p.coping,
                 "self_efficacy_at_end": p.self_efficacy,
             }

@@ -32,6 +32,9 @@ TRAITS = (
 )
 """Attributes drawn from the scenario's Beta distributions, in the order of their uniforms."""
 
+LATER_TRAITS = ("negative_expectancy", "commitment")
+"""Traits added in 0.2, drawn after the others so that the first ones keep their numbers."""
+
 
 def column(meaning: str) -> Any:
     return field(metadata={"meaning": meaning})
@@ -50,6 +53,8 @@ class People:
     idle: np.ndarray = column("share of the day without occupation")
     help_seeking: np.ndarray = column("readiness to ask others for help after a lapse")
     engagement: np.ndarray = column("how readily a member attends group activities")
+    negative_expectancy: np.ndarray = column("expected harms of using (protective)")
+    commitment: np.ndarray = column("commitment to abstinence")
     recruit_priority: np.ndarray = column("random rank among equals when the group recruits")
     self_efficacy_at_discharge: np.ndarray = column("self-efficacy restored on re-entry")
     craving_at_discharge: np.ndarray = column("craving restored on re-entry")
@@ -63,6 +68,11 @@ class People:
     first_relapse_day: np.ndarray = column("day of the first relapse (-1: none yet)")
     lapses: np.ndarray = column("lapses so far")
     relapses: np.ndarray = column("relapses so far")
+    remissions: np.ndarray = column("returns from relapse to abstinence without treatment")
+    spell_at_lapse: np.ndarray = column("days abstinent when the latest lapse began")
+    days_using: np.ndarray = column("days lapsed or relapsed so far")
+    using_ties: np.ndarray = column("ties to active users now (they can end)")
+    supportive_ties: np.ndarray = column("supportive community and peer ties now")
 
     @property
     def size(self) -> int:
@@ -96,6 +106,11 @@ def draw_people(population: Population, size: int, rng: np.random.Generator) -> 
         trait: beta_quantile(uniforms[i], getattr(population, trait))
         for i, trait in enumerate(TRAITS)
     }
+    later = rng.random((len(LATER_TRAITS), size))
+    traits |= {
+        trait: beta_quantile(later[i], getattr(population, trait))
+        for i, trait in enumerate(LATER_TRAITS)
+    }
     return People(
         **traits,
         recruit_priority=uniforms[len(TRAITS)],
@@ -111,4 +126,9 @@ def draw_people(population: Population, size: int, rng: np.random.Generator) -> 
         first_relapse_day=np.full(size, -1, dtype=np.int32),
         lapses=np.zeros(size, dtype=np.int32),
         relapses=np.zeros(size, dtype=np.int32),
+        remissions=np.zeros(size, dtype=np.int32),
+        spell_at_lapse=np.zeros(size, dtype=np.int32),
+        days_using=np.zeros(size, dtype=np.int32),
+        using_ties=np.zeros(size, dtype=np.int64),
+        supportive_ties=np.zeros(size, dtype=np.int64),
     )
