@@ -224,3 +224,66 @@ def test_with_every_mechanism_off_the_model_is_v0_1_exactly():
         daily, _ = simulate(make_scenario(overrides, size=150, horizon=200, seed=11), 11, 2)
         expected = table.drop(columns="scenario").reset_index(drop=True)
         pd.testing.assert_frame_equal(daily[expected.columns], expected, check_dtype=False)
+
+
+# -- an open population --------------------------------------------------------------------------
+def test_entry_days_spread_discharges_evenly_after_the_initial_cohort():
+    from kds_sim.model.parameters import Population
+    from kds_sim.model.people import entry_days
+
+    days = entry_days(Population(size=10, discharges_per_month=30.4375), 100)
+    assert (days[:10] == 0).all()
+    assert days[10:].tolist() == list(range(1, 101))  # one a day
+    assert len(entry_days(Population(size=10), 100)) == 10  # closed cohort
+
+
+def test_open_population_admits_people_and_counts_them_from_their_own_discharge():
+    scenario = make_scenario(
+        {"population": {"discharges_per_month": 20.0}}, size=100, horizon=400, seed=2
+    )
+    daily, people = simulate(scenario, 2, 0)
+    assert len(people) == 100 + 263  # 20 a month over 400 days: days 1, 2.52, ... <= 400
+    assert daily["present"].tolist()[0] == 100 and daily["present"].iloc[-1] == len(people)
+    late = people[people["entry_day"] > 0]
+    assert (late["first_relapse_day"].dropna() >= 1).all()
+    assert (late["followed_days"] == 400 - late["entry_day"]).all()
+    # relapse by 365 days counts only people followed 365 days
+    from kds_sim.analysis.metrics import followed, relapse_by
+
+    assert len(followed(people, 365, 400)) == int((people["entry_day"] <= 35).sum())
+    assert relapse_by(people, 365, 400) == pytest.approx(
+        (followed(people, 365, 400)["first_relapse_day"] <= 365).mean()
+    )
+
+
+def test_exits_remove_people_and_overdose_follows_use(stat_run):
+    base = {"population": {"death_rate": 0.02, "overdose_death_rate": 0.5, "move_away_rate": 0.05}}
+    run = stat_run(base)
+    people = run.people
+    reasons = people["exit_reason"].value_counts()
+    assert reasons.get("died of overdose", 0) > 0 and reasons.get("moved away", 0) > 0
+    gone = people[people["exit_reason"] != ""]
+    assert (gone["status_at_end"] == "absent").all()
+    # overdose deaths happen only to people who used: every one of them lapsed at least once
+    assert (people.loc[people["exit_reason"] == "died of overdose", "lapses"] > 0).all()
+    # about 2 % a year die of other causes and 5 % move: over a year, 7 % +- 2 % of 6000
+    other = gone["exit_reason"].isin(["died", "moved away"]).mean() * len(gone) / len(people)
+    assert 0.05 < other < 0.09
+    # with exits, survivors are present at the end; the daily count agrees
+    last = run.daily.groupby("replicate").tail(1)
+    assert last["present"].sum() == (people["status_at_end"] != "absent").sum()
+
+
+def test_cross_sectional_share_differs_from_cohort_incidence():
+    """In an open population the share of known cases who ever relapsed is a mix of people
+    followed for different times: below the 5-year cohort figure, above the 1-year one."""
+    scenario = make_scenario(
+        {"population": {"discharges_per_month": 25.0}}, size=300, horizon=1825, seed=4
+    )
+    from kds_sim.analysis import metrics
+
+    daily, people = simulate(scenario, 4, 0)
+    cross = metrics.get("ever_relapsed_share_present").per_replicate(people, daily)
+    year = metrics.relapse_by(people, 365, 1825)
+    five = metrics.relapse_by(people, 1825, 1825)
+    assert year < cross < five

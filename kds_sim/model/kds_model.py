@@ -27,11 +27,22 @@ from kds_sim.model.agents import RecoveringPerson, UsingFriend
 from kds_sim.model.interventions import plan, recruitment_order
 from kds_sim.model.network import build
 from kds_sim.model.parameters import DOMAINS
-from kds_sim.model.people import draw_people
-from kds_sim.model.rules import ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw, SkillGains
+from kds_sim.model.people import draw_people, entry_days
+from kds_sim.model.rules import (
+    ABSENT,
+    ABSTINENT,
+    LAPSED,
+    N_DRAWS,
+    RELAPSED,
+    STAYED,
+    Draw,
+    SkillGains,
+)
 from kds_sim.model.scenario import Scenario
 
-STREAMS = ("population", "network", "daily", "group", "mesa")
+STREAMS = ("population", "network", "daily", "group", "mesa", "flow")
+"""Named random streams; "flow" (exits from an open population) is drawn only when some exit
+rate is set, so a closed cohort's numbers do not depend on it."""
 EVENTS = (
     "exposed",
     "coped",
@@ -65,14 +76,21 @@ class KDSModel(mesa.Model):
         rng = {name: np.random.default_rng(stream(seed, name)) for name in STREAMS}
         self.daily_rng, self.group_rng = rng["daily"], rng["group"]
 
-        size = scenario.population.size
+        self.flow_rng = rng["flow"]
+        pop = scenario.population
+        entries = entry_days(pop, scenario.run.horizon_days)
+        size = len(entries)
         if scenario.network.edges_file:
             self.network = build(scenario.network, size, rng["network"])
             size = self.network.size
-        self.people = draw_people(scenario.population, size, rng["population"])
+            entries = np.zeros(size, dtype=np.int32)
+        self.people = draw_people(pop, size, rng["population"])
         if not scenario.network.edges_file:
             self.network = build(scenario.network, size, rng["network"])
         p, net = self.people, self.network
+        p.entry_day[:] = entries
+        p.status[entries > 0] = ABSENT
+        self.exits = any((pop.death_rate, pop.overdose_death_rate, pop.move_away_rate))
         p.stress_baseline = rules.stress_baseline(
             p.stress, net.stigmatising_ties, net.supportive_ties, self.behaviour
         )
@@ -85,7 +103,8 @@ class KDSModel(mesa.Model):
         self.group = group.PeerGroup(scenario.group)
         self.interventions = plan(scenario.interventions, scenario.intervention_effects)
         if self.group.enabled:
-            self.enrol(scenario.group.recruitment, int(round(scenario.group.coverage * size)))
+            initial = int(np.count_nonzero(entries == 0))
+            self.enrol(scenario.group.recruitment, int(round(scenario.group.coverage * initial)))
 
         self.engine = scenario.run.engine
         RecoveringPerson.create_agents(self, size, list(range(size)))
@@ -111,6 +130,8 @@ class KDSModel(mesa.Model):
             "lapsed": lambda m: int(np.count_nonzero(p.status == LAPSED)),
             "relapsed": lambda m: int(np.count_nonzero(p.status == RELAPSED)),
             "ever_relapsed": lambda m: int(np.count_nonzero(p.first_relapse_day >= 0)),
+            "present": lambda m: int(np.count_nonzero(p.status != ABSENT)),
+            "exits": lambda m: int(np.count_nonzero(p.exit_day == m.day)),
             "new_lapses": lambda m: int(np.count_nonzero(m.events["lapse"])),
             "new_relapses": lambda m: int(np.count_nonzero(m.events["relapse"])),
             "reentries": lambda m: int(np.count_nonzero(m.events["reentry"])),
@@ -120,8 +141,8 @@ class KDSModel(mesa.Model):
             "meeting_held": lambda m: bool(m.meeting_held),
             "attendance": lambda m: int(np.count_nonzero(m.attended)),
             "group_active": lambda m: bool(m.group.active),
-            "mean_coping": lambda m: float(p.coping.mean()),
-            "mean_self_efficacy": lambda m: float(p.self_efficacy.mean()),
+            "mean_coping": lambda m: float(p.coping[p.status != ABSENT].mean()),
+            "mean_self_efficacy": lambda m: float(p.self_efficacy[p.status != ABSENT].mean()),
             "capacity_mean": lambda m: m.group.mean_capacity if m.group.enabled else np.nan,
         }
         for i, domain in enumerate(DOMAINS):
@@ -133,6 +154,7 @@ class KDSModel(mesa.Model):
     # -- one day -----------------------------------------------------------------------------
     def step(self) -> None:
         p, n = self.people, self.people.size
+        self._admit()
         u = self.daily_rng.random((N_DRAWS, n))
         meeting_draw = self.group_rng.random()
         self._group_day(u, meeting_draw)
@@ -158,6 +180,8 @@ class KDSModel(mesa.Model):
         else:
             self.apply_rules(slice(None))
         self._record_events()
+        if self.exits:
+            self._exits()
         if self.group.active:
             protection = sum(
                 k.erosion_protection() for k in self.interventions if k.acts_on(self.day - 1)
@@ -211,6 +235,29 @@ class KDSModel(mesa.Model):
         """Everyone learns relapse-prevention skills at their dose (0 for those absent)."""
         self.people.write(slice(None), rules.learn(self.people.view(slice(None)), dose, gains))
 
+    def _admit(self) -> None:
+        """People discharged today join the population; a share `group.coverage` of them joins
+        the group (those with the lowest recruit_priority, as random recruitment does)."""
+        p = self.people
+        arriving = (p.entry_day == self.day) & (p.status == ABSENT) & (p.exit_day < 0)
+        if self.day == 0 or not arriving.any():
+            return
+        p.status[arriving] = ABSTINENT
+        if self.group.enabled and self.group.active:
+            joining = arriving & (p.recruit_priority < self.settings.group.coverage)
+            p.member[joining] = True
+            p.ever_member[joining] = True
+
+    def _exits(self) -> None:
+        """Deaths (overdose among them) and moves, decided on the "flow" stream."""
+        p = self.people
+        reason = rules.exit_reason(self.flow_rng.random(p.size), p.status, self.settings.population)
+        leaving = reason != STAYED
+        p.status[leaving] = ABSENT
+        p.exit_day[leaving] = self.day
+        p.exit_reason[leaving] = reason[leaving]
+        p.member[leaving] = False
+
     def _befriend(self, new_friend: np.ndarray) -> None:
         """A new abstinent friend from the group: one more supportive tie, with what a
         supportive tie does to distal stress and help-seeking (Litt et al. 2009)."""
@@ -227,7 +274,7 @@ class KDSModel(mesa.Model):
         """The next `quota` non-members, in the order `targeting` gives, join the group."""
         p = self.people
         order = recruitment_order(targeting, p.using_ties, p.engagement, p.recruit_priority)
-        joining = order[~p.member[order]][:quota]
+        joining = order[~p.member[order] & (p.status[order] != ABSENT)][:quota]
         p.member[joining] = True
         p.ever_member[joining] = True
 
@@ -251,21 +298,27 @@ class KDSModel(mesa.Model):
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
     def person_table(self) -> pd.DataFrame:
+        """One row per person; days count from the person's own discharge."""
         p, net = self.people, self.network
-        horizon = self.day
         event = p.first_relapse_day >= 0
+        lapse = p.first_lapse_day >= 0
+        end = np.where(p.exit_day >= 0, p.exit_day, self.day)
         return pd.DataFrame(
             {
                 "person": np.arange(p.size),
+                "entry_day": p.entry_day,
+                "exit_day": np.where(p.exit_day >= 0, p.exit_day, np.nan),
+                "exit_reason": np.vectorize(rules.EXITS.get, otypes=[object])(p.exit_reason),
+                "followed_days": end - p.entry_day,
                 "member": p.ever_member,
                 "member_at_end": p.member,
                 "meetings_attended": p.meetings_attended,
                 "using_ties": net.using_ties,
                 "supportive_ties": net.supportive_ties,
                 "stigmatising_ties": net.stigmatising_ties,
-                "first_lapse_day": np.where(p.first_lapse_day >= 0, p.first_lapse_day, np.nan),
-                "first_relapse_day": np.where(event, p.first_relapse_day, np.nan),
-                "relapse_time": np.where(event, p.first_relapse_day, horizon),
+                "first_lapse_day": np.where(lapse, p.first_lapse_day - p.entry_day, np.nan),
+                "first_relapse_day": np.where(event, p.first_relapse_day - p.entry_day, np.nan),
+                "relapse_time": np.where(event, p.first_relapse_day, end) - p.entry_day,
                 "relapse_censored": ~event,
                 "lapses": p.lapses,
                 "relapses": p.relapses,

@@ -102,9 +102,44 @@ class Population(Section):
         300,
         "people",
         "assumption: one district's yearly rehab graduates (BNN: about 6,000 a year nationally)",
-        "recovering people discharged from rehab at day 0",
+        "recovering people discharged from rehab at day 0 (the initial cohort)",
         ge=2,
         le=2_000_000,
+    )
+    discharges_per_month: float = param(
+        0.0,
+        "people per month",
+        "scenario design: BNN 2015 reports about 6,000 people rehabilitated a year nationally; a "
+        "district's share is the user's choice",
+        "people discharged into the district after day 0, at a steady pace (0: a closed cohort)",
+        ge=0,
+        le=100_000,
+    )
+    death_rate: float = param(
+        0.0,
+        "per year",
+        "scenario design; for scale, cohorts of people who use opioids show crude mortality of "
+        "the order of 2 per 100 person-years (Degenhardt et al. 2011)",
+        "mortality while abstinent (0: none)",
+        ge=0,
+        le=1,
+    )
+    overdose_death_rate: float = param(
+        0.0,
+        "per year",
+        "scenario design; overdose risk concentrates in returns to use after abstinence, when "
+        "tolerance is lost",
+        "added mortality while lapsed or relapsed (0: none)",
+        ge=0,
+        le=5,
+    )
+    move_away_rate: float = param(
+        0.0,
+        "per year",
+        "scenario design",
+        "rate of leaving the district; those who leave are followed no further (0: none)",
+        ge=0,
+        le=5,
     )
     coping: Distribution = dist(
         0.40,

@@ -73,6 +73,9 @@ class People:
     days_using: np.ndarray = column("days lapsed or relapsed so far")
     using_ties: np.ndarray = column("ties to active users now (they can end)")
     supportive_ties: np.ndarray = column("supportive community and peer ties now")
+    entry_day: np.ndarray = column("day of discharge into the population (0: initial cohort)")
+    exit_day: np.ndarray = column("day of leaving the population (-1: still present)")
+    exit_reason: np.ndarray = column("why they left: 0 stayed, 1 died, 2 overdose, 3 moved")
 
     @property
     def size(self) -> int:
@@ -97,6 +100,19 @@ def beta_quantile(u: np.ndarray, d: Distribution) -> np.ndarray:
         return np.full_like(u, d.mean)
     k = d.mean * (1 - d.mean) / d.sd**2 - 1
     return np.asarray(stats.beta.ppf(u, d.mean * k, (1 - d.mean) * k))
+
+
+def entry_days(population: Population, horizon: int) -> np.ndarray:
+    """Discharge day of everyone who will be in the population: the initial cohort on day 0,
+    then people at a steady pace of `discharges_per_month` (30.4375 days a month)."""
+    initial = np.zeros(population.size, dtype=np.int32)
+    rate = population.discharges_per_month
+    if rate <= 0 or horizon < 1:
+        return initial
+    gap = 30.4375 / rate
+    count = int(np.floor((horizon - 1) / gap)) + 1
+    later = (1 + np.floor(np.arange(count) * gap)).astype(np.int32)
+    return np.concatenate([initial, later[later <= horizon]])
 
 
 def draw_people(population: Population, size: int, rng: np.random.Generator) -> People:
@@ -131,4 +147,7 @@ def draw_people(population: Population, size: int, rng: np.random.Generator) -> 
         days_using=np.zeros(size, dtype=np.int32),
         using_ties=np.zeros(size, dtype=np.int64),
         supportive_ties=np.zeros(size, dtype=np.int64),
+        entry_day=np.zeros(size, dtype=np.int32),
+        exit_day=np.full(size, -1, dtype=np.int32),
+        exit_reason=np.zeros(size, dtype=np.int8),
     )

@@ -15,10 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from kds_sim.model.parameters import Behaviour
+from kds_sim.model.parameters import Behaviour, Population
 
-ABSTINENT, LAPSED, RELAPSED = 0, 1, 2
-STATES = {ABSTINENT: "abstinent", LAPSED: "lapsed", RELAPSED: "relapsed"}
+ABSTINENT, LAPSED, RELAPSED, ABSENT = 0, 1, 2, 3
+STATES = {ABSTINENT: "abstinent", LAPSED: "lapsed", RELAPSED: "relapsed", ABSENT: "absent"}
+"""ABSENT: not (or no longer) in the population: before discharge, after death or moving away.
+No rule acts on an absent person."""
+
+STAYED, DIED, OVERDOSE, MOVED = 0, 1, 2, 3
+EXITS = {STAYED: "", DIED: "died", OVERDOSE: "died of overdose", MOVED: "moved away"}
 
 
 class Draw(IntEnum):
@@ -156,6 +161,25 @@ def remission_probability(b: Behaviour):
     return 1.0 - np.exp(-b.remission_rate / 365.0)
 
 
+def exit_probabilities(status, population: Population) -> tuple[Any, Any, Any]:
+    """Daily chances of dying, dying of an overdose (while using) and moving away, for people
+    present. They compete for one uniform, in this order."""
+    present = status != ABSENT
+    using = (status == LAPSED) | (status == RELAPSED)
+    died = present * (1.0 - np.exp(-population.death_rate / 365.0))
+    overdose = using * (1.0 - np.exp(-population.overdose_death_rate / 365.0))
+    moved = present * (1.0 - np.exp(-population.move_away_rate / 365.0))
+    return died, overdose, moved
+
+
+def exit_reason(u, status, population: Population):
+    """Who leaves the population today, and why (STAYED, DIED, OVERDOSE or MOVED)."""
+    died, overdose, moved = exit_probabilities(status, population)
+    reason = np.where(u < died, DIED, STAYED)
+    reason = np.where((reason == STAYED) & (u < died + overdose), OVERDOSE, reason)
+    return np.where((reason == STAYED) & (u < died + overdose + moved), MOVED, reason)
+
+
 def expectancy_next(outcome_expectancy, abstinent, b: Behaviour):
     """Positive expectancies fade towards their floor with time abstinent."""
     share = abstinent * (1.0 - np.exp(-b.expectancy_decay_per_year / 365.0))
@@ -239,7 +263,8 @@ def advance_day(
     reentry = relapsed & (u[Draw.REENTRY] < reentry_chance)
     # competing exits from relapse share one uniform: treatment first, then remission
     remission = relapsed & ~reentry & (u[Draw.REENTRY] < reentry_chance + remission_probability(b))
-    loss = using_tie_loss_probability(p["using_ties"], p["coping"], abstinent, b)
+    present = status != ABSENT
+    loss = present * using_tie_loss_probability(p["using_ties"], p["coping"], abstinent, b)
     tie_lost = (p["using_ties"] > 0) & (leftover(u[Draw.EXPOSURE], abstinent, exposure) < loss)
 
     self_efficacy = self_efficacy_after_coping(p["self_efficacy"], coped, failed, b)
@@ -257,7 +282,7 @@ def advance_day(
     status = np.where(new_relapse, RELAPSED, status)
     status = np.where(back_to_abstinence | reentry | remission, ABSTINENT, status)
     days_abstinent = np.where(status == ABSTINENT, p["days_abstinent"] + 1, 0)
-    days_using = p["days_using"] + (status != ABSTINENT)
+    days_using = p["days_using"] + ((status == LAPSED) | (status == RELAPSED))
 
     return {
         "status": status,
