@@ -38,6 +38,10 @@ ON = {  # the suggested values of docs/model.md
 }
 
 
+OFF = dict.fromkeys(ON, 0.0)
+"""Every 0.2 mechanism switched off: the 0.1 model."""
+
+
 def clearly_positive(diff: tuple[float, float, float], what: str) -> None:
     mean, low, high = diff
     assert low > 0, f"{what}: paired difference {mean:.4f}, 95 % CI [{low:.4f}, {high:.4f}]"
@@ -144,56 +148,56 @@ def test_meetings_make_friends_only_of_those_who_attend():
 
 # -- the whole model, on common random numbers ---------------------------------------------
 def test_stress_against_coping_raises_relapse(stat_run):
-    off = stat_run()
+    off = stat_run(behaviour(stress_coping_weight=0.0))
     on = stat_run(behaviour(stress_coping_weight=3.0))
     clearly_positive(paired(off, on, "relapse_365d"), "relapse_365d(stress on - off)")
 
 
 def test_self_efficacy_in_the_lapse_step_lowers_lapses(stat_run):
-    off = stat_run()
+    off = stat_run(behaviour(lapse_self_efficacy_weight=0.0))
     on = stat_run(behaviour(lapse_self_efficacy_weight=3.0))
     clearly_positive(paired(on, off, "lapses_per_person"), "lapses(off - on)")
 
 
 def test_expected_harms_lower_lapses(stat_run):
-    off = stat_run()
+    off = stat_run(behaviour(negative_expectancy_weight=0.0))
     on = stat_run(behaviour(negative_expectancy_weight=3.0))
     clearly_positive(paired(on, off, "lapses_per_person"), "lapses(off - on)")
 
 
 def test_craving_driven_expectancy_raises_lapses(stat_run):
-    off = stat_run()
+    off = stat_run(behaviour(expectancy_craving_share=0.0))
     on = stat_run(behaviour(expectancy_craving_share=0.8))
     clearly_positive(paired(off, on, "lapses_per_person"), "lapses(on - off)")
 
 
 def test_fading_expectancies_lower_lapses(stat_run):
-    off = stat_run()
+    off = stat_run(behaviour(expectancy_decay_per_year=0.0))
     on = stat_run(behaviour(expectancy_decay_per_year=3.0))
     clearly_positive(paired(on, off, "lapses_per_person"), "lapses(off - on)")
 
 
 def test_history_dependent_ave_raises_the_lapse_to_relapse_share(stat_run):
-    off = stat_run()
+    off = stat_run(behaviour(ave_spell_weight=0.0, ave_commitment_weight=0.0))
     on = stat_run(behaviour(ave_spell_weight=3.0, ave_commitment_weight=3.0))
     clearly_positive(paired(off, on, "lapse_to_relapse_share"), "lapse_to_relapse_share(on - off)")
 
 
 def test_learning_from_lapses_lowers_relapse(stat_run):
-    off = stat_run()
+    off = stat_run(behaviour(lapse_learning_gain=0.0))
     on = stat_run(behaviour(lapse_learning_gain=0.5))
     clearly_positive(paired(on, off, "relapse_365d"), "relapse_365d(off - on)")
 
 
 def test_remission_lowers_use_at_the_end(stat_run):
-    off = stat_run()
+    off = stat_run(behaviour(remission_rate=0.0))
     on = stat_run(behaviour(remission_rate=2.0))
     clearly_positive(paired(on, off, "use_prevalence_end"), "use_prevalence_end(off - on)")
     assert on.people["remissions"].sum() > 0 == off.people["remissions"].sum()
 
 
 def test_cutting_using_ties_lowers_relapse(stat_run):
-    off = stat_run()
+    off = stat_run(behaviour(using_tie_end_rate=0.0, using_tie_cut_rate=0.0))
     on = stat_run(behaviour(using_tie_end_rate=0.5, using_tie_cut_rate=3.0))
     clearly_positive(paired(on, off, "relapse_365d"), "relapse_365d(off - on)")
     people = on.people
@@ -220,7 +224,9 @@ def test_with_every_mechanism_off_the_model_is_v0_1_exactly():
     before these mechanisms existed) is reproduced to the last digit."""
     reference = pd.read_csv(REFERENCE)
     for name, table in reference.groupby("scenario", sort=False):
-        overrides = {"group": {"enabled": True, "coverage": 0.5}} if name == "group" else {}
+        overrides = {"behaviour": OFF, "group": {"befriend_per_meeting": 0.0}}
+        if name == "group":
+            overrides["group"] |= {"enabled": True, "coverage": 0.5}
         daily, _ = simulate(make_scenario(overrides, size=150, horizon=200, seed=11), 11, 2)
         expected = table.drop(columns="scenario").reset_index(drop=True)
         pd.testing.assert_frame_equal(daily[expected.columns], expected, check_dtype=False)

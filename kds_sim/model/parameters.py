@@ -471,38 +471,37 @@ class Behaviour(Section):
         "rate at which relapsed people re-enter treatment and start a new abstinence spell",
         ge=0,
     )
-    # Model fidelity (Witkiewitz & Marlatt 2004; Marlatt & Donovan 2005). Each mechanism is off at
-    # zero, which gives back the v0.1 model exactly; they stay off until the model is
-    # recalibrated with them (docs/model.md, "Mechanisms added in 0.2", lists suggested values).
+    # Model fidelity (Witkiewitz & Marlatt 2004; Marlatt & Donovan 2005), added in 0.2. Each
+    # mechanism is off at zero, which gives back the 0.1 model exactly.
     stress_coping_weight: float = param(
-        0.0,
+        1.0,
         "log-odds per unit",
         "assumption; direction from Witkiewitz & Marlatt 2004 (negative affect is the most "
         "common proximal precipitant of relapse)",
         "effect of proximal stress against coping success (0: off)",
     )
     lapse_self_efficacy_weight: float = param(
-        0.0,
+        1.5,
         "log-odds per unit",
         "assumption; direction from Marlatt & Gordon (low self-efficacy after failed coping "
         "makes the lapse likely)",
         "effect of self-efficacy against a lapse after failed coping (0: off)",
     )
     lapse_interaction_weight: float = param(
-        0.0,
+        2.0,
         "log-odds per unit",
         "assumption; Witkiewitz & Marlatt 2004: the lapse follows from low self-efficacy "
         "together with positive expectancy",
         "extra lapse log-odds for outcome expectancy x (1 - self-efficacy) (0: off)",
     )
     negative_expectancy_weight: float = param(
-        0.0,
+        1.0,
         "log-odds per unit",
         "assumption; Marlatt & Donovan 2005 (expected harms protect)",
         "effect of negative outcome expectancy against a lapse (0: off)",
     )
     expectancy_craving_share: float = param(
-        0.0,
+        0.3,
         "share of gap at craving 1",
         "assumption; Witkiewitz & Marlatt 2004 (expectancies rise with craving in a high-risk "
         "situation)",
@@ -512,7 +511,7 @@ class Behaviour(Section):
         le=1,
     )
     expectancy_decay_per_year: float = param(
-        0.0,
+        0.5,
         "per year",
         "assumption: positive expectancies fade with time abstinent (Marlatt & Donovan 2005)",
         "rate at which outcome expectancy falls towards expectancy_floor while abstinent (0: off)",
@@ -527,7 +526,7 @@ class Behaviour(Section):
         le=1,
     )
     ave_spell_weight: float = param(
-        0.0,
+        1.0,
         "log-odds per unit AVE",
         "assumption; Marlatt & Gordon: the abstinence violation effect is stronger after a "
         "long abstinent spell",
@@ -541,13 +540,13 @@ class Behaviour(Section):
         gt=0,
     )
     ave_commitment_weight: float = param(
-        0.0,
+        1.0,
         "log-odds per unit AVE x commitment",
         "assumption; Marlatt & Gordon: the violation is felt more by the more committed",
         "extra relapse log-odds for AVE susceptibility x commitment (0: off)",
     )
     lapse_learning_gain: float = param(
-        0.0,
+        0.05,
         "share of gap",
         "assumption; Marlatt & Gordon: a lapse handled well is a learning experience",
         "coping gained when a lapse ends without relapse (0: off)",
@@ -555,21 +554,21 @@ class Behaviour(Section):
         le=1,
     )
     remission_rate: float = param(
-        0.0,
+        0.2,
         "per year",
         "assumption; Pickens et al. 1985 (many who relapse return to abstinence)",
         "rate at which relapsed people return to abstinence without treatment (0: off)",
         ge=0,
     )
     using_tie_end_rate: float = param(
-        0.0,
+        0.1,
         "per tie per year",
         "assumption: using friends quit, move or are dropped",
         "rate at which a tie to an active user ends on its own (0: off)",
         ge=0,
     )
     using_tie_cut_rate: float = param(
-        0.0,
+        0.5,
         "per tie per year at coping 1",
         "assumption; Litt et al. 2009 (changing the network supports abstinence)",
         "rate at which an abstinent person cuts a tie to a user, times coping skill (0: off)",
@@ -737,7 +736,7 @@ class Group(Section):
         le=1,
     )
     befriend_per_meeting: float = param(
-        0.0,
+        0.02,
         "ties per meeting attended",
         "assumption; Litt et al. 2009 (adding abstinent people to the network raises abstinence)",
         "chance that attending a meeting adds an abstinent, supportive tie (0: off)",
