@@ -29,6 +29,14 @@ def figure(table, path: Path) -> Path:
     """Each target against its simulated value, as a ratio to the target, with CI and band."""
     fig, ax = plots.new_axes(7.5, 0.8 + 0.55 * len(table))
     y = np.arange(len(table))
+    # a bound target is drawn around its midpoint, its band spanning the bound
+    middle = (table["bound_low"] + table["bound_high"]) / 2
+    table = table.assign(
+        value=table["value"].fillna(middle),
+        tolerance=table["tolerance"].where(
+            table["bound_low"].isna(), (table["bound_high"] - table["bound_low"]) / 2
+        ),
+    )
     ratio = table["simulated"] / table["value"]
     band = table["tolerance"] / table["value"]
     ax.barh(y, 2 * band, left=1 - band, color="#dde7f0", height=0.6, label="target +- tolerance")

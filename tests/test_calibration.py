@@ -52,17 +52,30 @@ source = "test"
 
 
 def test_shipped_targets_load_and_name_existing_scenarios():
+    """The 0.2 observation model: 12-month relapse, the early curve (a bound), the
+    cross-sectional share of known cases in a district, and the group effect as a bound."""
     targets = calibration.load_targets(ROOT / "scenarios/targets/indonesia_2015.toml")
-    metrics = {t.metric for t in targets.spec.target}
-    assert {
-        "relapse_365d",
-        "relapse_1825d",
-        "abstinence_rr_365d_members",
-        "capacity_start_mean",
-    } <= metrics
-    values = {t.name: t.value for t in targets.spec.target}
-    assert values["relapse_12_months_no_group"] == 0.40
-    assert values["relapse_5_years_no_group"] == 0.6678
+    by_name = {t.name: t for t in targets.spec.target}
+    assert by_name["relapse_12_months_no_group"].value == 0.40
+    assert by_name["relapse_12_months_no_group"].metric == "relapse_365d"
+    share = by_name["relapse_share_of_known_cases"]
+    assert (share.metric, share.value) == ("ever_relapsed_share_present", 0.6678)
+    assert targets.scenario_path(share.scenario).name == "district.toml"
+    assert by_name["early_relapse_curve"].bound == (0.80, 1.00)
+    group = by_name["group_effect_plausible"]
+    assert group.bound == (1.03, 1.42) and group.metric == "abstinence_rr_365d_members"
+    assert "group.coping_gain" not in targets.spec.free  # a bound constrains, it does not fit
+    assert {"capacity_start_mean"} <= {t.metric for t in targets.spec.target}
+
+
+def test_a_bound_target_costs_nothing_inside_and_grows_outside():
+    t = calibration.Target(name="b", metric="relapse_365d", bound=(0.3, 0.5), tolerance=0.05)
+    assert t.miss(0.3) == t.miss(0.45) == t.miss(0.5) == 0.0
+    assert t.miss(0.6) == pytest.approx(2.0) and t.miss(0.2) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="exactly one of"):
+        calibration.Target(
+            name="c", metric="relapse_365d", value=0.4, bound=(0.3, 0.5), tolerance=0.05
+        )
 
 
 def test_shipped_scenarios_extend_the_calibrated_overlay():

@@ -287,7 +287,9 @@ def test_recruitment_reaches_target_coverage_and_holds_it():
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_most_using_ties_recruits_people_with_more_using_ties(seed):
-    base = shipped("capacity_building_recruitment", size=300, horizon=150)
+    # ties to users stay as drawn, so "most ties first" can be checked against the drawn ties
+    fixed_ties = {"behaviour.using_tie_end_rate": 0.0, "behaviour.using_tie_cut_rate": 0.0}
+    base = shipped("capacity_building_recruitment", size=300, horizon=150, **fixed_ties)
     recruited = {}
     for targeting in ("random", "most_using_ties"):
         items = [i.model_dump() for i in base.interventions]

@@ -231,15 +231,21 @@ def test_relapse_hazard_falls_with_time_abstinent(stat_run):
 
 def test_group_raises_coping_of_attendees_only():
     """Common random numbers: person i is the same person with and without the group."""
+    # coping changes only through meetings here (a lapse that ends well also teaches: off)
+    no_lapse_learning = {"behaviour": {"lapse_learning_gain": 0.0}}
     with_group = make_scenario(
-        {"group": {"enabled": True, "coverage": 0.5, "coping_gain": 0.05}},
+        {"group": {"enabled": True, "coverage": 0.5, "coping_gain": 0.05}, **no_lapse_learning},
         size=300,
         horizon=180,
         replicates=3,
         seed=77,
     )
     without = make_scenario(
-        {"group": {"enabled": False}}, size=300, horizon=180, replicates=3, seed=77
+        {"group": {"enabled": False}, **no_lapse_learning},
+        size=300,
+        horizon=180,
+        replicates=3,
+        seed=77,
     )
     g = runner.run(with_group, progress=False).people
     n = runner.run(without, progress=False).people

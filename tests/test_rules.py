@@ -44,6 +44,19 @@ def b() -> Behaviour:
         support_stress_per_tie=0.03,
         support_help_per_tie=0.05,
         reentry_rate=0.5,
+        # the 0.2 mechanisms, on (tests/test_fidelity.py checks each one's direction)
+        stress_coping_weight=1.0,
+        lapse_self_efficacy_weight=1.5,
+        lapse_interaction_weight=2.0,
+        negative_expectancy_weight=1.0,
+        expectancy_craving_share=0.3,
+        expectancy_decay_per_year=0.5,
+        ave_spell_weight=1.0,
+        ave_commitment_weight=1.0,
+        lapse_learning_gain=0.05,
+        remission_rate=0.2,
+        using_tie_end_rate=0.1,
+        using_tie_cut_rate=0.5,
     )
 
 
@@ -186,10 +199,15 @@ def _people(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
             "help_seeking",
             "self_efficacy_at_discharge",
             "craving_at_discharge",
+            "negative_expectancy",
+            "commitment",
         )
     }
     p["status"] = rng.integers(0, 3, n).astype(np.int8)
     p["days_abstinent"] = rng.integers(0, 100, n).astype(np.int32)
+    p["spell_at_lapse"] = rng.integers(0, 300, n).astype(np.int32)
+    p["days_using"] = rng.integers(0, 30, n).astype(np.int32)
+    p["using_ties"] = rng.integers(0, 5, n)
     return p
 
 
@@ -244,10 +262,15 @@ def test_advance_day_certain_draws_give_the_expected_transitions(b):
             "help_seeking": [0.5] * 3,
             "self_efficacy_at_discharge": [0.4] * 3,
             "craving_at_discharge": [0.6] * 3,
+            "negative_expectancy": [0.5] * 3,
+            "commitment": [0.5] * 3,
         }.items()
     }
     p["status"] = np.array([B.ABSTINENT, B.LAPSED, B.RELAPSED], dtype=np.int8)
     p["days_abstinent"] = np.array([10, 0, 0], dtype=np.int32)
+    p["spell_at_lapse"] = np.array([0, 30, 0], dtype=np.int32)
+    p["days_using"] = np.zeros(3, dtype=np.int32)
+    p["using_ties"] = np.zeros(3, dtype=np.int64)
     # u = 0: every chance event happens -> exposed, (coped wins over lapse), lapse resolves
     # into relapse, relapsed person re-enters treatment.
     new, events = _day(p, np.zeros((6, 3)), b)

@@ -64,7 +64,12 @@ class Target(BaseModel):
     metric: str = Field(
         description="a metric of the registry (docs/metrics.md); a contrast needs `reference`"
     )
-    value: float
+    value: float | None = Field(None, description="the figure to match (or give `bound`)")
+    bound: tuple[float, float] | None = Field(
+        None,
+        description="[low, high]: a plausibility interval; inside it the target costs nothing, "
+        "so it constrains without forcing a value",
+    )
     tolerance: float = Field(gt=0, description="scale of an acceptable miss (or standard error)")
     reference: str | None = None
     source: str = ""
@@ -76,7 +81,28 @@ class Target(BaseModel):
             raise ValueError(f"unknown outcome {self.metric!r}; allowed: {metrics.allowed()}")
         if metrics.is_contrast(self.metric) and self.reference is None:
             raise ValueError(f"metric {self.metric!r} compares two scenarios: add `reference`")
+        if (self.value is None) == (self.bound is None):
+            raise ValueError(f"target {self.name!r}: give exactly one of `value` or `bound`")
+        if self.bound is not None and not self.bound[0] < self.bound[1]:
+            raise ValueError(
+                f"target {self.name!r}: bound = {list(self.bound)}: low must be below high"
+            )
         return self
+
+    def describe(self) -> str:
+        if self.bound is not None:
+            return f"within [{self.bound[0]}, {self.bound[1]}] (+- {self.tolerance} outside)"
+        return f"{self.value} +- {self.tolerance}"
+
+    def miss(self, simulated: float) -> float:
+        """How far a simulated value is from the target, in units of tolerance (0 inside a
+        bound)."""
+        if self.bound is not None:
+            low, high = self.bound
+            gap = low - simulated if simulated < low else max(0.0, simulated - high)
+            return gap / self.tolerance
+        assert self.value is not None
+        return (simulated - self.value) / self.tolerance
 
 
 class Settings(BaseModel):
@@ -197,7 +223,7 @@ class Measurement:
 
     @property
     def z(self) -> float:
-        return (self.mean - self.target.value) / self.target.tolerance
+        return self.target.miss(self.mean)
 
 
 @dataclass
@@ -296,7 +322,9 @@ class CalibrationResult:
                     "simulated": m.mean,
                     "ci_low": m.ci_low,
                     "ci_high": m.ci_high,
-                    "within_tolerance": abs(m.mean - m.target.value) <= m.target.tolerance,
+                    "bound_low": m.target.bound[0] if m.target.bound else np.nan,
+                    "bound_high": m.target.bound[1] if m.target.bound else np.nan,
+                    "within_tolerance": abs(m.z) <= 1.0,
                     "source": m.target.source,
                 }
                 for m in self.fit
@@ -394,7 +422,7 @@ def overlay_text(result: CalibrationResult, targets: Targets) -> str:
     ]
     for m in result.fit:
         lines.append(
-            f"#   {m.target.name}: target {m.target.value} +- {m.target.tolerance}, "
+            f"#   {m.target.name}: target {m.target.describe()}, "
             f"simulated {m.mean:.4f} [95 % CI {m.ci_low:.4f}, {m.ci_high:.4f}]"
         )
     data: dict[str, Any] = {}
@@ -414,7 +442,11 @@ def overlay_text(result: CalibrationResult, targets: Targets) -> str:
         "fit": {
             m.target.name: {
                 "metric": m.target.metric,
-                "target": m.target.value,
+                **(
+                    {"bound": list(m.target.bound)}
+                    if m.target.bound
+                    else {"target": m.target.value}
+                ),
                 "tolerance": m.target.tolerance,
                 "simulated": round(m.mean, 6),
                 "ci_low": round(m.ci_low, 6),

@@ -64,9 +64,30 @@ class Contrast:
 
 
 # per-replicate definitions -------------------------------------------------------------------
-def relapse_by(people: pd.DataFrame, day: int) -> float:
-    """Cumulative incidence of a first relapse by `day`: share of the cohort."""
+def followed(people: pd.DataFrame, day: int, horizon: int) -> pd.DataFrame:
+    """People discharged early enough to be followed `day` days by the horizon (in a closed
+    cohort, everyone). Those who die or move away before count as not relapsed: the share is a
+    cumulative incidence with exits as competing events."""
+    if "entry_day" not in people:
+        return people
+    return people[people["entry_day"] + day <= horizon]
+
+
+def relapse_by(people: pd.DataFrame, day: int, horizon: int | None = None) -> float:
+    """Cumulative incidence of a first relapse by `day` after discharge: share of the cohort."""
+    if horizon is not None:
+        people = followed(people, day, horizon)
     return float((people["first_relapse_day"] <= day).mean())
+
+
+def lapse_by(people: pd.DataFrame, day: int, horizon: int) -> float:
+    """Share with any use (a first lapse) by `day` after discharge."""
+    people = followed(people, day, horizon)
+    return float((people["first_lapse_day"] <= day).mean())
+
+
+def _present_at_end(people: pd.DataFrame) -> pd.DataFrame:
+    return people[people["status_at_end"] != "absent"] if "status_at_end" in people else people
 
 
 def continuously_abstinent(people: pd.DataFrame, day: int = 365) -> pd.Series:
@@ -86,7 +107,18 @@ def _lapse_to_relapse(people: pd.DataFrame, daily: pd.DataFrame) -> float:
 
 def _use_prevalence_end(people: pd.DataFrame, daily: pd.DataFrame) -> float:
     last = daily.iloc[-1]
-    return float((last["lapsed"] + last["relapsed"]) / len(people))
+    present = last["present"] if "present" in daily else len(people)
+    return float((last["lapsed"] + last["relapsed"]) / present)
+
+
+def _early_share(people: pd.DataFrame, horizon: int) -> float:
+    first = followed(people, 365, horizon)["first_lapse_day"]
+    year = int((first <= 365).sum())
+    return float((first <= 90).sum() / year) if year else np.nan
+
+
+def _ever_relapsed_present(people: pd.DataFrame, daily: pd.DataFrame) -> float:
+    return float(_present_at_end(people)["first_relapse_day"].notna().mean())
 
 
 def _capacity_start(domain: str) -> Callable[[Scenario], float]:
@@ -118,7 +150,18 @@ def relapse_metric(day: int) -> Metric:
         "share",
         f"share of the cohort with a first relapse by day {day}",
         f"Relapse by {_when(day)}",
-        per_replicate=lambda people, daily: relapse_by(people, day),
+        per_replicate=lambda people, daily: relapse_by(people, day, _horizon(daily)),
+        days=day,
+    )
+
+
+def lapse_metric(day: int) -> Metric:
+    return Metric(
+        f"lapse_{day}d",
+        "share",
+        f"share of the cohort with any use (a first lapse) by day {day} after discharge",
+        f"Any use by {_when(day)}",
+        per_replicate=lambda people, daily: lapse_by(people, day, _horizon(daily)),
         days=day,
     )
 
@@ -129,7 +172,7 @@ _FIXED: list[Metric] = [
         "share",
         "share of the cohort with a first relapse by the horizon",
         "Relapse by the horizon",
-        per_replicate=lambda people, daily: relapse_by(people, _horizon(daily)),
+        per_replicate=lambda people, daily: relapse_by(people, _horizon(daily), _horizon(daily)),
         days=1,
     ),
     Metric(
@@ -137,7 +180,9 @@ _FIXED: list[Metric] = [
         "share",
         "share of the cohort with no lapse at all in 12 months",
         "Continuous abstinence at 12 months",
-        per_replicate=lambda people, daily: float(continuously_abstinent(people).mean()),
+        per_replicate=lambda people, daily: float(
+            continuously_abstinent(followed(people, 365, _horizon(daily))).mean()
+        ),
         days=365,
     ),
     Metric(
@@ -157,9 +202,58 @@ _FIXED: list[Metric] = [
     Metric(
         "use_prevalence_end",
         "share",
-        "share of the cohort lapsed or relapsed on the last day",
+        "share of the people present on the last day who are lapsed or relapsed",
         "Using at the end",
         per_replicate=_use_prevalence_end,
+    ),
+    Metric(
+        "early_lapse_share",
+        "share",
+        "of the people with any use in their first year, the share whose first use came in "
+        "the first 90 days: the shape of the early relapse curve (Hunt et al. 1971)",
+        "First-year returns to use that come in the first 3 months",
+        per_replicate=lambda people, daily: _early_share(people, _horizon(daily)),
+        days=365,
+    ),
+    Metric(
+        "ever_relapsed_share_present",
+        "share",
+        "among the people present on the last day, the share who have ever relapsed: a "
+        "cross-sectional figure, like a survey of known cases",
+        "Known cases who ever relapsed (cross-section)",
+        per_replicate=_ever_relapsed_present,
+    ),
+    Metric(
+        "relapse_episodes_per_person",
+        "episodes per person",
+        "relapse episodes per person over the follow-up (relapse is not absorbing)",
+        "Relapse episodes per person",
+        per_replicate=lambda people, daily: float(people["relapses"].mean()),
+    ),
+    Metric(
+        "days_using_share",
+        "share of person-days",
+        "share of the days people were followed that they spent lapsed or relapsed",
+        "Time in use",
+        per_replicate=lambda people, daily: float(
+            people["days_using"].sum() / max(1, people["followed_days"].sum())
+        ),
+    ),
+    Metric(
+        "remissions_per_person",
+        "per person",
+        "returns from relapse to abstinence without treatment, per person",
+        "Remissions per person",
+        per_replicate=lambda people, daily: float(people["remissions"].mean()),
+    ),
+    Metric(
+        "deaths_per_100",
+        "per 100 people",
+        "deaths (any cause, overdose included) per 100 people followed",
+        "Deaths per 100",
+        per_replicate=lambda people, daily: float(
+            100 * people["exit_reason"].isin(["died", "died of overdose"]).mean()
+        ),
     ),
     Metric(
         "members_end",
@@ -207,6 +301,13 @@ PER_REPLICATE = (
     "members_end",
     "capacity_end",
     "meetings_held",
+    "lapse_365d",
+    "early_lapse_share",
+    "ever_relapsed_share_present",
+    "relapse_episodes_per_person",
+    "days_using_share",
+    "remissions_per_person",
+    "deaths_per_100",
 )
 """What `run` computes for every replicate, in this order (when the horizon allows)."""
 
@@ -349,6 +450,7 @@ _FIXED_CONTRASTS: list[Contrast] = [
 
 _ALL: list[Metric | Contrast] = [
     *(relapse_metric(d) for d in CHECKPOINTS),
+    lapse_metric(365),
     *_FIXED,
     *(c for t in ("180d", "365d", "horizon") for c in contrasts_at(t)),
     *_FIXED_CONTRASTS,
@@ -356,7 +458,9 @@ _ALL: list[Metric | Contrast] = [
 METRICS: dict[str, Metric | Contrast] = {m.name: m for m in _ALL}
 """Every named metric (families are listed at their usual days; `get` makes any other)."""
 
-_FAMILY = re.compile(r"^(relapse|difference|relative_risk|averted_per_100|nnt)_(\d+d|horizon)$")
+_FAMILY = re.compile(
+    r"^(relapse|lapse|difference|relative_risk|averted_per_100|nnt)_(\d+d|horizon)$"
+)
 
 
 def get(name: str) -> Metric | Contrast:
@@ -366,8 +470,12 @@ def get(name: str) -> Metric | Contrast:
     match = _FAMILY.match(name)
     if match and match.group(2) != "0d":
         family, tag = match.groups()
+        if family in ("relapse", "lapse") and tag == "horizon":
+            raise KeyError(f"unknown metric {name!r}; use relapse_horizon")
         if family == "relapse":
             return relapse_metric(int(tag[:-1]))
+        if family == "lapse":
+            return lapse_metric(int(tag[:-1]))
         return next(c for c in contrasts_at(tag) if c.name == name)
     raise KeyError(f"unknown metric {name!r}; allowed: {allowed()}")
 

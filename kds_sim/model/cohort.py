@@ -14,12 +14,23 @@ import pandas as pd
 from kds_sim.model import group, rules
 from kds_sim.model.interventions import plan, recruitment_order
 from kds_sim.model.network import SocialNetwork, build
-from kds_sim.model.people import People, draw_people
-from kds_sim.model.rules import LAPSED, Draw, SkillGains
+from kds_sim.model.people import People, draw_people, entry_days
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, STAYED, Draw, SkillGains
 from kds_sim.model.scenario import Scenario
 
-STREAMS = ("population", "network", "daily", "group", "mesa")
-EVENTS = ("exposed", "coped", "lapse", "relapse", "reentry")
+STREAMS = ("population", "network", "daily", "group", "mesa", "flow")
+"""Named random streams; "flow" (exits from an open population) is drawn only when some exit
+rate is set, so a closed cohort's numbers do not depend on it."""
+EVENTS = (
+    "exposed",
+    "coped",
+    "lapse",
+    "relapse",
+    "reentry",
+    "remission",
+    "recovered",
+    "using_tie_lost",
+)
 
 
 def stream(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
@@ -36,20 +47,29 @@ class Cohort:
     def setup(self, scenario: Scenario, seed: np.random.SeedSequence) -> None:
         self.settings = scenario
         self.behaviour = scenario.behaviour
-        rng = {name: np.random.default_rng(stream(seed, name)) for name in STREAMS[:4]}
-        self.daily_rng, self.group_rng = rng["daily"], rng["group"]
+        names = ("population", "network", "daily", "group", "flow")
+        rng = {name: np.random.default_rng(stream(seed, name)) for name in names}
+        self.daily_rng, self.group_rng, self.flow_rng = rng["daily"], rng["group"], rng["flow"]
 
-        size = scenario.population.size
+        pop = scenario.population
+        entries = entry_days(pop, scenario.run.horizon_days)
+        size = len(entries)
         if scenario.network.edges_file:
             self.network = build(scenario.network, size, rng["network"])
             size = self.network.size
-        self.people = draw_people(scenario.population, size, rng["population"])
+            entries = np.zeros(size, dtype=np.int32)
+        self.people = draw_people(pop, size, rng["population"])
         if not scenario.network.edges_file:
             self.network = build(scenario.network, size, rng["network"])
         p, net = self.people, self.network
+        p.entry_day[:] = entries
+        p.status[entries > 0] = ABSENT
+        self.exits = any((pop.death_rate, pop.overdose_death_rate, pop.move_away_rate))
         p.stress_baseline = rules.stress_baseline(
             p.stress, net.stigmatising_ties, net.supportive_ties, self.behaviour
         )
+        p.using_ties[:] = net.using_ties
+        p.supportive_ties[:] = net.supportive_ties
         p.help_seeking[:] = rules.help_seeking_baseline(
             p.help_seeking, net.supportive_ties, self.behaviour
         )
@@ -57,7 +77,8 @@ class Cohort:
         self.group = group.PeerGroup(scenario.group)
         self.interventions = plan(scenario.interventions, scenario.intervention_effects)
         if self.group.enabled:
-            self.enrol(scenario.group.recruitment, int(round(scenario.group.coverage * size)))
+            initial = int(np.count_nonzero(entries == 0))
+            self.enrol(scenario.group.recruitment, int(round(scenario.group.coverage * initial)))
         self.events = {k: np.zeros(size, dtype=bool) for k in EVENTS}
         self.attended = np.zeros(size, dtype=bool)
         self.meeting_held = False
@@ -80,10 +101,10 @@ class Cohort:
             kind.on_session(self, u[Draw.TRAINING])
         self.meeting_held = bool(meeting_draw < group.meeting_probability(g.capacity, settings))
         if self.meeting_held:
-            self.attended[:] = p.member & (
-                u[Draw.MEETING] < group.attendance_probability(p.engagement, g.capacity, settings)
-            )
+            attendance = group.attendance_probability(p.engagement, g.capacity, settings)
+            self.attended[:] = p.member & (u[Draw.MEETING] < attendance)
             p.meetings_attended += self.attended
+            self.befriend(group.befriended(self.attended, u[Draw.MEETING], attendance, settings))
             p.stress[:] = group.relieve_stress(p.stress, self.attended, settings)
             self.learn(
                 group.skill_transfer(g.capacity, settings) * self.attended,
@@ -105,7 +126,56 @@ class Cohort:
             )
             self.group.end_of_day(day, min(1.0, protection))
 
+    # -- arrivals, exits and bookkeeping -----------------------------------------------------------
+    def admit(self, day: int) -> None:
+        """People discharged today join the population; a share `group.coverage` of them joins
+        the group (those with the lowest recruit_priority, as random recruitment does)."""
+        p = self.people
+        arriving = (p.entry_day == day) & (p.status == ABSENT) & (p.exit_day < 0)
+        if day == 0 or not arriving.any():
+            return
+        p.status[arriving] = ABSTINENT
+        if self.group.enabled and self.group.active:
+            joining = arriving & (p.recruit_priority < self.settings.group.coverage)
+            p.member[joining] = True
+            p.ever_member[joining] = True
+
+    def record(self, day: int) -> None:
+        """First lapse and relapse days, counts, ties that ended, and exits (end of a day)."""
+        p, e = self.people, self.events
+        p.first_lapse_day[e["lapse"] & (p.first_lapse_day < 0)] = day
+        p.first_relapse_day[e["relapse"] & (p.first_relapse_day < 0)] = day
+        p.lapses += e["lapse"]
+        p.relapses += e["relapse"]
+        p.remissions += e["remission"]
+        if e["using_tie_lost"].any():
+            self.network.drop_using_ties(np.flatnonzero(e["using_tie_lost"]))
+        if self.exits:
+            self.leave(day)
+
+    def leave(self, day: int) -> None:
+        """Deaths (overdose among them) and moves, decided on the "flow" stream."""
+        p = self.people
+        reason = rules.exit_reason(self.flow_rng.random(p.size), p.status, self.settings.population)
+        leaving = reason != STAYED
+        p.status[leaving] = ABSENT
+        p.exit_day[leaving] = day
+        p.exit_reason[leaving] = reason[leaving]
+        p.member[leaving] = False
+
     # -- what interventions and the group do to people ------------------------------------------
+    def befriend(self, new_friend: np.ndarray) -> None:
+        """A new abstinent friend from the group: one more supportive tie, with what a
+        supportive tie does to distal stress and help-seeking (Litt et al. 2009)."""
+        if not new_friend.any():
+            return
+        p, b = self.people, self.behaviour
+        p.supportive_ties += new_friend
+        p.stress_baseline[:] = np.clip(
+            p.stress_baseline - b.support_stress_per_tie * new_friend, 0.0, 1.0
+        )
+        p.help_seeking[:] = np.clip(p.help_seeking + b.support_help_per_tie * new_friend, 0.0, 1.0)
+
     def learn(self, dose: np.ndarray, gains: SkillGains) -> None:
         """Everyone learns relapse-prevention skills at their dose (0 for those absent)."""
         self.people.write(slice(None), rules.learn(self.people.view(slice(None)), dose, gains))
@@ -113,16 +183,17 @@ class Cohort:
     def enrol(self, targeting: str, quota: int) -> None:
         """The next `quota` non-members, in the order `targeting` gives, join the group."""
         p = self.people
-        order = recruitment_order(
-            targeting, self.network.using_ties, p.engagement, p.recruit_priority
-        )
-        joining = order[~p.member[order]][:quota]
+        order = recruitment_order(targeting, p.using_ties, p.engagement, p.recruit_priority)
+        joining = order[~p.member[order] & (p.status[order] != ABSENT)][:quota]
         p.member[joining] = True
         p.ever_member[joining] = True
 
     def person_table(self, horizon: int) -> pd.DataFrame:
+        """One row per person; days count from the person's own discharge."""
         p, net = self.people, self.network
         event = p.first_relapse_day >= 0
+        lapse = p.first_lapse_day >= 0
+        end = np.where(p.exit_day >= 0, p.exit_day, horizon)
         return pd.DataFrame(
             {
                 "person": np.arange(p.size),
@@ -132,9 +203,9 @@ class Cohort:
                 "using_ties": net.using_ties,
                 "supportive_ties": net.supportive_ties,
                 "stigmatising_ties": net.stigmatising_ties,
-                "first_lapse_day": np.where(p.first_lapse_day >= 0, p.first_lapse_day, np.nan),
-                "first_relapse_day": np.where(event, p.first_relapse_day, np.nan),
-                "relapse_time": np.where(event, p.first_relapse_day, horizon),
+                "first_lapse_day": np.where(lapse, p.first_lapse_day - p.entry_day, np.nan),
+                "first_relapse_day": np.where(event, p.first_relapse_day - p.entry_day, np.nan),
+                "relapse_time": np.where(event, p.first_relapse_day, end) - p.entry_day,
                 "relapse_censored": ~event,
                 "lapses": p.lapses,
                 "relapses": p.relapses,
@@ -142,5 +213,13 @@ class Cohort:
                 "status_at_end": np.vectorize(rules.STATES.get, otypes=[object])(p.status),
                 "coping_at_end": p.coping,
                 "self_efficacy_at_end": p.self_efficacy,
+                "entry_day": p.entry_day,
+                "exit_day": np.where(p.exit_day >= 0, p.exit_day, np.nan),
+                "exit_reason": np.vectorize(rules.EXITS.get, otypes=[object])(p.exit_reason),
+                "followed_days": end - p.entry_day,
+                "remissions": p.remissions,
+                "days_using": p.days_using,
+                "using_ties_at_end": p.using_ties,
+                "supportive_ties_at_end": p.supportive_ties,
             }
         )

@@ -27,7 +27,7 @@ from kds_sim.model import group, rules
 from kds_sim.model.cohort import EVENTS, Cohort
 from kds_sim.model.parameters import DOMAINS, Behaviour
 from kds_sim.model.people import COLUMNS, People
-from kds_sim.model.rules import ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw
 from kds_sim.model.scenario import Scenario
 
 COUNTS = ("abstinent", "lapsed", "relapsed", "ever_relapsed", "new_lapses", "new_relapses")
@@ -44,6 +44,9 @@ DAILY = (
     "mean_self_efficacy",
     "capacity_mean",
     *(f"capacity_{d}" for d in DOMAINS),
+    "present",
+    "exits",
+    "remissions",
 )
 """Columns of the daily table, in KDSModel's DataCollector order."""
 
@@ -88,7 +91,6 @@ class Ensemble:
             c.events = {k: v[i] for k, v in self.events.items()}
             c.attended = self.attended[i]
         self.peers = sparse.block_diag([c.network.peers for c in self.cohorts], format="csr")
-        self.using_ties = np.stack([c.network.using_ties for c in self.cohorts])
         self.behaviour = row_behaviour([c.behaviour for c in self.cohorts])
         self.uniforms = np.empty((r, N_DRAWS, n))
         self.meeting_draws = np.empty(r)
@@ -114,6 +116,8 @@ class Ensemble:
     def step(self) -> None:
         self.day += 1
         day, cols, u = self.day, self.cols, self.uniforms
+        for c in self.cohorts:
+            c.admit(day)
         for i, c in enumerate(self.cohorts):
             c.daily_rng.random(out=u[i])
             self.meeting_draws[i] = c.group_rng.random()
@@ -125,7 +129,7 @@ class Ensemble:
                 self.held[i] = c.meeting_held
 
         relapsed = cols["status"] == RELAPSED
-        contacts = self.using_ties + (self.peers @ relapsed.ravel().astype(np.float64)).reshape(
+        contacts = cols["using_ties"] + (self.peers @ relapsed.ravel().astype(np.float64)).reshape(
             relapsed.shape
         )
         idle, stress_target = cols["idle"], cols["stress_baseline"]
@@ -154,6 +158,13 @@ class Ensemble:
         cols["first_relapse_day"][relapse & (cols["first_relapse_day"] < 0)] = day
         cols["lapses"] += lapse
         cols["relapses"] += relapse
+        cols["remissions"] += self.events["remission"]
+        for i, c in enumerate(self.cohorts):
+            lost = self.events["using_tie_lost"][i]
+            if lost.any():
+                c.network.drop_using_ties(np.flatnonzero(lost))
+            if c.exits:
+                c.leave(day)
         if self.shared_group:
             self._end_of_day(day)
         else:
@@ -196,10 +207,12 @@ class Ensemble:
         if rows.size == 0:
             return
         level = capacity[:, rows, None]
-        attended = member[rows] & (
-            u[rows, Draw.MEETING] < group.attendance_probability(cols["engagement"][rows], level, g)
-        )
+        attendance = group.attendance_probability(cols["engagement"][rows], level, g)
+        attended = member[rows] & (u[rows, Draw.MEETING] < attendance)
         self.attended[rows] = attended
+        friends = group.befriended(attended, u[rows, Draw.MEETING], attendance, g)
+        for k, i in enumerate(rows):
+            self.cohorts[i].befriend(friends[k])
         cols["meetings_attended"][rows] += attended
         cols["stress"][rows] = group.relieve_stress(cols["stress"][rows], attended, g)
         learnt = rules.learn(
@@ -246,8 +259,18 @@ class Ensemble:
             ("attendance", self.attended),
         ):
             out[name][:, d] = np.count_nonzero(value, axis=1)
-        out["mean_coping"][:, d] = cols["coping"].mean(axis=1)
-        out["mean_self_efficacy"][:, d] = cols["self_efficacy"].mean(axis=1)
+        present = status != ABSENT
+        out["present"][:, d] = np.count_nonzero(present, axis=1)
+        out["exits"][:, d] = np.count_nonzero(cols["exit_day"] == d, axis=1)
+        out["remissions"][:, d] = np.count_nonzero(e["remission"], axis=1)
+        if present.all():
+            out["mean_coping"][:, d] = cols["coping"].mean(axis=1)
+            out["mean_self_efficacy"][:, d] = cols["self_efficacy"].mean(axis=1)
+        else:  # as KDSModel computes them: over the people present, row by row
+            for i in range(self.replicates):
+                here = present[i]
+                out["mean_coping"][i, d] = cols["coping"][i, here].mean()
+                out["mean_self_efficacy"][i, d] = cols["self_efficacy"][i, here].mean()
         groups = [c.group for c in self.cohorts]
         out["meeting_held"][:, d] = self.held
         out["group_active"][:, d] = [g.active for g in groups]
@@ -267,7 +290,17 @@ class Ensemble:
         """Row i's daily and person tables, as KDSModel.daily_table and person_table give them."""
         days = self.cohorts[i].settings.run.horizon_days + 1
         daily = pd.DataFrame({k: v[i, :days] for k, v in self.daily.items()})
-        for k in ("day", *COUNTS, "reentries", "exposures", "members", "attendance"):
+        for k in (
+            "day",
+            *COUNTS,
+            "reentries",
+            "exposures",
+            "members",
+            "attendance",
+            "present",
+            "exits",
+            "remissions",
+        ):
             daily[k] = daily[k].astype(np.int64)
         for k in ("meeting_held", "group_active"):
             daily[k] = daily[k].astype(bool)

@@ -139,6 +139,16 @@ def erode(capacity: np.ndarray, g: Group, protection: float = 0.0) -> np.ndarray
     return np.minimum(capacity, g.erosion_floor + above * keep)
 
 
+def befriended(attended: np.ndarray, u: np.ndarray, attendance: Any, g: Group) -> np.ndarray:
+    """Who makes a new abstinent friend at the meeting they attended.
+
+    Given u < attendance (they attended), u / attendance is uniform again, so the meeting's
+    own row of draws decides this too and no other random number changes.
+    """
+    within = u / np.maximum(attendance, 1e-300)
+    return attended & (within < g.befriend_per_meeting)
+
+
 def meeting_gains(g: Group) -> SkillGains:
     """What one meeting at full skill transfer teaches an attending member."""
     return SkillGains(g.coping_gain, g.self_efficacy_gain, g.expectancy_drop, g.help_seeking_gain)

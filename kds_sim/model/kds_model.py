@@ -26,7 +26,7 @@ from kds_sim.model import rules
 from kds_sim.model.agents import RecoveringPerson, UsingFriend
 from kds_sim.model.cohort import EVENTS, STREAMS, Cohort, stream
 from kds_sim.model.parameters import DOMAINS
-from kds_sim.model.rules import ABSTINENT, LAPSED, N_DRAWS, RELAPSED
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, N_DRAWS, RELAPSED
 from kds_sim.model.scenario import Scenario
 
 __all__ = ["EVENTS", "STREAMS", "KDSModel", "stream"]
@@ -75,19 +75,25 @@ class KDSModel(Cohort, mesa.Model):
             "meeting_held": lambda m: bool(m.meeting_held),
             "attendance": lambda m: int(np.count_nonzero(m.attended)),
             "group_active": lambda m: bool(m.group.active),
-            "mean_coping": lambda m: float(p.coping.mean()),
-            "mean_self_efficacy": lambda m: float(p.self_efficacy.mean()),
+            "mean_coping": lambda m: float(p.coping[p.status != ABSENT].mean()),
+            "mean_self_efficacy": lambda m: float(p.self_efficacy[p.status != ABSENT].mean()),
             "capacity_mean": lambda m: m.group.mean_capacity if m.group.enabled else np.nan,
         }
         for i, domain in enumerate(DOMAINS):
             reporters[f"capacity_{domain}"] = lambda m, i=i: (
                 float(m.group.capacity[i]) if m.group.enabled else np.nan
             )
+        reporters |= {  # added in 0.2, after the 0.1 columns
+            "present": lambda m: int(np.count_nonzero(p.status != ABSENT)),
+            "exits": lambda m: int(np.count_nonzero(p.exit_day == m.day)),
+            "remissions": lambda m: int(np.count_nonzero(m.events["remission"])),
+        }
         return reporters
 
     # -- one day -----------------------------------------------------------------------------
     def step(self) -> None:
         p, n = self.people, self.people.size
+        self.admit(self.day)
         u = self.daily_rng.random((N_DRAWS, n))
         meeting_draw = self.group_rng.random()
         self.group_day(self.day, u, meeting_draw)
@@ -103,13 +109,13 @@ class KDSModel(Cohort, mesa.Model):
             "u": u,
             "idle": idle,
             "stress_target": stress_target,
-            "contacts": self.network.using_ties + self.network.relapsed_peers(relapsed),
+            "contacts": p.using_ties + self.network.relapsed_peers(relapsed),
         }
         if self.engine == "agent":
             self.agents_by_type[RecoveringPerson].shuffle_do("step")
         else:
             self.apply_rules(slice(None))
-        self._record_events()
+        self.record(self.day)
         self.end_of_day(self.day)
         self.datacollector.collect(self)
 
@@ -127,13 +133,6 @@ class KDSModel(Cohort, mesa.Model):
         self.people.write(index, new)
         for name, value in events.items():
             self.events[name][index] = value
-
-    def _record_events(self) -> None:
-        p, e, day = self.people, self.events, self.day
-        p.first_lapse_day[e["lapse"] & (p.first_lapse_day < 0)] = day
-        p.first_relapse_day[e["relapse"] & (p.first_relapse_day < 0)] = day
-        p.lapses += e["lapse"]
-        p.relapses += e["relapse"]
 
     # -- results -------------------------------------------------------------------------------
     def run(self, days: int | None = None) -> KDSModel:

@@ -39,6 +39,17 @@ class SocialNetwork:
     def size(self) -> int:
         return self.peers.shape[0]
 
+    def drop_using_ties(self, people: np.ndarray) -> None:
+        """Each of `people` loses one tie to an active user (their first listed one); the
+        per-person counts the rules use live in People.using_ties."""
+        owners = self.using_edges[0]
+        keep = np.ones(len(owners), dtype=bool)
+        for person in people:
+            mine = np.flatnonzero((owners == person) & keep)
+            if len(mine):
+                keep[mine[0]] = False
+        self.using_edges = self.using_edges[:, keep]
+
     def relapsed_peers(self, relapsed: np.ndarray) -> np.ndarray:
         """How many of each person's peers are currently using (one sparse mat-vec)."""
         return self.peers @ relapsed.astype(np.float64)

@@ -106,9 +106,44 @@ class Population(Section):
         300,
         "people",
         "assumption: one district's yearly rehab graduates (BNN: about 6,000 a year nationally)",
-        "recovering people discharged from rehab at day 0",
+        "recovering people discharged from rehab at day 0 (the initial cohort)",
         ge=2,
         le=2_000_000,
+    )
+    discharges_per_month: float = param(
+        0.0,
+        "people per month",
+        "scenario design: BNN 2015 reports about 6,000 people rehabilitated a year nationally; a "
+        "district's share is the user's choice",
+        "people discharged into the district after day 0, at a steady pace (0: a closed cohort)",
+        ge=0,
+        le=100_000,
+    )
+    death_rate: float = param(
+        0.0,
+        "per year",
+        "scenario design; for scale, cohorts of people who use opioids show crude mortality of "
+        "the order of 2 per 100 person-years (Degenhardt et al. 2011)",
+        "mortality while abstinent (0: none)",
+        ge=0,
+        le=1,
+    )
+    overdose_death_rate: float = param(
+        0.0,
+        "per year",
+        "scenario design; overdose risk concentrates in returns to use after abstinence, when "
+        "tolerance is lost",
+        "added mortality while lapsed or relapsed (0: none)",
+        ge=0,
+        le=5,
+    )
+    move_away_rate: float = param(
+        0.0,
+        "per year",
+        "scenario design",
+        "rate of leaving the district; those who leave are followed no further (0: none)",
+        ge=0,
+        le=5,
     )
     coping: Distribution = dist(
         0.40,
@@ -160,6 +195,18 @@ class Population(Section):
     )
     engagement: Distribution = dist(
         0.60, 0.20, "assumption", "how readily a member attends group activities"
+    )
+    negative_expectancy: Distribution = dist(
+        0.50,
+        0.15,
+        "assumption: members know the harms of using (brief section 2.3)",
+        "expected harms of using (negative outcome expectancy): protective",
+    )
+    commitment: Distribution = dist(
+        0.50,
+        0.15,
+        "assumption: commitment to abstinence varies after rehab (brief section 2.3)",
+        "commitment to abstinence; a lapse violates it (abstinence violation effect)",
     )
 
 
@@ -428,6 +475,109 @@ class Behaviour(Section):
         "rate at which relapsed people re-enter treatment and start a new abstinence spell",
         ge=0,
     )
+    # Model fidelity (Witkiewitz & Marlatt 2004; Marlatt & Donovan 2005), added in 0.2. Each
+    # mechanism is off at zero, which gives back the 0.1 model exactly.
+    stress_coping_weight: float = param(
+        1.0,
+        "log-odds per unit",
+        "assumption; direction from Witkiewitz & Marlatt 2004 (negative affect is the most "
+        "common proximal precipitant of relapse)",
+        "effect of proximal stress against coping success (0: off)",
+    )
+    lapse_self_efficacy_weight: float = param(
+        1.5,
+        "log-odds per unit",
+        "assumption; direction from Marlatt & Gordon (low self-efficacy after failed coping "
+        "makes the lapse likely)",
+        "effect of self-efficacy against a lapse after failed coping (0: off)",
+    )
+    lapse_interaction_weight: float = param(
+        2.0,
+        "log-odds per unit",
+        "assumption; Witkiewitz & Marlatt 2004: the lapse follows from low self-efficacy "
+        "together with positive expectancy",
+        "extra lapse log-odds for outcome expectancy x (1 - self-efficacy) (0: off)",
+    )
+    negative_expectancy_weight: float = param(
+        1.0,
+        "log-odds per unit",
+        "assumption; Marlatt & Donovan 2005 (expected harms protect)",
+        "effect of negative outcome expectancy against a lapse (0: off)",
+    )
+    expectancy_craving_share: float = param(
+        0.3,
+        "share of gap at craving 1",
+        "assumption; Witkiewitz & Marlatt 2004 (expectancies rise with craving in a high-risk "
+        "situation)",
+        "how far craving pushes outcome expectancy towards 1 in the moment of a lapse decision "
+        "(0: off)",
+        ge=0,
+        le=1,
+    )
+    expectancy_decay_per_year: float = param(
+        0.5,
+        "per year",
+        "assumption: positive expectancies fade with time abstinent (Marlatt & Donovan 2005)",
+        "rate at which outcome expectancy falls towards expectancy_floor while abstinent (0: off)",
+        ge=0,
+    )
+    expectancy_floor: float = param(
+        0.2,
+        "0-1 scale",
+        "assumption: memories of how good using felt never vanish",
+        "outcome expectancy after very long abstinence",
+        ge=0,
+        le=1,
+    )
+    ave_spell_weight: float = param(
+        1.0,
+        "log-odds per unit AVE",
+        "assumption; Marlatt & Gordon: the abstinence violation effect is stronger after a "
+        "long abstinent spell",
+        "extra relapse log-odds per unit AVE susceptibility after a long spell (0: off)",
+    )
+    ave_spell_scale_days: float = param(
+        180.0,
+        "days",
+        "assumption",
+        "abstinent spell at which the spell effect reaches 63 % of its full size",
+        gt=0,
+    )
+    ave_commitment_weight: float = param(
+        1.0,
+        "log-odds per unit AVE x commitment",
+        "assumption; Marlatt & Gordon: the violation is felt more by the more committed",
+        "extra relapse log-odds for AVE susceptibility x commitment (0: off)",
+    )
+    lapse_learning_gain: float = param(
+        0.05,
+        "share of gap",
+        "assumption; Marlatt & Gordon: a lapse handled well is a learning experience",
+        "coping gained when a lapse ends without relapse (0: off)",
+        ge=0,
+        le=1,
+    )
+    remission_rate: float = param(
+        0.2,
+        "per year",
+        "assumption; Pickens et al. 1985 (many who relapse return to abstinence)",
+        "rate at which relapsed people return to abstinence without treatment (0: off)",
+        ge=0,
+    )
+    using_tie_end_rate: float = param(
+        0.1,
+        "per tie per year",
+        "assumption: using friends quit, move or are dropped",
+        "rate at which a tie to an active user ends on its own (0: off)",
+        ge=0,
+    )
+    using_tie_cut_rate: float = param(
+        0.5,
+        "per tie per year at coping 1",
+        "assumption; Litt et al. 2009 (changing the network supports abstinence)",
+        "rate at which an abstinent person cuts a tie to a user, times coping skill (0: off)",
+        ge=0,
+    )
 
 
 class Capacity(Section):
@@ -586,6 +736,14 @@ class Group(Section):
         "share per meeting",
         "assumption: peer support",
         "stress relieved by attending a meeting",
+        ge=0,
+        le=1,
+    )
+    befriend_per_meeting: float = param(
+        0.02,
+        "ties per meeting attended",
+        "assumption; Litt et al. 2009 (adding abstinent people to the network raises abstinence)",
+        "chance that attending a meeting adds an abstinent, supportive tie (0: off)",
         ge=0,
         le=1,
     )

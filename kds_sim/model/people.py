@@ -32,6 +32,9 @@ TRAITS = (
 )
 """Attributes drawn from the scenario's Beta distributions, in the order of their uniforms."""
 
+LATER_TRAITS = ("negative_expectancy", "commitment")
+"""Traits added in 0.2, drawn after the others so that the first ones keep their numbers."""
+
 
 def column(meaning: str) -> Any:
     return field(metadata={"meaning": meaning})
@@ -50,6 +53,8 @@ class People:
     idle: np.ndarray = column("share of the day without occupation")
     help_seeking: np.ndarray = column("readiness to ask others for help after a lapse")
     engagement: np.ndarray = column("how readily a member attends group activities")
+    negative_expectancy: np.ndarray = column("expected harms of using (protective)")
+    commitment: np.ndarray = column("commitment to abstinence")
     recruit_priority: np.ndarray = column("random rank among equals when the group recruits")
     self_efficacy_at_discharge: np.ndarray = column("self-efficacy restored on re-entry")
     craving_at_discharge: np.ndarray = column("craving restored on re-entry")
@@ -63,6 +68,14 @@ class People:
     first_relapse_day: np.ndarray = column("day of the first relapse (-1: none yet)")
     lapses: np.ndarray = column("lapses so far")
     relapses: np.ndarray = column("relapses so far")
+    remissions: np.ndarray = column("returns from relapse to abstinence without treatment")
+    spell_at_lapse: np.ndarray = column("days abstinent when the latest lapse began")
+    days_using: np.ndarray = column("days lapsed or relapsed so far")
+    using_ties: np.ndarray = column("ties to active users now (they can end)")
+    supportive_ties: np.ndarray = column("supportive community and peer ties now")
+    entry_day: np.ndarray = column("day of discharge into the population (0: initial cohort)")
+    exit_day: np.ndarray = column("day of leaving the population (-1: still present)")
+    exit_reason: np.ndarray = column("why they left: 0 stayed, 1 died, 2 overdose, 3 moved")
 
     @property
     def size(self) -> int:
@@ -89,12 +102,30 @@ def beta_quantile(u: np.ndarray, d: Distribution) -> np.ndarray:
     return np.asarray(stats.beta.ppf(u, d.mean * k, (1 - d.mean) * k))
 
 
+def entry_days(population: Population, horizon: int) -> np.ndarray:
+    """Discharge day of everyone who will be in the population: the initial cohort on day 0,
+    then people at a steady pace of `discharges_per_month` (30.4375 days a month)."""
+    initial = np.zeros(population.size, dtype=np.int32)
+    rate = population.discharges_per_month
+    if rate <= 0 or horizon < 1:
+        return initial
+    gap = 30.4375 / rate
+    count = int(np.floor((horizon - 1) / gap)) + 1
+    later = (1 + np.floor(np.arange(count) * gap)).astype(np.int32)
+    return np.concatenate([initial, later[later <= horizon]])
+
+
 def draw_people(population: Population, size: int, rng: np.random.Generator) -> People:
     """A cohort at discharge from rehab: everyone abstinent, attributes drawn from the scenario."""
     uniforms = rng.random((len(TRAITS) + 1, size))
     traits = {
         trait: beta_quantile(uniforms[i], getattr(population, trait))
         for i, trait in enumerate(TRAITS)
+    }
+    later = rng.random((len(LATER_TRAITS), size))
+    traits |= {
+        trait: beta_quantile(later[i], getattr(population, trait))
+        for i, trait in enumerate(LATER_TRAITS)
     }
     return People(
         **traits,
@@ -111,4 +142,12 @@ def draw_people(population: Population, size: int, rng: np.random.Generator) -> 
         first_relapse_day=np.full(size, -1, dtype=np.int32),
         lapses=np.zeros(size, dtype=np.int32),
         relapses=np.zeros(size, dtype=np.int32),
+        remissions=np.zeros(size, dtype=np.int32),
+        spell_at_lapse=np.zeros(size, dtype=np.int32),
+        days_using=np.zeros(size, dtype=np.int32),
+        using_ties=np.zeros(size, dtype=np.int64),
+        supportive_ties=np.zeros(size, dtype=np.int64),
+        entry_day=np.zeros(size, dtype=np.int32),
+        exit_day=np.full(size, -1, dtype=np.int32),
+        exit_reason=np.zeros(size, dtype=np.int8),
     )
