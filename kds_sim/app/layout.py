@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-MARGIN = 0.03
+MARGIN = 0.04
 CACHE_SIZE = 16
 _people_cache: dict[str, np.ndarray] = {}
 _layout_cache: dict[str, Layout] = {}
@@ -26,10 +26,10 @@ _layout_cache: dict[str, Layout] = {}
 class Layout:
     """Screen positions in [0, 1] x [0, 1] and the edges to draw between them."""
 
-    people: np.ndarray        # (n, 2)
-    friends: np.ndarray       # (m, 2)
-    peer_edges: np.ndarray    # (E, 2) person index pairs
-    using_edges: np.ndarray   # (F, 2) person index, using-friend index
+    people: np.ndarray  # (n, 2)
+    friends: np.ndarray  # (m, 2)
+    peer_edges: np.ndarray  # (E, 2) person index pairs
+    using_edges: np.ndarray  # (F, 2) person index, using-friend index
 
 
 def _key(*arrays: np.ndarray) -> str:
@@ -55,14 +55,15 @@ def _remember(cache: dict, key: str, value: object) -> None:
     cache[key] = value
 
 
-def compute(n_people: int, peer_edges: np.ndarray, using_edges: np.ndarray, n_friends: int,
-            seed: int) -> Layout:
+def compute(
+    n_people: int, peer_edges: np.ndarray, using_edges: np.ndarray, n_friends: int, seed: int
+) -> Layout:
     """Spring layout of people on their peer ties, then of using friends around them."""
     people_key = _key(np.array([n_people, seed]), peer_edges)
     key = _key(np.array([n_friends]), using_edges) + people_key
     if key in _layout_cache:
         return _layout_cache[key]
-    peers = nx.Graph()
+    peers: nx.Graph = nx.Graph()
     peers.add_nodes_from(range(n_people))
     peers.add_edges_from(map(tuple, peer_edges.tolist()))
     people = _people_cache.get(people_key)
@@ -76,12 +77,18 @@ def compute(n_people: int, peer_edges: np.ndarray, using_edges: np.ndarray, n_fr
         whole.add_nodes_from(range(n_people, n_people + n_friends))
         whole.add_edges_from((p, n_people + f) for p, f in using_edges.tolist())
         # people stay where they are; k is the spring length for the unit square they fill
-        raw = nx.spring_layout(whole, pos={i: people[i] for i in range(n_people)},
-                               fixed=list(range(n_people)), seed=seed, iterations=40,
-                               k=0.6 / np.sqrt(n_people + n_friends))
-        friends = np.clip(np.array([raw[n_people + f] for f in range(n_friends)]), 0.0, 1.0)
-    layout = Layout(people=people, friends=friends, peer_edges=peer_edges,
-                    using_edges=using_edges)
+        raw = nx.spring_layout(
+            whole,
+            pos={i: people[i] for i in range(n_people)},
+            fixed=list(range(n_people)),
+            seed=seed,
+            iterations=40,
+            k=0.6 / np.sqrt(n_people + n_friends),
+        )
+        friends = np.clip(
+            np.array([raw[n_people + f] for f in range(n_friends)]), MARGIN / 2, 1 - MARGIN / 2
+        )
+    layout = Layout(people=people, friends=friends, peer_edges=peer_edges, using_edges=using_edges)
     _remember(_layout_cache, key, layout)
     return layout
 

@@ -16,6 +16,7 @@ the same seed, so students compare like with like.
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,12 @@ import kds_sim
 from kds_sim.app import layout as layout_module
 from kds_sim.app import story
 
-CAPACITY_BUILDING_KINDS = ("work_plan", "relapse_prevention_training",
-                           "group_management_training", "networking_training")
+CAPACITY_BUILDING_KINDS = (
+    "work_plan",
+    "relapse_prevention_training",
+    "group_management_training",
+    "networking_training",
+)
 CAPACITY_BUILDING: tuple[dict[str, Any], ...] = (
     {"kind": "work_plan", "start_day": 0, "sessions": 1},
     {"kind": "relapse_prevention_training", "start_day": 7, "sessions": 4, "interval_days": 7},
@@ -67,27 +72,31 @@ def default_scenario_path() -> Path | None:
 class Levers:
     """What the class can change; each field maps to one scenario key (see scenario_for)."""
 
-    people: int = 120                 # population.size
-    using_ties: float = 2.0           # network.using_ties_mean (ties per person)
-    coping: float = 0.40              # population.coping.mean (0-1)
-    ave: float = 0.60                 # population.ave_susceptibility.mean (0-1)
-    group: bool = True                # group.enabled
-    coverage: float = 0.5             # group.coverage (share of people)
-    capacity_building: bool = False   # the four trainings of the paper's final model
-    mentoring: bool = False           # ongoing mentoring (slows capacity erosion)
+    people: int = 120  # population.size
+    using_ties: float = 2.0  # network.using_ties_mean (ties per person)
+    coping: float = 0.40  # population.coping.mean (0-1)
+    ave: float = 0.60  # population.ave_susceptibility.mean (0-1)
+    group: bool = True  # group.enabled
+    coverage: float = 0.5  # group.coverage (share of people)
+    capacity_building: bool = False  # the four trainings of the paper's final model
+    mentoring: bool = False  # ongoing mentoring (slows capacity erosion)
     seed: int = 1
-    days: int = 730                   # run.horizon_days: how long a run lasts in the app
+    days: int = 730  # run.horizon_days: how long a run lasts in the app
 
     @classmethod
     def from_scenario(cls, scenario: kds_sim.Scenario, **fixed: Any) -> Levers:
         """The levers as a scenario sets them; `fixed` gives people, seed, days."""
         kinds = {item.kind for item in scenario.interventions}
-        return cls(using_ties=scenario.network.using_ties_mean,
-                   coping=scenario.population.coping.mean,
-                   ave=scenario.population.ave_susceptibility.mean,
-                   group=scenario.group.enabled, coverage=scenario.group.coverage,
-                   capacity_building=bool(kinds & set(CAPACITY_BUILDING_KINDS)),
-                   mentoring="mentoring" in kinds, **fixed)
+        return cls(
+            using_ties=scenario.network.using_ties_mean,
+            coping=scenario.population.coping.mean,
+            ave=scenario.population.ave_susceptibility.mean,
+            group=scenario.group.enabled,
+            coverage=scenario.group.coverage,
+            capacity_building=bool(kinds & set(CAPACITY_BUILDING_KINDS)),
+            mentoring="mentoring" in kinds,
+            **fixed,
+        )
 
     def with_(self, **changes: Any) -> Levers:
         return replace(self, **changes)
@@ -99,8 +108,9 @@ def _mean(distribution: dict[str, float], mean: float) -> None:
     distribution["sd"] = min(distribution["sd"], 0.9 * float(np.sqrt(mean * (1 - mean))))
 
 
-def scenario_for(base: kds_sim.Scenario, levers: Levers, *, group: bool | None = None,
-                 engine: str = "agent") -> kds_sim.Scenario:
+def scenario_for(
+    base: kds_sim.Scenario, levers: Levers, *, group: bool | None = None, engine: str = "agent"
+) -> kds_sim.Scenario:
     """The scenario a lever setting means: `base` with the lever keys replaced.
 
     Capacity building and mentoring are the base scenario's own entries of those kinds if it
@@ -115,39 +125,59 @@ def scenario_for(base: kds_sim.Scenario, levers: Levers, *, group: bool | None =
     data["network"]["using_ties_mean"] = levers.using_ties
     data["group"].update(enabled=on, coverage=levers.coverage)
     own = data["interventions"]
-    training = [i for i in own if i["kind"] in CAPACITY_BUILDING_KINDS] or \
-        [dict(i) for i in CAPACITY_BUILDING]
+    training = [i for i in own if i["kind"] in CAPACITY_BUILDING_KINDS] or [
+        dict(i) for i in CAPACITY_BUILDING
+    ]
     mentoring = [i for i in own if i["kind"] == "mentoring"] or [dict(i) for i in MENTORING]
     others = [i for i in own if i["kind"] not in (*CAPACITY_BUILDING_KINDS, "mentoring")]
-    chosen = others + (training if levers.capacity_building else []) + \
-        (mentoring if levers.mentoring else [])
+    chosen = (
+        others
+        + (training if levers.capacity_building else [])
+        + (mentoring if levers.mentoring else [])
+    )
     data["interventions"] = chosen if on else []
     return kds_sim.Scenario.model_validate(data)
+
+
+def _agent_option(agents: bool) -> dict[str, bool]:
+    """KDSModel's `agents` switch, where its version has one (newer ones always make agents)."""
+    accepts = "agents" in inspect.signature(kds_sim.KDSModel.__init__).parameters
+    return {"agents": agents} if accepts else {}
 
 
 class ClassroomModel(kds_sim.KDSModel):
     """KDSModel (agent engine) with a same-seed no-group baseline, stories and a layout."""
 
     def __init__(self, base: kds_sim.Scenario, levers: Levers):
-        super().__init__(scenario_for(base, levers), seed=levers.seed, agents=True)
+        scenario = scenario_for(base, levers)
+        super().__init__(scenario, seed=levers.seed, **_agent_option(True))
         self.base, self.levers, self.horizon = base, levers, max(MIN_DAYS, levers.days)
-        self.baseline = kds_sim.KDSModel(scenario_for(base, levers, group=False,
-                                                      engine="vector"),
-                                         seed=levers.seed, agents=False)
+        self.baseline = kds_sim.KDSModel(
+            scenario_for(base, levers, group=False, engine="vector"),
+            seed=levers.seed,
+            **_agent_option(False),
+        )
         self.domains = domains()
         p, n = self.people, self.people.size
         self.graph = self.network.to_networkx()
         self.using_ties = np.bincount(self.network.using_edges[0], minlength=n)
-        edges = np.array([(a, b) for a, b in self.graph.edges() if a < n and b < n],
-                         dtype=np.int64).reshape(-1, 2)
-        self.peers = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])),
-                                       shape=(n, n)).tocsr()
+        edges = np.array(
+            [(a, b) for a, b in self.graph.edges() if a < n and b < n], dtype=np.int64
+        ).reshape(-1, 2)
+        self.peers = sparse.coo_matrix(
+            (np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n)
+        ).tocsr()
         self.peers = ((self.peers + self.peers.T) > 0).astype(np.float64)
-        b = self.config.behaviour
-        self.hazard_rates = (b.hrs_rate_per_using_tie, b.hrs_stress_rate, b.hrs_idle_rate,
-                             b.hrs_base_rate)
-        self.stories: list[list[story.StoryEntry]] = [[story.first_entry(bool(m))]
-                                                      for m in p.member]
+        b = scenario.behaviour
+        self.hazard_rates = (
+            b.hrs_rate_per_using_tie,
+            b.hrs_stress_rate,
+            b.hrs_idle_rate,
+            b.hrs_base_rate,
+        )
+        self.stories: list[list[story.StoryEntry]] = [
+            [story.first_entry(bool(m))] for m in p.member
+        ]
         self.trace: list[np.ndarray] = [self._traced()]
         self._layout: layout_module.Layout | None = None
         self.running = self.day < self.horizon
@@ -164,17 +194,17 @@ class ClassroomModel(kds_sim.KDSModel):
 
     def step(self) -> None:
         """One day of the model and of the baseline, then the day's story lines."""
-        if not self.running:
-            return
         p = self.people
         status, member = p.status.copy(), p.member.copy()
         relapsed_peers = self.peers @ (status == story.RELAPSED).astype(np.float64)
-        causes = story.likely_causes(self.using_ties, relapsed_peers, p.stress, p.idle,
-                                     self.hazard_rates)
+        causes = story.likely_causes(
+            self.using_ties, relapsed_peers, p.stress, p.idle, self.hazard_rates
+        )
         super().step()
         self.baseline.step()
-        for i, entry in story.day_entries(self.day, self.events, status, p.status, member,
-                                          p.member, self.attended, causes).items():
+        for i, entry in story.day_entries(
+            self.day, self.events, status, p.status, member, p.member, self.attended, causes
+        ).items():
             self.stories[i].append(entry)
         self.trace.append(self._traced())
         self.running = self.day < self.horizon

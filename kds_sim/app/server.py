@@ -12,9 +12,11 @@ browser tab that is closed stops costing CPU after a minute (its kernel is culle
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import ipaddress
 import os
+import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from kds_sim.messages import DEFAULT_LANG, check_lang
 
 ENV_PREFIX = "KDS_SIM_APP_"
 PAGE_MODULE = "kds_sim.app.components"
+STOPPING = threading.Event()
+"""Set when the server stops: pages that are still playing stop stepping."""
 SOLARA_ENV = {
     "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
     "SOLARA_KERNEL_CULL_TIMEOUT": "60s",
@@ -43,8 +47,7 @@ class AppConfig:
     days: int = 730
 
     def to_env(self) -> dict[str, str]:
-        return {f"{ENV_PREFIX}{f.name.upper()}": str(getattr(self, f.name))
-                for f in fields(self)}
+        return {f"{ENV_PREFIX}{f.name.upper()}": str(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> AppConfig:
@@ -85,23 +88,39 @@ def is_loopback(host: str) -> bool:
 
 
 def has_app_packages() -> bool:
-    return all(importlib.util.find_spec(name) is not None
-               for name in ("solara", "ipyvuetify", "solara_assets"))
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("solara", "ipyvuetify", "solara_assets")
+    )
 
 
-def serve(config: AppConfig, host: str = "127.0.0.1", port: int = 8765,
-          open_browser: bool = False) -> int:
+def serve(
+    config: AppConfig, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False
+) -> int:
     """Run the app until Ctrl+C; returns the exit code."""
     os.environ.update(config.to_env())
     for key, value in SOLARA_ENV.items():
         os.environ.setdefault(key, value)
     from solara.__main__ import cli  # after the environment: Solara reads it on import
 
-    args = ["run", PAGE_MODULE, "--host", host, "--port", str(port), "--production",
-            "--no-check-version", "--log-level", "warning",
-            "--open" if open_browser else "--no-open"]
+    args = [
+        "run",
+        PAGE_MODULE,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-check-version",
+        "--log-level",
+        "warning",
+        "--open" if open_browser else "--no-open",
+    ]
+    from click.exceptions import Abort
+
     try:
-        cli.main(args=args, prog_name="kds-sim app", standalone_mode=False)
-    except KeyboardInterrupt:
-        pass
+        with contextlib.suppress(KeyboardInterrupt, Abort):  # Ctrl+C or a stop signal: done
+            cli.main(args=args, prog_name="kds-sim app", standalone_mode=False)
+    finally:
+        STOPPING.set()  # running play loops end, so the process can exit
     return 0

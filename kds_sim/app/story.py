@@ -33,16 +33,28 @@ class StoryEntry:
     codes: tuple[str, ...]
 
 
-def likely_causes(using_ties: np.ndarray, relapsed_peers: np.ndarray, stress: np.ndarray,
-                  idle: np.ndarray, rates: tuple[float, float, float, float]) -> np.ndarray:
+def likely_causes(
+    using_ties: np.ndarray,
+    relapsed_peers: np.ndarray,
+    stress: np.ndarray,
+    idle: np.ndarray,
+    rates: tuple[float, float, float, float],
+) -> np.ndarray:
     """Index into CAUSES of the largest part of each person's hazard of a high-risk situation.
 
     `rates` are the scenario's behaviour.hrs_rate_per_using_tie, hrs_stress_rate,
     hrs_idle_rate and hrs_base_rate.
     """
     per_tie, per_stress, per_idle, base = rates
-    parts = np.vstack([per_tie * using_ties, per_tie * relapsed_peers, per_stress * stress,
-                       per_idle * idle, np.full(len(stress), base)])
+    parts = np.vstack(
+        [
+            per_tie * using_ties,
+            per_tie * relapsed_peers,
+            per_stress * stress,
+            per_idle * idle,
+            np.full(len(stress), base),
+        ]
+    )
     return np.argmax(parts, axis=0)
 
 
@@ -51,9 +63,16 @@ def first_entry(member: bool) -> StoryEntry:
     return StoryEntry(0, ("discharged", "joined") if member else ("discharged",))
 
 
-def day_entries(day: int, events: Mapping[str, np.ndarray], status_before: np.ndarray,
-                status_after: np.ndarray, member_before: np.ndarray, member_after: np.ndarray,
-                attended: np.ndarray, causes: np.ndarray) -> dict[int, StoryEntry]:
+def day_entries(
+    day: int,
+    events: Mapping[str, np.ndarray],
+    status_before: np.ndarray,
+    status_after: np.ndarray,
+    member_before: np.ndarray,
+    member_after: np.ndarray,
+    attended: np.ndarray,
+    causes: np.ndarray,
+) -> dict[int, StoryEntry]:
     """Story entries of everyone something happened to on `day`, by person index."""
     exposed, coped = events["exposed"], events["coped"]
     lapse, relapse, reentry = events["lapse"], events["relapse"], events["reentry"]

@@ -62,7 +62,7 @@ def number(value: float, lang: str = DEFAULT_LANG, digits: int = 1) -> str:
     """A number written the way readers of `lang` expect (2.5 in English, 2,5 in Indonesian)."""
     text = f"{value:,.{digits}f}"
     if check_lang(lang) == "id":
-        text = text.translate(str.maketrans({",": ".", ".": ","}))
+        text = text.translate(str.maketrans(",.", ".,"))
     return text
 
 
