@@ -10,10 +10,11 @@ reports each target against its simulated value with a 95 % CI.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,16 +34,13 @@ from kds_sim.io.scenario_files import (
 from kds_sim.model.scenario import Scenario
 
 
-def metric_horizon(metric: str) -> int:
-    """Days a target's scenario is run: to the day of a `relapse_<N>d` target, else 12 months."""
+def metric_horizon(metric: str) -> int | None:
+    """Days a target's scenario must run: to the day of a `relapse_<N>d` or `lapse_<N>d`
+    target; None for other metrics, which use the scenario's own horizon."""
     definition = metrics.get(metric)
-    if (
-        isinstance(definition, metrics.Metric)
-        and definition.name.startswith("relapse_")
-        and definition.name != "relapse_horizon"
-    ):
+    if isinstance(definition, metrics.Metric) and re.match(r"^(re)?lapse_\d+d$", metric):
         return definition.days
-    return 365
+    return None
 
 
 def known_metric(metric: str) -> bool:
@@ -72,6 +70,16 @@ class Target(BaseModel):
     )
     tolerance: float = Field(gt=0, description="scale of an acceptable miss (or standard error)")
     reference: str | None = None
+    role: Literal["fit", "check"] = Field(
+        "fit", description="fit: part of the objective; check: measured and reported beside the "
+        "fit, but it does not move the parameters"
+    )
+    replicates: int | None = Field(
+        None,
+        ge=1,
+        description="replicates of this target's scenarios per evaluation "
+        "(default: settings.replicates); a small cohort needs more than a large population",
+    )
     source: str = ""
     note: str = ""
 
@@ -234,28 +242,30 @@ class Evaluator:
     replicates: int
     seed: int
     population_size: int | None
+    per_target: bool = True
+    """Honour each target's own `replicates` (while fitting; the final check uses one count)."""
 
     def scenarios(self, values: dict[str, float]) -> dict[Path, Scenario]:
         overrides = {k: _round(v, k) for k, v in values.items()}
         if self.population_size:
             overrides["population.size"] = self.population_size
         horizon: dict[Path, int] = {}
+        replicates: dict[Path, int] = {}
         for t in self.targets.spec.target:
             for rel in filter(None, (t.scenario, t.reference)):
                 p = self.targets.scenario_path(rel)
-                horizon[p] = max(horizon.get(p, 1), metric_horizon(t.metric))
+                own = load_scenario(p).run.horizon_days if p not in horizon else horizon[p]
+                horizon[p] = max(own, metric_horizon(t.metric) or own)
+                wanted = (t.replicates or self.replicates) if self.per_target else self.replicates
+                replicates[p] = max(replicates.get(p, 1), wanted)
         out = {}
         for p, days in horizon.items():
-            scenario = load_scenario(
-                p,
-                {
-                    **overrides,
-                    "run.horizon_days": days,
-                    "run.replicates": self.replicates,
-                    "run.seed": self.seed,
-                },
-            )
-            out[p] = scenario
+            settings = {
+                "run.horizon_days": days,
+                "run.replicates": max(2, replicates[p]),
+                "run.seed": self.seed,
+            }
+            out[p] = load_scenario(p, {**overrides, **settings})
         return out
 
     def measure(self, values: dict[str, float]) -> list[Measurement]:
@@ -297,7 +307,8 @@ def _from_scenario(metric: str) -> bool:
 
 
 def objective(measurements: list[Measurement]) -> float:
-    return float(sum(m.z**2 for m in measurements))
+    """Sum of squared misses (in tolerances) of the targets with role "fit"."""
+    return float(sum(m.z**2 for m in measurements if m.target.role == "fit"))
 
 
 @dataclass
@@ -325,6 +336,7 @@ class CalibrationResult:
                     "bound_low": m.target.bound[0] if m.target.bound else np.nan,
                     "bound_high": m.target.bound[1] if m.target.bound else np.nan,
                     "within_tolerance": abs(m.z) <= 1.0,
+                    "role": m.target.role,
                     "source": m.target.source,
                 }
                 for m in self.fit
@@ -404,7 +416,9 @@ def calibrate(
     bar.close()
     best = dict(zip(keys, low + np.clip(found.x, 0, 1) * span, strict=True))
     best = {k: _round(v, k) for k, v in best.items()}
-    checker = Evaluator(targets, check_replicates or spec.check_replicates, spec.check_seed, None)
+    checker = Evaluator(
+        targets, check_replicates or spec.check_replicates, spec.check_seed, None, per_target=False
+    )
     fit = checker.measure(best)
     return CalibrationResult(
         best, x0, free, fit, len(history), objective(fit), pd.DataFrame(history)

@@ -121,6 +121,10 @@ def _ever_relapsed_present(people: pd.DataFrame, daily: pd.DataFrame) -> float:
     return float(_present_at_end(people)["first_relapse_day"].notna().mean())
 
 
+def _ever_used_present(people: pd.DataFrame, daily: pd.DataFrame) -> float:
+    return float(_present_at_end(people)["first_lapse_day"].notna().mean())
+
+
 def _capacity_start(domain: str) -> Callable[[Scenario], float]:
     def value(scenario: Scenario) -> float:
         cap = scenario.group.capacity
@@ -224,6 +228,14 @@ _FIXED: list[Metric] = [
         per_replicate=_ever_relapsed_present,
     ),
     Metric(
+        "ever_used_share_present",
+        "share",
+        "among the people present on the last day, the share who have used again at all (a "
+        "lapse or a relapse) since discharge: a cross-sectional figure",
+        "Known cases who ever used again (cross-section)",
+        per_replicate=_ever_used_present,
+    ),
+    Metric(
         "relapse_episodes_per_person",
         "episodes per person",
         "relapse episodes per person over the follow-up (relapse is not absorbing)",
@@ -304,6 +316,7 @@ PER_REPLICATE = (
     "lapse_365d",
     "early_lapse_share",
     "ever_relapsed_share_present",
+    "ever_used_share_present",
     "relapse_episodes_per_person",
     "days_using_share",
     "remissions_per_person",

@@ -432,7 +432,8 @@ class Behaviour(Section):
     exposure_craving_boost: float = param(
         0.02,
         "share of gap",
-        "fitted (kds-sim calibrate): late relapse; cue reactivity; scenarios/calibrated overrides",
+        "assumption, about the 0.1 fit to the 5-year cohort reading (0.0203); cue "
+        "reactivity keeps late risk up, and no 0.2 target pins the long run",
         "craving rise after a high-risk situation",
         ge=0,
         le=1,
@@ -699,10 +700,11 @@ class Group(Section):
         le=1,
     )
     coping_gain: float = param(
-        0.04,
+        0.025,
         "share of gap per meeting",
-        "fitted (kds-sim calibrate): "
-        "abstinence RR 1.21 (Kelly et al. 2020); scaled by HR capability",
+        "assumption, kept from the 0.1 fit to the Cochrane abstinence RR 1.21 (Kelly et al. "
+        "2020); since 0.2 that review only bounds the group's effect (members' RR must lie in "
+        "its 95 % CI, checked in docs/validation.md); scaled by HR capability",
         "coping gained by attending a meeting",
         ge=0,
         le=1,

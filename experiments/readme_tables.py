@@ -1,0 +1,134 @@
+"""Every number in README.md, generated from the committed results in experiments/results/.
+
+README.md marks each generated block with `<!-- generated: NAME -->` ... `<!-- end: NAME -->`.
+This script rewrites those blocks; `tests/test_readme.py` fails when the README and the
+committed results disagree.
+
+    python experiments/readme_tables.py          # rewrite README.md
+    python experiments/readme_tables.py --check  # exit 1 if README.md is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+README = ROOT / "README.md"
+
+HEADLINE = (
+    ("no_group", "no group"),
+    ("group_as_assessed", "group as assessed (PEKA 2.7, HR 2.0)"),
+    ("capacity_building", "full capacity building"),
+    ("capacity_building_mentoring", "full capacity building + mentoring"),
+)
+
+
+def _cell(row: pd.Series, digits: int) -> str:
+    return f"{row['mean']:.{digits}f} [{row['ci_low']:.{digits}f}, {row['ci_high']:.{digits}f}]"
+
+
+def headline() -> str:
+    """The policy table: 12-month relapse and relapses averted, from the 1-year comparison."""
+    table = pd.read_csv(RESULTS / "compare_interventions" / "comparison.csv")
+    table = table.set_index(["scenario", "metric"])
+    replicates = int(table["replicates"].iloc[0])
+    lines = [
+        "| scenario | relapse by 12 months | relapses averted per 100 (12 months) |",
+        "|---|---|---|",
+    ]
+    for name, label in HEADLINE:
+        relapse = _cell(table.loc[(name, "relapse_365d")], 3)
+        averted = (
+            "reference"
+            if name == "no_group"
+            else _cell(table.loc[(name, "averted_per_100_365d")], 1)
+        )
+        lines.append(f"| {label} | {relapse} | {averted} |")
+    lines.append("")
+    lines.append(
+        f"Mean [95 % Monte Carlo CI of the mean] over {replicates} replicates of 300 "
+        "people on common random numbers."
+    )
+    return "\n".join(lines)
+
+
+def five_years() -> str:
+    """The five-year sentence, from the five-year comparison."""
+    table = pd.read_csv(RESULTS / "compare_interventions" / "five_years" / "comparison.csv")
+    table = table.set_index(["scenario", "metric"])["mean"]
+    building = table[("capacity_building", "averted_per_100_horizon")]
+    mentoring = table[("capacity_building_mentoring", "averted_per_100_horizon")]
+    capacity = pd.read_csv(
+        RESULTS / "compare_interventions" / "five_years" / "capacity_by_year.csv"
+    )
+    plain = capacity[capacity["scenario"] == "capacity_building"].set_index("year")
+    above = plain.index[plain["capacity_mean"] >= 2.75]
+    later = plain[plain.index > (above.min() if len(above) else 0)]
+    below = later.index[later["capacity_mean"] < 2.75]
+    when = f"by anniversary {int(below.min())}" if len(below) else "at no anniversary"
+    return (
+        f"Over five years, capacity building averts {building:.1f} and with mentoring "
+        f"{mentoring:.1f} relapses per 100. Without mentoring the group's mean capacity falls "
+        f'back below the PEKA "good" line (2.75) {when}.'
+    )
+
+
+def performance() -> str:
+    """The performance table, from benchmark_peers.csv."""
+    table = pd.read_csv(RESULTS / "benchmark_peers.csv")
+    lines = [
+        "| engine | people x replicates | agent-steps/s | setup s | peak RSS MB "
+        "| vs Starsim port |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples(index=False):
+        ratio = "—" if pd.isna(row.ratio_to_starsim_port) else f"{row.ratio_to_starsim_port:.2f}"
+        lines.append(
+            f"| {row.engine} | {row.people:,} x {row.replicates} | {row.steps_per_s / 1e6:.2f} M "
+            f"| {row.setup_s:.2f} | {row.rss_peak_mb:.0f} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+BLOCKS: dict[str, Callable[[], str]] = {
+    "headline": headline,
+    "five_years": five_years,
+    "performance": performance,
+}
+
+
+def render(text: str) -> str:
+    """README text with every generated block rewritten."""
+    for name, make in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(\n<!-- end: {name} -->)", re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda m, make=make: m.group(1) + make() + m.group(2), text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check; exit 1 if stale")
+    args = parser.parse_args(argv)
+    current = README.read_text(encoding="utf-8")
+    fresh = render(current)
+    if args.check:
+        if fresh != current:
+            print(
+                "README.md is out of date: run python experiments/readme_tables.py", file=sys.stderr
+            )
+            return 1
+        return 0
+    README.write_text(fresh, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
