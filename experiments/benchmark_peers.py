@@ -3,8 +3,12 @@
 Engines (each measurement in a fresh subprocess, engines interleaved size by size):
 - ensemble: kds_sim.model.ensemble.Ensemble, all replicates of a size stepped together;
 - vector: KDSModel (Mesa, vector engine), one replicate after another;
-- starsim_port: a Starsim 3.7 Sim whose one intervention calls kds-sim's own
-  rules.advance_day on the same cohort, network and uniforms (needs the `bench` extra);
+- starsim_port: a Starsim 3.7 Sim whose one intervention runs the same rules written as numpy
+  array operations, as a port to Starsim would (experiments/numpy_rules.py, the 0.2 rules as
+  kds-sim ran them before the fused kernel; bit-identical to it), on the same cohort, network
+  and uniforms (needs the `bench` extra);
+- starsim_kernel: the same Sim calling kds-sim's compiled kernel (rules.advance_people), to
+  show what Starsim itself costs around the same compiled rules;
 - starsim_sis: Starsim's built-in SIS on its random network, for scale.
 
 Rows: agent-steps/s (people x replicates x days / run wall seconds, setup excluded), the run's
@@ -26,7 +30,9 @@ import subprocess
 import sys
 import time
 
-ENGINES = ("ensemble", "vector", "starsim_port", "starsim_sis")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # numpy_rules beside this file
+
+ENGINES = ("ensemble", "vector", "starsim_port", "starsim_kernel", "starsim_sis")
 
 
 def _rss_mb() -> float:
@@ -72,9 +78,13 @@ def run_vector(size: int, replicates: int, days: int) -> tuple[float, float]:
     return setup, run
 
 
-def run_starsim_port(size: int, replicates: int, days: int) -> tuple[float, float]:
-    """Starsim drives the days; kds-sim's Cohort and rules.advance_day do the work."""
+def run_starsim_port(
+    size: int, replicates: int, days: int, kernel: bool = False
+) -> tuple[float, float]:
+    """Starsim drives the days; kds-sim's Cohort sets up the people, and the rules run as
+    numpy array operations (a port), or as kds-sim's compiled kernel (`kernel`)."""
     import numpy as np
+    import numpy_rules
     import starsim as ss
 
     from kds_sim.model import rules
@@ -85,13 +95,27 @@ def run_starsim_port(size: int, replicates: int, days: int) -> tuple[float, floa
         def __init__(self, cohort: Cohort):
             super().__init__(name="kds_relapse")
             self.cohort = cohort
+            self.k = rules.coefficients([cohort.behaviour])
+            self.events = {name: np.zeros((1, cohort.people.size), bool) for name in rules.EVENTS}
 
         def step(self) -> None:
             c = self.cohort
             p = c.people
             u = c.daily_rng.random((N_DRAWS, p.size))
             contacts = c.network.using_ties + c.network.relapsed_peers(p.status == RELAPSED)
-            new, events = rules.advance_day(
+            if kernel:
+                cols = {name: getattr(p, name)[None] for name in (*rules.STATE, *rules.TRAITS_READ)}
+                rules.advance_people(
+                    cols,
+                    contacts[None],
+                    p.idle[None],
+                    p.stress_baseline[None],
+                    u[None],
+                    self.k,
+                    self.events,
+                )
+                return
+            new, events = numpy_rules.advance_day(
                 p.view(slice(None)), contacts, p.idle, p.stress_baseline, u, c.behaviour
             )
             p.write(slice(None), new)
@@ -137,10 +161,15 @@ def run_starsim_sis(size: int, replicates: int, days: int) -> tuple[float, float
     return setup, run
 
 
+def run_starsim_kernel(size: int, replicates: int, days: int) -> tuple[float, float]:
+    return run_starsim_port(size, replicates, days, kernel=True)
+
+
 RUNNERS = {
     "ensemble": run_ensemble,
     "vector": run_vector,
     "starsim_port": run_starsim_port,
+    "starsim_kernel": run_starsim_kernel,
     "starsim_sis": run_starsim_sis,
 }
 
@@ -160,6 +189,37 @@ def worker(engine: str, size: int, replicates: int, days: int) -> dict:
         "steps_per_s": size * replicates * days / run,
         "rss_peak_mb": round(_rss_mb(), 1),
     }
+
+
+def bytes_per_step() -> int:
+    """Memory traffic of one agent-step of the ensemble's day, a lower bound: the columns the
+    kernel reads and writes, its inputs, the day's events and the uniforms (written by the
+    generator, read by the kernel; the group's rows are skipped when there is no group)."""
+    import numpy as np
+
+    from kds_sim.model import rules
+    from kds_sim.model.people import draw_people
+    from kds_sim.model.scenario import Scenario
+
+    people = draw_people(Scenario().population, 1, np.random.default_rng(0))
+    size = {name: getattr(people, name).itemsize for name in (*rules.STATE, *rules.TRAITS_READ)}
+    state = sum(size[name] for name in rules.STATE)
+    traits = sum(size[name] for name in rules.TRAITS_READ)
+    inputs, events, uniforms = 3 * 8, len(rules.EVENTS), 2 * rules.Draw.MEETING * 8
+    return 2 * state + traits + inputs + events + uniforms
+
+
+def copy_bandwidth() -> float:
+    """Bytes per second numpy moves in a large array copy (read + write), best of five."""
+    import numpy as np
+
+    a, b = np.ones(32_000_000), np.empty(32_000_000)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        b[:] = a
+        best = min(best, time.perf_counter() - start)
+    return 2 * a.nbytes / best
 
 
 def measure(engine: str, size: int, replicates: int, days: int) -> dict | None:
@@ -202,10 +262,17 @@ def main(argv: list[str] | None = None) -> None:
             if row:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+    # after the runs: a child inherits its parent's peak RSS, so no big arrays before them
+    traffic, bandwidth = bytes_per_step(), copy_bandwidth()
+    print(f"{traffic} bytes per agent-step; copy bandwidth {bandwidth / 1e9:.1f} GB/s")
     for row in rows:
         port = [r for r in rows if r["engine"] == "starsim_port" and r["people"] == row["people"]]
         row["ratio_to_starsim_port"] = (
             round(row["steps_per_s"] / port[0]["steps_per_s"], 2) if port else None
+        )
+        ensemble = row["engine"] == "ensemble"
+        row["bandwidth_share"] = (
+            round(row["steps_per_s"] * traffic / bandwidth, 3) if ensemble else None
         )
     if rows:
         with open(args.csv, "w", newline="") as handle:

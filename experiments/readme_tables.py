@@ -107,9 +107,8 @@ BLOCKS: dict[str, Callable[[], str]] = {
 def render(text: str) -> str:
     """README text with every generated block rewritten."""
     for name, make in BLOCKS.items():
-        pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(\n<!-- end: {name} -->)", re.S)
-        if pattern.search(text):
-            text = pattern.sub(lambda m, make=make: m.group(1) + make() + m.group(2), text)
+        pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)", re.S)
+        text = pattern.sub(lambda m, make=make: m.group(1) + make() + "\n" + m.group(2), text)
     return text
 
 

@@ -4,17 +4,26 @@ different parameter sets."""
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import kernel_cases
+import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, deep_update, make_scenario, write_toml
+from conftest import REPO, SCENARIOS, deep_update, make_scenario, write_toml
 
 from kds_sim.analysis import runner
 from kds_sim.analysis.runner import simulate
 from kds_sim.io.scenario_files import load_scenario
-from kds_sim.model.ensemble import batch_size, row_behaviour, simulate_batch
+from kds_sim.model import rules
+from kds_sim.model.ensemble import batch_size, simulate_batch
+from kds_sim.model.parameters import Behaviour
+from kds_sim.model.rules import coefficients
 from kds_sim.model.scenario import Scenario
+
+sys.path.insert(0, str(REPO / "experiments"))
+import numpy_rules  # noqa: E402  (the frozen numpy formulation: the oracle)
 
 CAPACITY = {
     "group": {"enabled": True, "coverage": 0.3},
@@ -108,7 +117,8 @@ def test_rows_with_different_parameters_equal_separate_runs():
         size=40,
         horizon=40,
     )
-    assert not isinstance(row_behaviour([low.behaviour, high.behaviour]), type(low.behaviour))
+    k = coefficients([low.behaviour, high.behaviour])
+    assert k.coping_weight[0] != k.coping_weight[1]
     got = simulate_batch([low, high, high, low], 6, [0, 0, 1, 1])
     expected = [simulate(s, 6, i) for s, i in ((low, 0), (high, 0), (high, 1), (low, 1))]
     assert_same(got, expected)
@@ -162,3 +172,91 @@ def test_runner_output_is_identical_for_any_task_size_and_executor(monkeypatch):
         ],
         alone(scenario, scenario.run.seed, range(5)),
     )
+
+
+# The fused kernel (rules.person_day, compiled by numba) -----------------------------------------
+@pytest.mark.parametrize("name", list(kernel_cases.cases()))
+def test_kernel_reproduces_the_tables_stored_from_the_numpy_rules(name):
+    """Outputs stored from the numpy rulebook before the kernel: batched and alone, identical."""
+    daily, people = kernel_cases.stored(name)
+    got_daily, got_people = kernel_cases.run(name)
+    pd.testing.assert_frame_equal(got_daily, daily, check_exact=True)
+    pd.testing.assert_frame_equal(got_people, people, check_exact=True)
+    rows = kernel_cases.cases()[name]
+    assert_same(
+        [simulate(s, kernel_cases.SEED, i) for i, s in enumerate(rows)],
+        [
+            (
+                daily[daily.replicate == i].reset_index(drop=True),
+                people[people.replicate == i].reset_index(drop=True),
+            )
+            for i in range(len(rows))
+        ],
+    )
+
+
+def test_agent_engine_reproduces_the_stored_tables():
+    name = "open_population_interventions"
+    daily, people = kernel_cases.stored(name)
+    agent = kernel_cases.cases()[name][0]
+    agent = agent.model_copy(update={"run": agent.run.model_copy(update={"engine": "agent"})})
+    got_daily, got_people = simulate(agent, kernel_cases.SEED, 0)
+    pd.testing.assert_frame_equal(got_daily, daily[daily.replicate == 0], check_exact=True)
+    pd.testing.assert_frame_equal(
+        got_people, people[people.replicate == 0].reset_index(drop=True), check_exact=True
+    )
+
+
+def test_plain_python_rules_give_the_compiled_tables(monkeypatch):
+    """Without numba the same person_day runs as Python: same numbers."""
+    monkeypatch.setattr(rules, "kernel", lambda name="loop", compiled=True: rules._advance_people)
+    for name in ("rows_with_different_parameters",):
+        daily, people = kernel_cases.stored(name)
+        got_daily, got_people = kernel_cases.run(name)
+        pd.testing.assert_frame_equal(got_daily, daily, check_exact=True)
+        pd.testing.assert_frame_equal(got_people, people, check_exact=True)
+
+
+def _random_people(
+    n: int, seed: int
+) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    p = {k: rng.random(n) for k in (*rules.STATE, *rules.TRAITS_READ)}
+    p["status"] = rng.integers(0, 4, n).astype(np.int8)
+    for k in ("days_abstinent", "spell_at_lapse", "days_using"):
+        p[k] = rng.integers(0, 400, n).astype(np.int32)
+    p["using_ties"] = rng.integers(0, 4, n).astype(np.int64)
+    u = rng.random((rules.N_DRAWS, n))
+    u[:, : n // 20] = 0.0  # every chance event happens
+    u[:, n // 20 : n // 10] = 1.0  # none does
+    return p, rng.integers(0, 6, n).astype(float), rng.random(n), rng.random(n), u
+
+
+def test_kernel_equals_the_numpy_rules_and_plain_python_bit_for_bit():
+    """Random people in every state, every 0.2 mechanism on (high rates, so all rules fire)."""
+    behaviour = Behaviour.model_validate(
+        {**kernel_cases.MECHANISMS["behaviour"], "hrs_base_rate": 0.3, "remission_rate": 20.0}
+    )
+    p, contacts, idle, target, u = _random_people(50_000, 5)
+    expected = numpy_rules.advance_day(p, contacts, idle, target, u, behaviour)
+    compiled = rules.advance_day(p, contacts, idle, target, u, behaviour)
+    head = {k: v[:2_000] for k, v in p.items()}
+    plain = rules.advance_day(
+        head, contacts[:2_000], idle[:2_000], target[:2_000], u[:, :2_000], behaviour, False
+    )
+    for got, want in zip(compiled, expected, strict=True):
+        assert set(got) == set(want)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key], strict=False, err_msg=key)
+    for got, want in zip(plain, compiled, strict=True):
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key][:2_000], err_msg=key)
+    assert all(compiled[1][k].any() for k in rules.EVENTS)
+
+
+def test_worker_processes_give_identical_output():
+    scenario = make_scenario({**CHURN, **CAPACITY}, size=40, horizon=30, replicates=6)
+    whole = runner.run(scenario, progress=False)
+    pooled = runner.run(scenario, progress=False, workers=2)
+    pd.testing.assert_frame_equal(pooled.daily, whole.daily, check_exact=True)
+    pd.testing.assert_frame_equal(pooled.people, whole.people, check_exact=True)

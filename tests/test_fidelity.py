@@ -223,7 +223,8 @@ def test_with_every_mechanism_off_the_model_is_v0_1_exactly():
     before these mechanisms existed) is reproduced to the last digit."""
     reference = pd.read_csv(REFERENCE)
     for name, table in reference.groupby("scenario", sort=False):
-        overrides = {"behaviour": OFF, "group": {"befriend_per_meeting": 0.0}}
+        # the 0.1 defaults: every mechanism off, and the 0.1 group.coping_gain default
+        overrides = {"behaviour": OFF, "group": {"befriend_per_meeting": 0.0, "coping_gain": 0.04}}
         if name == "group":
             overrides["group"] |= {"enabled": True, "coverage": 0.5}
         daily, _ = simulate(make_scenario(overrides, size=150, horizon=200, seed=11), 11, 2)

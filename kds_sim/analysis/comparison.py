@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -182,13 +183,19 @@ def compare(
                 stacklevel=2,
             )
     loaded = _align(loaded, ref, replicates, seed, horizon)
-    results = {}
     pool = runner.worker_pool(workers) if workers > 1 else None
+
+    def run(s: Scenario) -> runner.RunResult:
+        cache = Path(cache_dir) / safe_name(s.name) if cache_dir else None
+        return runner.run(s, progress=progress, cache_dir=cache, pool=pool)
+
     try:
-        for s in loaded:
-            cache = Path(cache_dir) / safe_name(s.name) if cache_dir else None
-            results[s.name] = runner.run(s, progress=progress, cache_dir=cache, pool=pool)
+        if pool is None:
+            runs = [run(s) for s in loaded]
+        else:  # every scenario's batches queued at once: the workers never wait for the parent
+            with ThreadPoolExecutor(len(loaded)) as threads:
+                runs = list(threads.map(run, loaded))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    return ComparisonResult(results, reference)
+    return ComparisonResult({s.name: r for s, r in zip(loaded, runs, strict=True)}, reference)

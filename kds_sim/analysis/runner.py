@@ -12,7 +12,7 @@ import hashlib
 import json
 import signal
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -104,8 +104,27 @@ class ReplicateCache:
             return None
 
     def save(self, index: int, tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-        for path, table in zip(self._paths(index), tables, strict=True):
-            storage.write_parquet(path, table)
+        self.save_many([index], [tables])
+
+    def save_many(
+        self, indices: Sequence[int], tables: Sequence[tuple[pd.DataFrame, pd.DataFrame]]
+    ) -> None:
+        """One file pair per replicate, as `save` writes them, with one pandas-to-Arrow
+        conversion for the batch (per-replicate conversion dominated large runs)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for kind, frames in enumerate(zip(*tables, strict=True)):
+            whole = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+            start = 0
+            for index, frame in zip(indices, frames, strict=True):
+                part = whole.slice(start, len(frame))
+                start += len(frame)
+
+                def write(tmp: Path, part: pa.Table = part) -> None:
+                    pq.write_table(part, tmp)
+
+                storage.atomic_write(self._paths(index)[kind], write)
 
 
 @dataclass
@@ -213,7 +232,7 @@ def _in_pool(
     scenario: Scenario,
     seed: int,
     todo: list[int],
-    done: Callable[[int, tuple[pd.DataFrame, pd.DataFrame]], None],
+    done: Callable[[list[int], list[tuple[pd.DataFrame, pd.DataFrame]]], None],
 ) -> None:
     payload = scenario.model_dump_json()
     futures: dict[Future, list[int]] = {
@@ -222,16 +241,14 @@ def _in_pool(
     kept: set[Future] = set()
     try:
         for future in as_completed(futures):
-            for index, tables in zip(futures[future], future.result(), strict=True):
-                done(index, tables)
+            done(futures[future], future.result())
             kept.add(future)
     except BaseException:
         # interrupted (Ctrl-C, SIGTERM) or failed: keep every replicate that did finish
         for future, chunk in futures.items():
             finished = future not in kept and future.done() and not future.cancelled()
             if finished and future.exception() is None:
-                for index, tables in zip(chunk, future.result(), strict=True):
-                    done(index, tables)
+                done(chunk, future.result())
         stop_pool(pool)
         raise
 
@@ -283,11 +300,11 @@ def run(
         leave=False,
     )
 
-    def done(index: int, tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-        results[index] = tables
+    def done(chunk: list[int], tables: list[tuple[pd.DataFrame, pd.DataFrame]]) -> None:
+        results.update(zip(chunk, tables, strict=True))
         if cache:
-            cache.save(index, tables)
-        bar.update()
+            cache.save_many(chunk, tables)
+        bar.update(len(chunk))
 
     if pool is not None and todo:
         _in_pool(pool, scenario, seed, todo, done)
@@ -296,8 +313,7 @@ def run(
             _in_pool(own, scenario, seed, todo, done)
     else:
         for chunk in _chunks(scenario, todo):
-            for index, tables in zip(chunk, simulate_batch(scenario, seed, chunk), strict=True):
-                done(index, tables)
+            done(chunk, simulate_batch(scenario, seed, chunk))
     bar.close()
     daily = pd.concat([results[i][0] for i in range(n)], ignore_index=True)
     people = pd.concat([results[i][1] for i in range(n)], ignore_index=True)

@@ -29,7 +29,6 @@ class RecoveringPerson(mesa.Agent):
     def __init__(self, model: KDSModel, index: int):
         super().__init__(model)
         self.index = index
-        self._row = slice(index, index + 1)
 
     @property
     def state(self) -> str:
@@ -37,7 +36,7 @@ class RecoveringPerson(mesa.Agent):
 
     def step(self) -> None:
         """One day of the relapse rules for this person alone (agent engine)."""
-        self.model.apply_rules(self._row)
+        self.model.apply_rules_to(self.index)
 
 
 # every declared person column is a read-only attribute of the agent

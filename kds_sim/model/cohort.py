@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.random import default_rng
 
 from kds_sim.model import group, rules
 from kds_sim.model.interventions import plan, recruitment_order
 from kds_sim.model.network import SocialNetwork, build
+from kds_sim.model.parameters import Population
 from kds_sim.model.people import People, draw_people, entry_days
 from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, STAYED, Draw, SkillGains
 from kds_sim.model.scenario import Scenario
@@ -38,6 +40,27 @@ def stream(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, STREAMS.index(name)))
 
 
+_DRAWN: dict[tuple[object, ...], People] = {}
+"""Recent draws of small cohorts (at most `_REMEMBERED`), by population settings and seed."""
+_REMEMBERED = 256
+
+
+def _draw(population: Population, size: int, seed: np.random.SeedSequence) -> People:
+    """draw_people on the "population" stream, remembered for small cohorts: the scenarios of
+    a comparison share their replicates' people (common random numbers), and the Beta
+    quantiles are most of a replicate's setup. Returns a fresh copy to step."""
+    if size > 5_000:
+        return draw_people(population, size, default_rng(seed))
+    key = (population.model_dump_json(), size, seed.entropy, tuple(seed.spawn_key))
+    drawn = _DRAWN.get(key)
+    if drawn is None:
+        drawn = draw_people(population, size, default_rng(seed))
+        if len(_DRAWN) >= _REMEMBERED:
+            _DRAWN.pop(next(iter(_DRAWN)))
+        _DRAWN[key] = drawn
+    return People(**{name: value.copy() for name, value in drawn.view(slice(None)).items()})
+
+
 class Cohort:
     """A replicate's state and its non-rule daily steps (the hooks' `model` argument)."""
 
@@ -47,7 +70,7 @@ class Cohort:
     def setup(self, scenario: Scenario, seed: np.random.SeedSequence) -> None:
         self.settings = scenario
         self.behaviour = scenario.behaviour
-        names = ("population", "network", "daily", "group", "flow")
+        names = ("network", "daily", "group", "flow")
         rng = {name: np.random.default_rng(stream(seed, name)) for name in names}
         self.daily_rng, self.group_rng, self.flow_rng = rng["daily"], rng["group"], rng["flow"]
 
@@ -58,11 +81,12 @@ class Cohort:
             self.network = build(scenario.network, size, rng["network"])
             size = self.network.size
             entries = np.zeros(size, dtype=np.int32)
-        self.people = draw_people(pop, size, rng["population"])
+        self.people = _draw(pop, size, stream(seed, "population"))
         if not scenario.network.edges_file:
             self.network = build(scenario.network, size, rng["network"])
         p, net = self.people, self.network
         p.entry_day[:] = entries
+        self.entry_days = frozenset(np.unique(entries).tolist())
         p.status[entries > 0] = ABSENT
         self.exits = any((pop.death_rate, pop.overdose_death_rate, pop.move_away_rate))
         p.stress_baseline = rules.stress_baseline(
@@ -130,9 +154,11 @@ class Cohort:
     def admit(self, day: int) -> None:
         """People discharged today join the population; a share `group.coverage` of them joins
         the group (those with the lowest recruit_priority, as random recruitment does)."""
+        if day == 0 or day not in self.entry_days:  # a closed cohort: nobody, ever
+            return
         p = self.people
         arriving = (p.entry_day == day) & (p.status == ABSENT) & (p.exit_day < 0)
-        if day == 0 or not arriving.any():
+        if not arriving.any():
             return
         p.status[arriving] = ABSTINENT
         if self.group.enabled and self.group.active:

@@ -3,20 +3,20 @@ batch, with the same random numbers and the same rules as KDSModel, so each repl
 are identical to running it alone.
 
 Why: at cohort sizes of a few hundred a single replicate is dominated by per-day fixed costs
-(the Mesa loop, the DataCollector, numpy call overhead). Here each day costs one call of
-`rules.advance_day` on [R, n] arrays, one block-diagonal sparse mat-vec for relapsed peers and
-column counts for the daily table. What stays per replicate is cheap: drawing its uniforms into
+(the Mesa loop, the DataCollector, numpy call overhead). Here each day costs one call of the
+compiled rules loop (`rules.advance_people`, rules.person_day for every [replicate, person]) on
+[R, n] arrays, one block-diagonal sparse mat-vec for relapsed peers and column counts for the
+daily table. What stays per replicate is cheap: drawing its uniforms into
 a preallocated buffer (its own stream, exactly as KDSModel draws them) and its group's day
 (`Cohort.group_day`, the code KDSModel runs), so interventions behave identically.
 
-Rows may carry different scenarios (parameter draws): behaviour coefficients that differ between
-rows are passed to the rules as [R, 1] columns, which broadcast against the people.
+Rows may carry different scenarios (parameter draws): the rules read one record of behaviour
+coefficients per row (`rules.coefficients`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 from typing import cast
 
 import numpy as np
@@ -25,7 +25,7 @@ from scipy import sparse
 
 from kds_sim.model import group, rules
 from kds_sim.model.cohort import EVENTS, Cohort
-from kds_sim.model.parameters import DOMAINS, Behaviour
+from kds_sim.model.parameters import DOMAINS
 from kds_sim.model.people import COLUMNS, People
 from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw
 from kds_sim.model.scenario import Scenario
@@ -57,16 +57,6 @@ BYTES_PER_PERSON_DAY = 1500
 """Rough working memory of one person in a batch (uniforms, columns, rule temporaries)."""
 
 
-def row_behaviour(behaviours: Sequence[Behaviour]) -> Behaviour:
-    """One Behaviour if every row shares it, else its coefficients as [R, 1] columns."""
-    first = behaviours[0]
-    if all(b == first for b in behaviours):
-        return first
-    values = [b.model_dump() for b in behaviours]
-    columns = {k: np.array([v[k] for v in values], dtype=np.float64)[:, None] for k in values[0]}
-    return cast(Behaviour, SimpleNamespace(**columns))
-
-
 class Ensemble:
     """R replicates of n people each, stepped together one day at a time."""
 
@@ -91,7 +81,7 @@ class Ensemble:
             c.events = {k: v[i] for k, v in self.events.items()}
             c.attended = self.attended[i]
         self.peers = sparse.block_diag([c.network.peers for c in self.cohorts], format="csr")
-        self.behaviour = row_behaviour([c.behaviour for c in self.cohorts])
+        self.coefficients = rules.coefficients([c.behaviour for c in self.cohorts])
         self.uniforms = np.empty((r, N_DRAWS, n))
         self.meeting_draws = np.empty(r)
         self.horizon = max(c.settings.run.horizon_days for c in self.cohorts)
@@ -118,8 +108,13 @@ class Ensemble:
         day, cols, u = self.day, self.cols, self.uniforms
         for c in self.cohorts:
             c.admit(day)
+        group_rows = u.shape[1] - Draw.MEETING  # the last rows: only an active group reads them
         for i, c in enumerate(self.cohorts):
-            c.daily_rng.random(out=u[i])
+            if c.group.active:
+                c.daily_rng.random(out=u[i])
+            else:  # skip the group's rows: the stream moves on as if they were drawn
+                c.daily_rng.random(out=u[i, : Draw.MEETING])
+                cast(np.random.PCG64, c.daily_rng.bit_generator).advance(group_rows * self.size)
             self.meeting_draws[i] = c.group_rng.random()
         if self.shared_group:
             self._group_day(day)
@@ -145,13 +140,7 @@ class Ensemble:
             stress_target = np.where(
                 on, stress_target * (1.0 - member * cuts[:, 1:]), stress_target
             )
-        new, events = rules.advance_day(
-            cols, contacts, idle, stress_target, u.transpose(1, 0, 2), self.behaviour
-        )
-        for k, v in new.items():
-            cols[k][...] = v
-        for k, v in events.items():
-            self.events[k][...] = v
+        rules.advance_people(cols, contacts, idle, stress_target, u, self.coefficients, self.events)
 
         lapse, relapse = self.events["lapse"], self.events["relapse"]
         cols["first_lapse_day"][lapse & (cols["first_lapse_day"] < 0)] = day
@@ -159,10 +148,10 @@ class Ensemble:
         cols["lapses"] += lapse
         cols["relapses"] += relapse
         cols["remissions"] += self.events["remission"]
-        for i, c in enumerate(self.cohorts):
-            lost = self.events["using_tie_lost"][i]
-            if lost.any():
-                c.network.drop_using_ties(np.flatnonzero(lost))
+        lost = self.events["using_tie_lost"]
+        for row in np.flatnonzero(lost.any(axis=1)):
+            self.cohorts[row].network.drop_using_ties(np.flatnonzero(lost[row]))
+        for c in self.cohorts:
             if c.exits:
                 c.leave(day)
         if self.shared_group:
@@ -211,8 +200,8 @@ class Ensemble:
         attended = member[rows] & (u[rows, Draw.MEETING] < attendance)
         self.attended[rows] = attended
         friends = group.befriended(attended, u[rows, Draw.MEETING], attendance, g)
-        for k, i in enumerate(rows):
-            self.cohorts[i].befriend(friends[k])
+        for j, i in enumerate(rows):
+            self.cohorts[i].befriend(friends[j])
         cols["meetings_attended"][rows] += attended
         cols["stress"][rows] = group.relieve_stress(cols["stress"][rows], attended, g)
         learnt = rules.learn(

@@ -7,7 +7,7 @@ Order of events in a day (day d = 1, 2, ...; interventions act on their day d-1)
 2. each person's network exposure is read from the start-of-day state: using friends plus
    peers who are currently relapsed; members' idle time and stress baseline are lowered
    through the group's outside partners;
-3. the relapse rules (kds_sim.model.rules.advance_day) for every person, all reading the
+3. the relapse rules (kds_sim.model.rules.person_day) for every person, all reading the
    same start-of-day state, so activation order cannot change the result;
 4. bookkeeping (first lapse/relapse days), then capacity erodes (slower under mentoring)
    and a group whose mean capacity falls below the threshold stops meeting.
@@ -26,7 +26,7 @@ from kds_sim.model import rules
 from kds_sim.model.agents import RecoveringPerson, UsingFriend
 from kds_sim.model.cohort import EVENTS, STREAMS, Cohort, stream
 from kds_sim.model.parameters import DOMAINS
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, N_DRAWS, RELAPSED
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw
 from kds_sim.model.scenario import Scenario
 
 __all__ = ["EVENTS", "STREAMS", "KDSModel", "stream"]
@@ -45,6 +45,7 @@ class KDSModel(Cohort, mesa.Model):
         super().__init__(rng=int(stream(seed, "mesa").generate_state(1)[0]))
         # self.settings: the validated Scenario (Mesa's own `scenario` is another thing)
         self.setup(scenario, seed)
+        self.coefficients = rules.coefficients([self.behaviour])
         size, net = self.people.size, self.network
         self.engine = scenario.run.engine
         RecoveringPerson.create_agents(self, size, list(range(size)))
@@ -114,25 +115,39 @@ class KDSModel(Cohort, mesa.Model):
         if self.engine == "agent":
             self.agents_by_type[RecoveringPerson].shuffle_do("step")
         else:
-            self.apply_rules(slice(None))
+            self.apply_rules()
         self.record(self.day)
         self.end_of_day(self.day)
         self.datacollector.collect(self)
 
-    def apply_rules(self, index: slice) -> None:
-        """Run the day's relapse rules for the people in `index` (everyone, or one agent)."""
-        t = self.today
-        new, events = rules.advance_day(
-            self.people.view(index),
-            t["contacts"][index],
-            t["idle"][index],
-            t["stress_target"][index],
-            t["u"][:, index],
-            self.behaviour,
+    def apply_rules(self) -> None:
+        """Run the day's relapse rules for everyone (the compiled loop over rules.person_day)."""
+        t, p = self.today, self.people
+        rules.advance_people(
+            {name: getattr(p, name)[None] for name in (*rules.STATE, *rules.TRAITS_READ)},
+            t["contacts"][None],
+            t["idle"][None],
+            t["stress_target"][None],
+            t["u"][None],
+            self.coefficients,
+            {name: value[None] for name, value in self.events.items()},
         )
-        self.people.write(index, new)
-        for name, value in events.items():
-            self.events[name][index] = value
+
+    def apply_rules_to(self, i: int) -> None:
+        """Run the day's relapse rules for person i alone (rules.person_day, compiled)."""
+        t, p = self.today, self.people
+        new, events = rules.kernel("person_day")(
+            *(getattr(p, name)[i] for name in (*rules.STATE, *rules.TRAITS_READ)),
+            float(t["contacts"][i]),
+            float(t["idle"][i]),
+            float(t["stress_target"][i]),
+            *(float(x) for x in t["u"][Draw.EXPOSURE : Draw.REENTRY + 1, i]),
+            self.coefficients[0],
+        )
+        for name, value in zip(rules.STATE, new, strict=True):
+            getattr(p, name)[i] = value
+        for name, value in zip(rules.EVENTS, events, strict=True):
+            self.events[name][i] = value
 
     # -- results -------------------------------------------------------------------------------
     def run(self, days: int | None = None) -> KDSModel:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
@@ -32,23 +32,31 @@ class SocialNetwork:
     using_ties: np.ndarray  # per recovering person: ties to active users
     supportive_ties: np.ndarray
     stigmatising_ties: np.ndarray
-    using_edges: np.ndarray  # (2, E): recovering index, using-friend index
+    edges_at_start: np.ndarray  # (2, E): recovering index, using-friend index
     n_using_friends: int
+    lost: np.ndarray = field(init=False)  # per recovering person: using ties ended so far
+
+    def __post_init__(self) -> None:
+        self.lost = np.zeros(self.size, dtype=np.int64)
 
     @property
     def size(self) -> int:
         return self.peers.shape[0]
 
+    @property
+    def using_edges(self) -> np.ndarray:
+        """The ties to active users now: each person's first `lost` listed ties have ended."""
+        owners = self.edges_at_start[0]
+        order = np.argsort(owners, kind="stable")
+        ranked = owners[order]
+        rank = np.empty(len(owners), dtype=np.int64)
+        rank[order] = np.arange(len(owners)) - np.searchsorted(ranked, ranked)
+        return self.edges_at_start[:, rank >= self.lost[owners]]
+
     def drop_using_ties(self, people: np.ndarray) -> None:
-        """Each of `people` loses one tie to an active user (their first listed one); the
-        per-person counts the rules use live in People.using_ties."""
-        owners = self.using_edges[0]
-        keep = np.ones(len(owners), dtype=bool)
-        for person in people:
-            mine = np.flatnonzero((owners == person) & keep)
-            if len(mine):
-                keep[mine[0]] = False
-        self.using_edges = self.using_edges[:, keep]
+        """Each of `people` (distinct) loses one tie to an active user, their first listed one
+        (counted here and applied when `using_edges` is read: the daily step stays cheap)."""
+        self.lost[people] += 1
 
     def relapsed_peers(self, relapsed: np.ndarray) -> np.ndarray:
         """How many of each person's peers are currently using (one sparse mat-vec)."""
@@ -117,7 +125,7 @@ def generate(settings: Network, n: int, rng: np.random.Generator) -> SocialNetwo
         using_ties=using,
         supportive_ties=community - stigmatising,
         stigmatising_ties=stigmatising,
-        using_edges=np.vstack([owners, friends]),
+        edges_at_start=np.vstack([owners, friends]),
         n_using_friends=pool,
     )
 
@@ -215,7 +223,7 @@ def from_file(settings: Network) -> SocialNetwork:
         using_ties=counts["using"],
         supportive_ties=counts["supportive"],
         stigmatising_ties=counts["stigmatising"],
-        using_edges=edges,
+        edges_at_start=edges,
         n_using_friends=max(1, len(using_ids)),
     )
 

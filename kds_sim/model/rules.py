@@ -1,14 +1,22 @@
 """The daily relapse rules (Marlatt & Gordon, as a dynamic system after Witkiewitz & Marlatt 2004).
 
-Each rule is a plain function of attribute values and parameters. Every function
-works on numpy arrays and on scalars alike, so the vectorised engine and the
-per-agent Mesa engine call the very same code. Random draws are passed in as
-uniforms (`u`), never drawn here, which keeps the rules pure and lets scenarios
-share common random numbers.
+Each rule is a plain function of attribute values and parameters that works on numpy arrays and
+on scalars alike. `person_day` composes them into one person's day with scalar math only; every
+engine runs that one definition: compiled by numba into a loop over [replicate x person] arrays
+(`advance_people`: the ensemble and vector engines), compiled and called per Mesa agent (agent
+engine), or, without numba, as plain Python (slow, same numbers). Random draws are passed in as
+uniforms (`u`), never drawn here, which keeps the rules pure and lets scenarios share common
+random numbers.
+
+Bit-identity with the earlier numpy formulation rests on the same operation order and on numba's
+`exp` and numpy's agreeing (both call the C library's `exp` on x86-64 without AVX-512; numpy's
+AVX-512 `exp` may differ in the last bit, which tests/test_ensemble.py would catch).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -54,6 +62,18 @@ def logistic(x: Any) -> Any:
 def toward(value: Any, target: Any, share: Any) -> Any:
     """Move `value` a `share` of the way to `target` (share 0 to 1)."""
     return value + share * (target - value)
+
+
+def indicator(flag: Any) -> float:
+    """1.0 if `flag` else 0.0: an event as a number, as numpy multiplies booleans."""
+    return 1.0 if flag else 0.0
+
+
+def where(condition: Any, a: Any, b: Any) -> Any:
+    """np.where that keeps scalars scalar (compiled: a branch): a rule reads the same both ways."""
+    if np.ndim(condition) == 0 and np.ndim(a) == 0 and np.ndim(b) == 0:
+        return a if condition else b
+    return np.where(condition, a, b)
 
 
 # 1. Exposure to a high-risk situation -------------------------------------------------------
@@ -134,11 +154,20 @@ def learn_from_lapse(coping, recovered, b: Behaviour):
 
 
 # 5. Recovery dynamics ----------------------------------------------------------------------
+def craving_decay_share(b: Behaviour):
+    """Share of the gap to the craving floor that closes in an abstinent day."""
+    return 1.0 - np.exp(-1.0 / b.craving_decay_days)
+
+
+def craving_after(craving, decay, exposed, b: Behaviour):
+    """Craving after closing a share `decay` of the gap to its floor, then flaring on exposure."""
+    decayed = toward(craving, b.craving_floor, decay)
+    return toward(decayed, 1.0, b.exposure_craving_boost * exposed)
+
+
 def craving_next(craving, abstinent, exposed, b: Behaviour):
     """Craving decays towards its floor while abstinent and flares in high-risk situations."""
-    share = abstinent * (1.0 - np.exp(-1.0 / b.craving_decay_days))
-    decayed = toward(craving, b.craving_floor, share)
-    return toward(decayed, 1.0, b.exposure_craving_boost * exposed)
+    return craving_after(craving, abstinent * craving_decay_share(b), exposed, b)
 
 
 def self_efficacy_growth(self_efficacy, abstinent, b: Behaviour):
@@ -146,9 +175,14 @@ def self_efficacy_growth(self_efficacy, abstinent, b: Behaviour):
     return toward(self_efficacy, 1.0, b.self_efficacy_growth * abstinent)
 
 
+def stress_relax_share(b: Behaviour):
+    """Share of the gap to the stress target that closes in a day."""
+    return 1.0 - np.exp(-1.0 / b.stress_relax_days)
+
+
 def stress_next(stress, stress_baseline, b: Behaviour):
     """Proximal stress relaxes towards its distal baseline (stigma, support, economy)."""
-    return toward(stress, stress_baseline, 1.0 - np.exp(-1.0 / b.stress_relax_days))
+    return toward(stress, stress_baseline, stress_relax_share(b))
 
 
 def reentry_probability(b: Behaviour):
@@ -180,10 +214,19 @@ def exit_reason(u, status, population: Population):
     return np.where((reason == STAYED) & (u < died + overdose + moved), MOVED, reason)
 
 
+def expectancy_decay_share(b: Behaviour):
+    """Share of the gap to the expectancy floor that closes in an abstinent, unexposed day."""
+    return 1.0 - np.exp(-b.expectancy_decay_per_year / 365.0)
+
+
+def expectancy_after(outcome_expectancy, decay, b: Behaviour):
+    """Positive expectancy after closing a share `decay` of the gap to its floor."""
+    return toward(outcome_expectancy, b.expectancy_floor, decay)
+
+
 def expectancy_next(outcome_expectancy, abstinent, b: Behaviour):
     """Positive expectancies fade towards their floor with time abstinent."""
-    share = abstinent * (1.0 - np.exp(-b.expectancy_decay_per_year / 365.0))
-    return toward(outcome_expectancy, b.expectancy_floor, share)
+    return expectancy_after(outcome_expectancy, abstinent * expectancy_decay_share(b), b)
 
 
 def using_tie_loss_probability(using_ties, coping, abstinent, b: Behaviour):
@@ -202,7 +245,7 @@ def leftover(u, asked, probability):
     can so use the same row without a new row of draws: adding it changes no other number.
     """
     rescaled = (u - probability) / np.maximum(1.0 - probability, 1e-300)
-    return np.where(asked, np.where(u < probability, 1.0, rescaled), u)
+    return where(asked, where(u < probability, 1.0, rescaled), u)
 
 
 def stress_baseline(stress, stigmatising_ties, supportive_ties, b: Behaviour):
@@ -220,91 +263,389 @@ def help_seeking_baseline(help_seeking, supportive_ties, b: Behaviour):
     return np.clip(help_seeking + b.support_help_per_tie * supportive_ties, 0.0, 1.0)
 
 
-# One day, for any number of people ----------------------------------------------------------
+# One day, one person ---------------------------------------------------------------------------
+DERIVED: dict[str, Callable[[Behaviour], Any]] = {
+    "stress_relax_share": stress_relax_share,
+    "craving_decay_share": craving_decay_share,
+    "expectancy_decay_share": expectancy_decay_share,
+    "lapse_resolution_probability": lapse_resolution_probability,
+    "reentry_probability": reentry_probability,
+    "remission_probability": remission_probability,
+}
+"""Daily shares and chances that depend on the coefficients alone: computed once per row by
+`coefficients`, not once per person and day."""
+
+
+def coefficients(behaviours: Sequence[Behaviour]) -> np.recarray:
+    """One record per row: its behaviour coefficients and the `DERIVED` values (what
+    `person_day` reads as `k`)."""
+    names = list(Behaviour.model_fields)
+    k = np.recarray(len(behaviours), dtype=[(n, np.float64) for n in (*names, *DERIVED)])
+    for i, b in enumerate(behaviours):
+        for name in names:
+            k[name][i] = getattr(b, name)
+        for name, value in DERIVED.items():
+            k[name][i] = value(b)
+    return k
+
+
+def person_day(
+    status,
+    stress,
+    coping,
+    self_efficacy,
+    craving,
+    outcome_expectancy,
+    days_abstinent,
+    spell_at_lapse,
+    days_using,
+    using_ties,
+    ave_susceptibility,
+    help_seeking,
+    commitment,
+    negative_expectancy,
+    self_efficacy_at_discharge,
+    craving_at_discharge,
+    contacts,
+    idle,
+    stress_target,
+    u_exposure,
+    u_coping,
+    u_lapse,
+    u_resolve,
+    u_relapse,
+    u_reentry,
+    k,
+):
+    """One person's day: the new values of `STATE` and the day's `EVENTS`, in their order.
+
+    Reads only this person's start-of-day values, network contacts counted at the start of the
+    day and the person's uniforms (one per `Draw` row), so the order of people does not matter.
+    `k` is a row of `coefficients`. Scalar math only: numba compiles it as it is.
+    """
+    abstinent = status == ABSTINENT
+    lapsed = status == LAPSED
+    relapsed = status == RELAPSED
+    present = status != ABSENT
+
+    stress = toward(stress, stress_target, k.stress_relax_share)
+    exposure = exposure_probability(contacts, stress, idle, k)
+    exposed = abstinent and u_exposure < exposure
+    coped = exposed and u_coping < coping_probability(coping, self_efficacy, craving, k, stress)
+    failed = exposed and not coped
+    new_lapse = False
+    if failed:
+        expectancy_now = expectancy_in_the_moment(outcome_expectancy, craving, k)
+        lapse = lapse_probability(expectancy_now, craving, k, self_efficacy, negative_expectancy)
+        new_lapse = u_lapse < lapse
+
+    resolves = lapsed and u_resolve < k.lapse_resolution_probability
+    new_relapse = False
+    if resolves:
+        relapse = relapse_probability(
+            ave_susceptibility, help_seeking, k, spell_at_lapse, commitment
+        )
+        new_relapse = u_relapse < relapse
+    recovered = resolves and not new_relapse
+    reentry = relapsed and u_reentry < k.reentry_probability
+    # competing exits from relapse share one uniform: treatment first, then remission
+    remission = (
+        relapsed and not reentry and u_reentry < k.reentry_probability + k.remission_probability
+    )
+    tie_lost = False
+    if using_ties > 0:
+        loss = indicator(present) * using_tie_loss_probability(
+            using_ties, coping, indicator(abstinent), k
+        )
+        tie_lost = leftover(u_exposure, abstinent, exposure) < loss
+
+    self_efficacy_new = self_efficacy_after_coping(
+        self_efficacy, indicator(coped), indicator(failed), k
+    )
+    self_efficacy_new = self_efficacy_growth(
+        self_efficacy_new, indicator(abstinent and not failed), k
+    )
+    self_efficacy_new = self_efficacy_new * (
+        1.0 - k.lapse_self_efficacy_loss * indicator(new_lapse)
+    )
+    craving_new = craving_after(
+        craving, indicator(abstinent) * k.craving_decay_share, indicator(exposed), k
+    )
+    if reentry:
+        self_efficacy_new = self_efficacy_at_discharge
+        craving_new = craving_at_discharge
+    expectancy = expectancy_after(
+        outcome_expectancy, indicator(abstinent and not exposed) * k.expectancy_decay_share, k
+    )
+    expectancy = toward(expectancy, 1.0, k.lapse_expectancy_gain * indicator(new_lapse))
+    coping_new = learn_from_lapse(coping, indicator(recovered), k)
+
+    if new_lapse:
+        spell_at_lapse = days_abstinent
+        status = LAPSED
+    if new_relapse:
+        status = RELAPSED
+    if recovered or reentry or remission:
+        status = ABSTINENT
+    days_abstinent = days_abstinent + 1 if status == ABSTINENT else 0
+    if status in (LAPSED, RELAPSED):
+        days_using = days_using + 1
+    if tie_lost:
+        using_ties = using_ties - 1
+    return (
+        status,
+        stress,
+        coping_new,
+        self_efficacy_new,
+        craving_new,
+        expectancy,
+        days_abstinent,
+        spell_at_lapse,
+        days_using,
+        using_ties,
+    ), (exposed, coped, new_lapse, new_relapse, reentry, remission, recovered, tie_lost)
+
+
+STATE = (
+    "status",
+    "stress",
+    "coping",
+    "self_efficacy",
+    "craving",
+    "outcome_expectancy",
+    "days_abstinent",
+    "spell_at_lapse",
+    "days_using",
+    "using_ties",
+)
+"""The columns `person_day` writes, in the order it returns them."""
+TRAITS_READ = (
+    "ave_susceptibility",
+    "help_seeking",
+    "commitment",
+    "negative_expectancy",
+    "self_efficacy_at_discharge",
+    "craving_at_discharge",
+)
+"""The columns it only reads."""
+EVENTS = (
+    "exposed",
+    "coped",
+    "lapse",
+    "relapse",
+    "reentry",
+    "remission",
+    "recovered",
+    "using_tie_lost",
+)
+"""The day's events, in the order it returns them."""
+DTYPES = {"status": np.int8, "days_abstinent": np.int32, "spell_at_lapse": np.int32}
+DTYPES |= {"days_using": np.int32, "using_ties": np.int64}
+"""Integer columns (as people.People holds them); the rest are float64."""
+
+
+# Every person of every row, in place -------------------------------------------------------------
+def _advance_people(
+    status,
+    stress,
+    coping,
+    self_efficacy,
+    craving,
+    outcome_expectancy,
+    days_abstinent,
+    spell_at_lapse,
+    days_using,
+    using_ties,
+    ave_susceptibility,
+    help_seeking,
+    commitment,
+    negative_expectancy,
+    self_efficacy_at_discharge,
+    craving_at_discharge,
+    contacts,
+    idle,
+    stress_target,
+    u,
+    k,
+    exposed,
+    coped,
+    lapse,
+    relapse,
+    reentry,
+    remission,
+    recovered,
+    using_tie_lost,
+):
+    """`person_day` for every [row, person] of the arrays; u is [row, Draw, person], k a record
+    per row. Compiled by numba, or run as plain Python."""
+    rows, n = status.shape
+    for r in range(rows):
+        kr = k[r]
+        for i in range(n):
+            new, events = person_day(
+                status[r, i],
+                stress[r, i],
+                coping[r, i],
+                self_efficacy[r, i],
+                craving[r, i],
+                outcome_expectancy[r, i],
+                days_abstinent[r, i],
+                spell_at_lapse[r, i],
+                days_using[r, i],
+                using_ties[r, i],
+                ave_susceptibility[r, i],
+                help_seeking[r, i],
+                commitment[r, i],
+                negative_expectancy[r, i],
+                self_efficacy_at_discharge[r, i],
+                craving_at_discharge[r, i],
+                contacts[r, i],
+                idle[r, i],
+                stress_target[r, i],
+                u[r, 0, i],
+                u[r, 1, i],
+                u[r, 2, i],
+                u[r, 3, i],
+                u[r, 4, i],
+                u[r, 5, i],
+                kr,
+            )
+            status[r, i] = new[0]
+            stress[r, i] = new[1]
+            coping[r, i] = new[2]
+            self_efficacy[r, i] = new[3]
+            craving[r, i] = new[4]
+            outcome_expectancy[r, i] = new[5]
+            days_abstinent[r, i] = new[6]
+            spell_at_lapse[r, i] = new[7]
+            days_using[r, i] = new[8]
+            using_ties[r, i] = new[9]
+            exposed[r, i] = events[0]
+            coped[r, i] = events[1]
+            lapse[r, i] = events[2]
+            relapse[r, i] = events[3]
+            reentry[r, i] = events[4]
+            remission[r, i] = events[5]
+            recovered[r, i] = events[6]
+            using_tie_lost[r, i] = events[7]
+
+
+JITABLE = (
+    indicator,
+    logistic,
+    toward,
+    exposure_probability,
+    coping_probability,
+    self_efficacy_after_coping,
+    expectancy_in_the_moment,
+    lapse_probability,
+    relapse_probability,
+    learn_from_lapse,
+    craving_after,
+    self_efficacy_growth,
+    expectancy_after,
+    using_tie_loss_probability,
+    leftover,
+    person_day,
+)
+"""What the compiled loop calls (registered with numba so the Python functions stay as they are)."""
+_KERNELS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def kernel(name: str = "loop", compiled: bool = True) -> Any:
+    """The compiled "loop" (`_advance_people`) or "person_day", or their plain-Python selves
+    without numba (or with compiled=False). numba is imported on first use, and the machine
+    code is cached on disk (numba's cache), so start-up stays fast."""
+    plain = {"loop": _advance_people, "person_day": person_day}
+    if not compiled:
+        return plain[name]
+    with _LOCK:
+        if not _KERNELS:
+            try:
+                import numba
+                from numba.extending import overload, register_jitable
+            except ImportError:  # pragma: no cover - numba is a dependency
+                _KERNELS.update(plain)
+            else:
+
+                @overload(where)
+                def _where(condition, a, b):  # scalars only in compiled code
+                    return lambda condition, a, b: a if condition else b
+
+                for function in JITABLE:
+                    register_jitable(function)
+                # numpy's error model: x/0 gives inf as numpy does (and no check per division)
+                jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+                _KERNELS.update(loop=jit(_advance_people), person_day=jit(person_day))
+    return _KERNELS[name]
+
+
+def advance_people(
+    cols: dict[str, np.ndarray],
+    contacts: np.ndarray,
+    idle: np.ndarray,
+    stress_target: np.ndarray,
+    u: np.ndarray,
+    k: np.recarray,
+    events: dict[str, np.ndarray],
+    compiled: bool = True,
+) -> None:
+    """One day of the rules for [row, person] arrays, written into `cols` and `events` in place.
+
+    `cols` holds the `STATE` and `TRAITS_READ` columns (dtypes as people.People), u is
+    [row, Draw, person], k one `coefficients` record per row.
+    """
+    kernel("loop", compiled)(
+        *(cols[name] for name in STATE),
+        *(cols[name] for name in TRAITS_READ),
+        np.asarray(contacts, dtype=np.float64),
+        np.asarray(idle, dtype=np.float64),
+        np.asarray(stress_target, dtype=np.float64),
+        u,
+        k,
+        *(events[name] for name in EVENTS),
+    )
+
+
 def advance_day(
     p: dict[str, Any],
     using_contacts: Any,
     idle: Any,
     stress_target: Any,
-    u: np.ndarray,
+    u: Any,
     b: Behaviour,
+    compiled: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Apply one day's rules to the people in `p` (a mapping of equal-length arrays or scalars).
 
     `u` holds the day's uniforms, one row per `Draw`. Returns the new values and the day's
-    events; the caller writes them back. Every person's day depends only on their own
-    attributes and on network counts taken at the start of the day, so the order of people
-    does not matter.
+    events (`p` is not changed). The engines call `advance_people` in place instead.
     """
-    status = p["status"]
-    abstinent = status == ABSTINENT
-    lapsed = status == LAPSED
-    relapsed = status == RELAPSED
+    scalar = np.ndim(p["status"]) == 0
+    n = np.size(p["status"])
 
-    stress = stress_next(p["stress"], stress_target, b)
-    exposure = exposure_probability(using_contacts, stress, idle, b)
-    exposed = abstinent & (u[Draw.EXPOSURE] < exposure)
-    coping = coping_probability(p["coping"], p["self_efficacy"], p["craving"], b, stress)
-    coped = exposed & (u[Draw.COPING] < coping)
-    failed = exposed & ~coped
-    expectancy_now = expectancy_in_the_moment(p["outcome_expectancy"], p["craving"], b)
-    lapse = lapse_probability(
-        expectancy_now, p["craving"], b, p["self_efficacy"], p["negative_expectancy"]
+    def row(value: Any, dtype: Any = np.float64) -> np.ndarray:
+        return np.array(np.broadcast_to(value, (n,)), dtype=dtype).reshape(1, n)
+
+    cols = {name: row(p[name], DTYPES.get(name, np.float64)) for name in (*STATE, *TRAITS_READ)}
+    events = {name: np.zeros((1, n), dtype=bool) for name in EVENTS}
+    draws = np.asarray(u, dtype=np.float64).reshape(1, -1, n)
+    advance_people(
+        cols,
+        row(using_contacts),
+        row(idle),
+        row(stress_target),
+        draws,
+        coefficients([b]),
+        events,
+        compiled,
     )
-    new_lapse = failed & (u[Draw.LAPSE] < lapse)
-
-    resolves = lapsed & (u[Draw.RESOLVE] < lapse_resolution_probability(b))
-    relapse = relapse_probability(
-        p["ave_susceptibility"], p["help_seeking"], b, p["spell_at_lapse"], p["commitment"]
-    )
-    new_relapse = resolves & (u[Draw.RELAPSE] < relapse)
-    back_to_abstinence = resolves & ~new_relapse
-    reentry_chance = reentry_probability(b)
-    reentry = relapsed & (u[Draw.REENTRY] < reentry_chance)
-    # competing exits from relapse share one uniform: treatment first, then remission
-    remission = relapsed & ~reentry & (u[Draw.REENTRY] < reentry_chance + remission_probability(b))
-    present = status != ABSENT
-    loss = present * using_tie_loss_probability(p["using_ties"], p["coping"], abstinent, b)
-    tie_lost = (p["using_ties"] > 0) & (leftover(u[Draw.EXPOSURE], abstinent, exposure) < loss)
-
-    self_efficacy = self_efficacy_after_coping(p["self_efficacy"], coped, failed, b)
-    self_efficacy = self_efficacy_growth(self_efficacy, abstinent & ~failed, b)
-    self_efficacy = self_efficacy * (1.0 - b.lapse_self_efficacy_loss * new_lapse)
-    self_efficacy = np.where(reentry, p["self_efficacy_at_discharge"], self_efficacy)
-    craving = craving_next(p["craving"], abstinent, exposed, b)
-    craving = np.where(reentry, p["craving_at_discharge"], craving)
-    expectancy = expectancy_next(p["outcome_expectancy"], abstinent & ~exposed, b)
-    expectancy = toward(expectancy, 1.0, b.lapse_expectancy_gain * new_lapse)
-    coping_skill = learn_from_lapse(p["coping"], back_to_abstinence, b)
-
-    spell_at_lapse = np.where(new_lapse, p["days_abstinent"], p["spell_at_lapse"])
-    status = np.where(new_lapse, LAPSED, status)
-    status = np.where(new_relapse, RELAPSED, status)
-    status = np.where(back_to_abstinence | reentry | remission, ABSTINENT, status)
-    days_abstinent = np.where(status == ABSTINENT, p["days_abstinent"] + 1, 0)
-    days_using = p["days_using"] + ((status == LAPSED) | (status == RELAPSED))
-
-    return {
-        "status": status,
-        "stress": stress,
-        "coping": coping_skill,
-        "self_efficacy": self_efficacy,
-        "craving": craving,
-        "outcome_expectancy": expectancy,
-        "days_abstinent": days_abstinent,
-        "spell_at_lapse": spell_at_lapse,
-        "days_using": days_using,
-        "using_ties": p["using_ties"] - tie_lost,
-    }, {
-        "exposed": exposed,
-        "coped": coped,
-        "lapse": new_lapse,
-        "relapse": new_relapse,
-        "reentry": reentry,
-        "remission": remission,
-        "recovered": back_to_abstinence,
-        "using_tie_lost": tie_lost,
-    }
+    if scalar:
+        return {k: v[0, 0] for k, v in cols.items() if k in STATE}, {
+            k: v[0, 0] for k, v in events.items()
+        }
+    return {k: cols[k][0] for k in STATE}, {k: v[0] for k, v in events.items()}
 
 
 # Learning: what a group meeting or a relapse-prevention training session teaches -------------
