@@ -71,8 +71,9 @@ class Target(BaseModel):
     tolerance: float = Field(gt=0, description="scale of an acceptable miss (or standard error)")
     reference: str | None = None
     role: Literal["fit", "check"] = Field(
-        "fit", description="fit: part of the objective; check: measured and reported beside the "
-        "fit, but it does not move the parameters"
+        "fit",
+        description="fit: part of the objective; check: measured and reported beside the "
+        "fit, but it does not move the parameters",
     )
     replicates: int | None = Field(
         None,
