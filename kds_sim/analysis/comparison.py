@@ -147,6 +147,8 @@ def _fmt(mean: float, low: float, high: float) -> str:
     digits = 1 if abs(mean) >= 10 else 3
     if np.isnan(low):
         return f"{mean:.{digits}f} [CI n/a]"
+    if low == high:  # a deterministic quantity, or no spread: a zero-width interval misleads
+        return f"{mean:.{digits}f} (same in every replicate)"
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 

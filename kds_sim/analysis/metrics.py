@@ -282,6 +282,13 @@ _FIXED: list[Metric] = [
         per_replicate=lambda people, daily: float(daily.iloc[-1]["capacity_mean"]),
     ),
     Metric(
+        "members_ever",
+        "people",
+        "people who were group members at any time during the follow-up",
+        "Members reached",
+        per_replicate=lambda people, daily: float(people["member"].sum()),
+    ),
+    Metric(
         "meetings_held",
         "meetings",
         "group meetings held over the follow-up",
@@ -313,6 +320,7 @@ PER_REPLICATE = (
     "members_end",
     "capacity_end",
     "meetings_held",
+    "members_ever",
     "lapse_365d",
     "early_lapse_share",
     "ever_relapsed_share_present",
@@ -432,8 +440,9 @@ def contrasts_at(tag: str) -> list[Contrast]:
         Contrast(
             f"nnt_{tag}",
             "people per relapse averted",
-            f"number needed to treat by {when} (all people in the scenario)",
-            f"Number needed to treat ({when})",
+            f"number needed to treat by {when}: people discharged into a district with the "
+            "strategy (members and non-members alike) per relapse averted",
+            f"Number needed to treat ({when}, all discharged people)",
             _nnt(tag),
             days,
         ),

@@ -86,6 +86,47 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "parameter uncertainty (docs/uncertainty.md)",
+        "With --uncertainty, every scenario also runs at D parameter draws shared by all "
+        "scenarios, R replicates each (--replicates); results get 95 %% uncertainty "
+        "intervals beside the Monte Carlo CI.",
+    )
+    group.add_argument(
+        "--uncertainty",
+        nargs="?",
+        const="auto",
+        metavar="prior|posterior|FILE",
+        help="draw parameters from their priors, from the reference scenario's "
+        "uncertainty.posterior, or from a posterior FILE (Parquet) "
+        "(alone: the posterior if the scenario names one, else the priors)",
+    )
+    group.add_argument(
+        "--draws", type=positive_int, default=200, metavar="D", help="parameter draws (default 200)"
+    )
+    group.add_argument(
+        "--at-least",
+        type=float,
+        default=3.0,
+        metavar="X",
+        help="report the probability of averting at least X relapses per 100 (default 3)",
+    )
+    group.add_argument(
+        "--dask-local", type=positive_int, metavar="N", help="run draws on a local Dask cluster"
+    )
+    group.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run draws on a Dask scheduler (tcp://host:port)"
+    )
+
+
+def uncertainty_source(choice: str, posterior: str | None) -> str:
+    """--uncertainty alone: the posterior when the scenario names one, else the priors."""
+    if choice == "auto":
+        return "posterior" if posterior else "prior"
+    return choice
+
+
 def file_backend() -> None:
     """Draw figures into files, never windows (the library leaves the backend alone)."""
     import matplotlib

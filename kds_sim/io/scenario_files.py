@@ -242,6 +242,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     data = _resolve(path, (), origin)
     if origin.get("name") != path.resolve():
         data["name"] = path.stem  # a name is not inherited: an unnamed child is its file's stem
+    for key in ("label", "label_id", "description_id"):  # nor a label: it would name the parent
+        if origin.get(key) != path.resolve():
+            data.pop(key, None)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
         origin[key] = "command-line override"  # type: ignore[assignment]
@@ -264,6 +267,17 @@ def _check_files(scenario: Scenario, path: Path, origin: dict) -> None:
                 f"{file}: network.{key} = {value!r}: file not found (looked for {resolved})"
             )
         setattr(scenario.network, key, str(resolved))
+    if scenario.uncertainty.posterior is not None:
+        value = scenario.uncertainty.posterior
+        file = _origin_of("uncertainty.posterior", origin, path)
+        base = file.parent if isinstance(file, Path) else Path.cwd()
+        resolved = (base / value).resolve()
+        if not resolved.is_file():
+            raise ScenarioError(
+                f"{file}: uncertainty.posterior = {value!r}: file not found (looked for "
+                f"{resolved}); allowed: a Parquet file written by `kds-sim calibrate --method abc`"
+            )
+        scenario.uncertainty.posterior = str(resolved)
     if (
         scenario.network.edges_file
         and scenario.network.edges_file.endswith(".csv")

@@ -817,6 +817,48 @@ MIN_MAX_PAIRS = ("meetings_per_month", "attendance", "dropout_per_month", "erosi
 """Group settings given as a _min/_max pair; a swapped pair would invert the capacity scale."""
 
 
+class Costs(Section):
+    """Unit costs of a strategy's resources, where the user has them (docs/uncertainty.md).
+
+    Left empty, nothing about cost is computed or printed. The shipped template marks every
+    value as an illustrative placeholder with no source.
+    """
+
+    currency: str = param("", "text", "user", "currency of every cost, e.g. IDR")
+    year: int | None = param(None, "year", "user", "price year of the costs", ge=1900, le=2100)
+    per_training_session: float | None = param(
+        None, "currency per session", "user", "one session of any training kind", ge=0
+    )
+    per_mentoring_month: float | None = param(
+        None, "currency per month", "user", "one month of mentoring", ge=0
+    )
+    per_group_meeting: float | None = param(
+        None, "currency per meeting", "user", "one group meeting held", ge=0
+    )
+    per_member: float | None = param(
+        None, "currency per person", "user", "each person who is a member at any time", ge=0
+    )
+    illustrative: bool = param(
+        False,
+        "switch",
+        "user",
+        "true when the values are placeholders with no source: every cost output says so",
+    )
+    source: str = param("", "text", "user", "where the unit costs come from")
+
+    @property
+    def given(self) -> bool:
+        return any(
+            v is not None
+            for v in (
+                self.per_training_session,
+                self.per_mentoring_month,
+                self.per_group_meeting,
+                self.per_member,
+            )
+        )
+
+
 class Outputs(Section):
     figures: bool = param(True, "switch", "design", "write PNG figures")
     parquet: bool = param(True, "switch", "design", "write Parquet copies of the CSV tables")

@@ -14,6 +14,7 @@ from kds_sim.model.interventions import Effects, Intervention, parse_effects, pa
 from kds_sim.model.parameters import (
     MIN_MAX_PAIRS,
     Behaviour,
+    Costs,
     Group,
     Network,
     Outputs,
@@ -22,10 +23,51 @@ from kds_sim.model.parameters import (
     Section,
     param,
 )
+from kds_sim.model.priors import FAMILIES, Prior
 
 # SerializeAsAny: dump each entry and effects section with its kind's own fields
 InterventionEntry = Annotated[SerializeAsAny[Intervention], BeforeValidator(parse_entry)]
 InterventionEffects = Annotated[dict[str, SerializeAsAny[Effects]], BeforeValidator(parse_effects)]
+
+
+class PriorSpec(Section):
+    """A prior written in a scenario file, replacing the rule's (`[uncertainty.priors]`)."""
+
+    family: str = param(..., "choice", "user", f"one of: {', '.join(FAMILIES)}")
+    low: float = param(..., "parameter's unit", "user", "lower bound")
+    high: float = param(..., "parameter's unit", "user", "upper bound")
+    mode: float | None = param(None, "parameter's unit", "user", "most likely value (triangular)")
+    reason: str = param(..., "text", "user", "the source, or the reasoning of the assumption")
+
+    @model_validator(mode="after")
+    def _valid(self) -> PriorSpec:
+        self.prior()
+        return self
+
+    def prior(self) -> Prior:
+        family: Any = self.family
+        return Prior(family, self.low, self.high, self.mode, self.reason)
+
+
+class Uncertainty(Section):
+    """Where parameter draws come from in `--uncertainty` runs (docs/uncertainty.md)."""
+
+    posterior: str | None = param(
+        None,
+        "file",
+        "kds-sim calibrate --method abc",
+        "posterior ensemble (Parquet: one column per parameter and `weight`), relative to the "
+        "scenario file; its parameters are drawn jointly, the rest from their priors",
+    )
+    priors: dict[str, PriorSpec] = Field(
+        default_factory=dict,
+        description="priors that replace the rule's, by dotted parameter key",
+    )
+    vary: list[str] | None = Field(
+        None,
+        description="draw only these parameters (dotted keys); the others stay at their "
+        "values (default: every parameter whose prior is not fixed)",
+    )
 
 
 class Scenario(Section):
@@ -33,6 +75,13 @@ class Scenario(Section):
 
     name: str = param("scenario", "text", "scenario design", "short name used in tables")
     description: str = param("", "text", "scenario design", "the question the scenario answers")
+    label: str = param(
+        "", "text", "scenario design", "short human-readable name for reports (default: name)"
+    )
+    label_id: str = param("", "text", "scenario design", "the label in Bahasa Indonesia")
+    description_id: str = param(
+        "", "text", "scenario design", "the description in Bahasa Indonesia"
+    )
     run: Run = Field(default_factory=Run)
     population: Population = Field(default_factory=Population)
     network: Network = Field(default_factory=Network)
@@ -44,6 +93,8 @@ class Scenario(Section):
     )
     interventions: list[InterventionEntry] = Field(default_factory=list)
     outputs: Outputs = Field(default_factory=Outputs)
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty)
+    costs: Costs = Field(default_factory=Costs)
     calibration: dict[str, Any] = Field(
         default_factory=dict,
         description="record of the calibration that produced this "

@@ -58,15 +58,21 @@ class Executor:
             return f"Dask LocalCluster of {self.dask_local} workers"
         return f"{self.workers} local worker process(es)"
 
-    def map(self, tasks: list[Task], done: Callable[[pd.DataFrame], None]) -> None:
-        """Run every task; `done` is called in this process as each one finishes."""
+    def map(
+        self,
+        tasks: list[Any],
+        done: Callable[[Any], None],
+        function: Callable[[Any], Any] = run_task,
+    ) -> None:
+        """Run `function` on every task (by default a batch of sweep runs); `done` is called
+        in this process with each result as it finishes."""
         if not tasks:
             return
         if self.uses_dask:
             with self._dask_client() as client:
                 from distributed import as_completed as dask_completed
 
-                futures = client.map(run_task, tasks, pure=False)
+                futures = client.map(function, tasks, pure=False)
                 for future in dask_completed(futures):
                     done(future.result())
                     future.release()
@@ -74,12 +80,12 @@ class Executor:
             from kds_sim.analysis.runner import worker_pool
 
             with worker_pool(min(self.workers, len(tasks))) as pool:
-                pending = [pool.submit(run_task, t) for t in tasks]
+                pending = [pool.submit(function, t) for t in tasks]
                 for future in as_completed(pending):
                     done(future.result())
         else:
             for task in tasks:
-                done(run_task(task))
+                done(function(task))
 
     @contextmanager
     def _dask_client(self) -> Iterator[Any]:

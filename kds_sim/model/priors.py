@@ -1,0 +1,356 @@
+"""Priors: what is believed about each parameter before the calibration targets are seen.
+
+Every numeric parameter of a scenario resolves to a `Prior` (`prior_for`): a family, bounds
+and the reason. Parameters the evidence pins or the user chooses are `fixed` (a point mass:
+run settings, cohort size, the measured PEKA baseline, switched-off mechanisms). The others
+get a prior by the rule their source earns, unless `EXPLICIT` names one:
+
+- fitted parameters: the calibration's search range (the posterior replaces it);
+- intercepts on the log-odds scale: +-1 about the value (odds x/ 2.7);
+- the group's effect on members: from no effect to twice the assumed value, because the
+  Cochrane bound (RR 1.03-1.42) is for twelve-step facilitation, not a KDS;
+- intervention effect sizes: from no effect to three times the assumed value, because the
+  source paper reports no outcome of any training;
+- other assumptions: x0.5 to x1.5 of the value; values from a figure or a study: x0.75 to
+  x1.25 (triangular).
+
+A relative prior is centred on the value in the scenario at hand (the calibrated value when a
+scenario extends the calibration), and always clipped to what the schema allows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+Family = Literal["fixed", "uniform", "triangular", "loguniform"]
+FAMILIES: tuple[str, ...] = ("fixed", "uniform", "triangular", "loguniform")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior on one parameter: `family` over [low, high] (mode for triangular)."""
+
+    family: Family
+    low: float
+    high: float
+    mode: float | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"prior family {self.family!r}; allowed: {', '.join(FAMILIES)}")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low > self.high:
+            raise ValueError(f"prior bounds [{self.low}, {self.high}]: need low <= high, finite")
+        if self.family == "triangular":
+            mode = self.mode
+            if mode is None or not self.low <= mode <= self.high:
+                raise ValueError(f"triangular prior needs low <= mode <= high, got mode {mode}")
+        if self.family == "loguniform" and self.low <= 0:
+            raise ValueError(f"loguniform prior needs low > 0, got {self.low}")
+        if self.family == "fixed" and self.low != self.high:
+            raise ValueError("a fixed prior has low == high")
+
+    @property
+    def peak(self) -> float:
+        """The triangular mode (the middle for other families)."""
+        return float(self.mode) if self.mode is not None else (self.low + self.high) / 2
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.family == "fixed" or self.low == self.high
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function: maps uniforms in [0, 1) to draws (for LHS and Sobol designs)."""
+        u = np.asarray(u, dtype=float)
+        lo, hi = self.low, self.high
+        if self.is_fixed:
+            return np.full(u.shape, lo)
+        if self.family == "uniform":
+            return lo + u * (hi - lo)
+        if self.family == "loguniform":
+            return np.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+        m = self.peak  # triangular
+        c = (m - lo) / (hi - lo)
+        left = lo + np.sqrt(u * (hi - lo) * (m - lo))
+        right = hi - np.sqrt((1 - u) * (hi - lo) * (hi - m))
+        return np.where(u < c, left, right)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.ppf(rng.random(size))
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Density (0 outside the bounds); a fixed prior has none and returns nan."""
+        x = np.asarray(x, dtype=float)
+        lo, hi = self.low, self.high
+        inside = (x >= lo) & (x <= hi)
+        if self.is_fixed:
+            return np.full(x.shape, np.nan)
+        if self.family == "uniform":
+            return np.where(inside, 1.0 / (hi - lo), 0.0)
+        if self.family == "loguniform":
+            safe = np.where(inside, x, 1.0)
+            return np.where(inside, 1.0 / (safe * (math.log(hi) - math.log(lo))), 0.0)
+        m = self.peak
+        rising = 2 * (x - lo) / ((hi - lo) * (m - lo)) if m > lo else np.zeros_like(x)
+        falling = 2 * (hi - x) / ((hi - lo) * (hi - m)) if hi > m else np.zeros_like(x)
+        return np.where(inside, np.where(x < m, rising, falling), 0.0)
+
+    def describe(self, digits: int = 4) -> str:
+        def g(v: float) -> str:
+            return f"{v:.{digits}g}"
+
+        if self.is_fixed:
+            return f"fixed at {g(self.low)}"
+        if self.family == "triangular":
+            return f"triangular [{g(self.low)}, {g(self.high)}], mode {g(self.peak)}"
+        return f"{self.family} [{g(self.low)}, {g(self.high)}]"
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A prior given as multiples of the scenario's value (or +- an offset for intercepts)."""
+
+    family: Family
+    low: float
+    high: float
+    reason: str
+    additive: bool = False
+
+    def at(self, value: float) -> Prior:
+        if self.additive:
+            low, high = value + self.low, value + self.high
+        else:
+            low, high = sorted((value * self.low, value * self.high))
+        mode = value if self.family == "triangular" else None
+        return Prior(self.family, low, high, mode, self.reason)
+
+
+EXPLICIT: dict[str, Prior | Relative] = {
+    "behaviour.lapse_intercept": Prior(
+        "uniform",
+        -6.5,
+        -3.0,
+        reason="fitted (12-month relapse 0.40): wide enough to give 12-month relapse from "
+        "about 10 % to 80 % with the other parameters at their values",
+    ),
+    "behaviour.craving_decay_days": Prior(
+        "uniform",
+        30.0,
+        240.0,
+        reason="fitted (shape of the first year): from one month to eight months, the range "
+        "over which published abstinence curves flatten (Hunt, Barnett & Branch 1971)",
+    ),
+    "group.coverage": Prior(
+        "uniform",
+        0.3,
+        0.7,
+        reason="assumption: the brief gives no share of a district's graduates who join; "
+        "from under a third to over two thirds",
+    ),
+    "group.attendance_min": Prior(
+        "uniform",
+        0.25,
+        0.5,
+        reason="assumption: attendance at the weakest group; kept below attendance_max's range",
+    ),
+    "group.attendance_max": Prior(
+        "uniform",
+        0.7,
+        1.0,
+        reason="assumption: attendance at the strongest group; kept above attendance_min's range",
+    ),
+}
+
+GROUP_EFFECTS = (
+    "group.coping_gain",
+    "group.self_efficacy_gain",
+    "group.expectancy_drop",
+    "group.help_seeking_gain",
+    "group.stress_relief",
+    "group.befriend_per_meeting",
+)
+GROUP_RULE = Relative(
+    "uniform",
+    0.0,
+    2.0,
+    "wide: from no effect to twice the assumed value; the Cochrane RR (1.03-1.42) is for "
+    "twelve-step facilitation against other treatments, not a KDS against none",
+)
+EFFECT_RULE = Relative(
+    "uniform",
+    0.0,
+    3.0,
+    "deliberately wide: the source paper reports no outcome of any training, so from no "
+    "effect to three times the assumed size",
+)
+INTERCEPT_RULE = Relative(
+    "uniform",
+    -1.0,
+    1.0,
+    "assumption: +-1 on the log-odds scale (odds x/ 2.7) about the value",
+    additive=True,
+)
+ASSUMPTION_RULE = Relative(
+    "uniform", 0.5, 1.5, "assumption, not measured: x0.5 to x1.5 of the value"
+)
+SOURCED_RULE = Relative(
+    "triangular",
+    0.75,
+    1.25,
+    "from a reported figure or study: x0.75 to x1.25 for transfer to Indonesian KDS, "
+    "most likely at the value",
+)
+SPREAD_RULE = Relative(
+    "uniform", 0.75, 1.25, "assumption about spread across people: x0.75 to x1.25"
+)
+
+FIXED_KEYS: dict[str, str] = {
+    "run.": "run setting, not a belief about the world",
+    "outputs.": "output setting",
+    "population.size": "scenario design: the cohort simulated",
+    "population.discharges_per_month": "scenario design: the user's district",
+    "population.death_rate": "scenario design: the user's district",
+    "population.overdose_death_rate": "scenario design: the user's district",
+    "population.move_away_rate": "scenario design: the user's district",
+    "group.capacity.": "measured: the PEKA 2019 assessment (scenario input)",
+    "network.peer_degree": "structure: an even integer (Watts-Strogatz); varied in sweeps",
+    "calibration.": "record of the calibration, changes nothing",
+    "uncertainty.": "settings of the uncertainty analysis",
+    "costs.": "unit costs are inputs, not beliefs the model checks",
+}
+
+
+def _fixed(value: float, reason: str) -> Prior:
+    return Prior("fixed", float(value), float(value), None, reason)
+
+
+def rule_for(key: str, value: float, unit: str, source: str, integer: bool) -> Prior:
+    """The prior a parameter's key, unit and source earn (see the module docstring)."""
+    for prefix, reason in FIXED_KEYS.items():
+        if key == prefix or (prefix.endswith(".") and key.startswith(prefix)):
+            return _fixed(value, reason)
+    if key in EXPLICIT:
+        found = EXPLICIT[key]
+        return found.at(value) if isinstance(found, Relative) else found
+    if integer:
+        return _fixed(value, "integer structure: varied in sweeps, not drawn")
+    if value == 0:
+        return _fixed(value, "0 in this scenario: a mechanism switched off is a scenario choice")
+    if key.startswith("intervention_effects."):
+        return EFFECT_RULE.at(value)
+    if key in GROUP_EFFECTS:
+        return GROUP_RULE.at(value)
+    if unit == "log-odds":
+        return INTERCEPT_RULE.at(value)
+    if key.startswith("population.") and key.endswith(".sd"):
+        return SPREAD_RULE.at(value)
+    if source.startswith("fitted"):
+        return ASSUMPTION_RULE.at(value)
+    if source.startswith("assumption") or not re.search(r"\d{4}|brief|BNN|PEKA", source):
+        return ASSUMPTION_RULE.at(value)
+    return SOURCED_RULE.at(value)
+
+
+def clip(prior: Prior, low: float | None, high: float | None, gt: bool, lt: bool) -> Prior:
+    """Narrow a prior to what the schema allows (an open bound keeps a small margin)."""
+    if prior.is_fixed:
+        return prior
+    lo, hi = prior.low, prior.high
+    if low is not None:
+        lo = max(lo, low + (1e-6 * max(1.0, abs(low)) if gt else 0.0))
+    if high is not None:
+        hi = min(hi, high - (1e-6 * max(1.0, abs(high)) if lt else 0.0))
+    if (lo, hi) == (prior.low, prior.high):
+        return prior
+    mode = None if prior.mode is None else min(max(prior.mode, lo), hi)
+    family = prior.family if lo > 0 or prior.family != "loguniform" else "uniform"
+    return replace(prior, family=family, low=lo, high=hi, mode=mode)
+
+
+def field_bounds(field: FieldInfo | None) -> tuple[float | None, float | None, bool, bool]:
+    """(low, high, low is open, high is open) from a field's ge/gt/le/lt constraints."""
+    low = high = None
+    gt = lt = False
+    for item in field.metadata if field is not None else ():
+        for name in ("ge", "gt", "le", "lt"):
+            bound = getattr(item, name, None)
+            if bound is None:
+                continue
+            if name in ("ge", "gt"):
+                low, gt = float(bound), name == "gt"
+            else:
+                high, lt = float(bound), name == "lt"
+    return low, high, gt, lt
+
+
+def numeric_leaves(data: Any, prefix: str = "") -> dict[str, float]:
+    """Every numeric leaf of a dumped scenario, by dotted key (booleans excluded)."""
+    found: dict[str, float] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found.update(numeric_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(data, int | float) and not isinstance(data, bool):
+        found[prefix] = data
+    return found
+
+
+def field_of(key: str, root: type[BaseModel]) -> tuple[FieldInfo | None, FieldInfo | None]:
+    """(the schema field documenting `key`, the field holding its constraints).
+
+    Distribution attributes (population.craving.mean) are documented on the attribute and
+    constrained by Distribution; dictionary entries by their dictionary's field.
+    """
+    from kds_sim.model.interventions import REGISTRY
+
+    cls: type[BaseModel] | None = root
+    documented: FieldInfo | None = None
+    constraint: FieldInfo | None = None
+    parts = key.split(".")
+    i = 0
+    while i < len(parts) and cls is not None:
+        part = parts[i]
+        if part == "intervention_effects" and i + 1 < len(parts) and parts[i + 1] in REGISTRY:
+            cls, i = REGISTRY[parts[i + 1]].effects_type, i + 2
+            continue
+        field = cls.model_fields.get(part)
+        if field is None:
+            break
+        extra = field.json_schema_extra
+        if documented is None or (isinstance(extra, dict) and extra.get("unit")):
+            documented = field
+        constraint = field
+        annotation = field.annotation
+        cls = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+        i += 1
+    return documented, constraint
+
+
+def priors_of(scenario: BaseModel, overrides: dict[str, Prior] | None = None) -> dict[str, Prior]:
+    """The prior of every numeric parameter of `scenario` (interventions entries excluded:
+    what is done, when, is the strategy, not an uncertainty)."""
+    root = type(scenario)
+    data = scenario.model_dump(exclude={"interventions", "calibration", "uncertainty", "costs"})
+    out: dict[str, Prior] = {}
+    for key, value in numeric_leaves(data).items():
+        documented, constraint = field_of(key, root)
+        extra = (documented.json_schema_extra if documented else None) or {}
+        unit = str(extra.get("unit", "")) if isinstance(extra, dict) else ""
+        source = str(extra.get("source", "")) if isinstance(extra, dict) else ""
+        integer = isinstance(value, int)
+        if overrides and key in overrides:
+            prior = overrides[key]
+        else:
+            prior = rule_for(key, float(value), unit, source, integer)
+        out[key] = clip(prior, *field_bounds(constraint))
+    return out
