@@ -43,6 +43,10 @@ _PUBLIC = {
     "sweep": "kds_sim.analysis.sweep",
     "SweepResult": "kds_sim.analysis.sweep",
     "open_sweep": "kds_sim.analysis.sweep",
+    "run_uncertainty": "kds_sim.analysis.uncertainty",
+    "UncertaintyResult": "kds_sim.analysis.uncertainty",
+    "priors_of": "kds_sim.model.priors",
+    "Prior": "kds_sim.model.priors",
 }
 _MODULES = {"ema": "kds_sim.analysis.ema"}
 """Submodules offered at the top: `from kds_sim import ema; ema.model(...)`."""
@@ -67,6 +71,10 @@ __all__ = [
     "sweep",
     "SweepResult",
     "open_sweep",
+    "run_uncertainty",
+    "UncertaintyResult",
+    "priors_of",
+    "Prior",
     "ema",
 ]
 
@@ -90,10 +98,12 @@ if TYPE_CHECKING:
     from kds_sim.analysis.runner import RunResult, run
     from kds_sim.analysis.sweep import SweepResult, sweep
     from kds_sim.analysis.sweep import open_store as open_sweep
+    from kds_sim.analysis.uncertainty import UncertaintyResult, run_uncertainty
     from kds_sim.io.scenario_files import ScenarioError, load_scenario
     from kds_sim.model.agents import RecoveringPerson, UsingFriend
     from kds_sim.model.interventions import InterventionKind
     from kds_sim.model.interventions import register as register_intervention
     from kds_sim.model.kds_model import KDSModel
+    from kds_sim.model.priors import Prior, priors_of
     from kds_sim.model.scenario import Scenario
     from kds_sim.report import save

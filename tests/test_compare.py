@@ -161,7 +161,7 @@ def test_compare_aligns_runs_and_builds_a_tidy_table(small):
     assert list(wide.index) == list(SMALL)
     assert list(wide.columns) == ["relapse_horizon", "averted_per_100_horizon", "capacity_end"]
     assert wide.loc["no_group", "capacity_end"] == "n/a"
-    assert wide.loc["no_group", "averted_per_100_horizon"] == "0.000 [0.000, 0.000]"  # not -0
+    assert wide.loc["no_group", "averted_per_100_horizon"] == "0.000 (same in every replicate)"
     assert re.fullmatch(
         r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", wide.loc["group_as_assessed", "relapse_horizon"]
     )
@@ -207,7 +207,7 @@ def test_save_writes_tables_figures_and_a_self_contained_report(small, tmp_path)
     images = re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 3
     assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
-    assert "<table" in html and "Relapse by the horizon" in html
+    assert "<table" in html and "Relapse within the whole follow-up" in html
     for name in SMALL:
         assert name in html
     # nothing to load from elsewhere: every src/href is inline data or an anchor

@@ -368,11 +368,21 @@ class UncertaintyResult:
         for key in self.plan.keys:
             x = self.plan.draws[key].to_numpy(dtype=float)[ok]
             rows.append({"parameter": key, "share": first_order(x, y[ok], bins) / total})
-        out = pd.DataFrame(rows).sort_values("share", ascending=False, ignore_index=True)
+        out = pd.DataFrame(rows, columns=["parameter", "share"])
+        out = out.sort_values("share", ascending=False, ignore_index=True)
+        # what a parameter with no effect would show at this D: the 95th percentile of the
+        # estimate for a random ordering of the draws
+        rng = np.random.default_rng(0)
+        null = [first_order(rng.random(ok.sum()), y[ok], bins) / total for _ in range(200)]
+        out["noise_floor"] = float(np.percentile(null, 95))
         noise = table["replicate_sd"].to_numpy(dtype=float)
         if np.isfinite(noise).any():
             within = float(np.nanmean(noise**2)) / self.replicates
-            out.loc[len(out)] = {"parameter": "(replicate noise)", "share": within / total}
+            out.loc[len(out)] = {
+                "parameter": "(replicate noise)",
+                "share": within / total,
+                "noise_floor": np.nan,
+            }
         out.insert(0, "strategy", strategy)
         out.insert(1, "metric", metric)
         return out.head(top) if top else out

@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from kds_sim.cli.common import add_run_options, file_backend, overrides, workers
+from kds_sim.cli.common import (
+    add_run_options,
+    add_uncertainty_options,
+    file_backend,
+    overrides,
+    uncertainty_source,
+    workers,
+)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -29,6 +36,8 @@ def handle(args: argparse.Namespace) -> int:
             cache_dir=None if args.no_resume else out / ".replicates",
         )
         write_run(result, folder.staging)
+        if args.uncertainty:
+            _with_uncertainty(args, result.scenario, folder.staging, out)
         written = folder.commit(result.seed, runner.cache_key(result.scenario, result.seed))
     print(
         f"{scenario.name}: {result.replicates} replicates of {result.cohort_size} "
@@ -37,6 +46,37 @@ def handle(args: argparse.Namespace) -> int:
     print(format_summary(result.summary(), metrics.RUN_HEADLINE))
     print(f"wrote {len(written)} files to {out}/")
     return 0
+
+
+def _with_uncertainty(args: argparse.Namespace, scenario: Any, staging: Path, out: Path) -> None:
+    """The scenario at D parameter draws: each headline metric's mean, 95 % uncertainty
+    interval and Monte Carlo CI, and a fan chart."""
+    import pandas as pd
+
+    from kds_sim.analysis.uncertainty import run_uncertainty
+    from kds_sim.report.uncertainty_report import write_uncertainty
+
+    uncertain = run_uncertainty(
+        [scenario],
+        source=uncertainty_source(args.uncertainty, scenario.uncertainty.posterior),
+        draws=args.draws,
+        replicates=args.replicates or 20,
+        seed=args.seed,
+        workers=workers(args),
+        progress=not args.no_progress,
+        cache_dir=None if args.no_resume else out / ".draws",
+        scheduler=args.scheduler,
+        dask_local=args.dask_local,
+    )
+    write_uncertainty(uncertain, staging)
+    table = uncertain.summary()[["metric", "mean", "ui_low", "ui_high", "mc_ci_low", "mc_ci_high"]]
+    print(
+        f"uncertainty: {uncertain.draws} draws ({uncertain.plan.source}) x "
+        f"{uncertain.replicates} replicates; 95 % uncertainty interval (ui) and, "
+        "separately, the Monte Carlo CI of the mean (precision only):"
+    )
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.round(4).to_string(index=False))
 
 
 def add_command(sub: Any) -> None:
@@ -51,4 +91,5 @@ def add_command(sub: Any) -> None:
     parser.add_argument("scenario", help="scenario file (TOML)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default results/NAME)")
     add_run_options(parser)
+    add_uncertainty_options(parser)
     parser.set_defaults(func=handle)

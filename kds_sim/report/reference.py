@@ -13,9 +13,10 @@ from kds_sim.analysis import metrics
 from kds_sim.model.group import MECHANISMS
 from kds_sim.model.interventions import REGISTRY, Effects
 from kds_sim.model.parameters import Distribution
+from kds_sim.model.priors import Prior, priors_of
 from kds_sim.model.scenario import Scenario
 
-SKIP = {"interventions", "calibration"}  # documented in their own sections
+SKIP = {"interventions", "calibration", "uncertainty"}  # documented in their own sections
 
 
 def entries(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, object, dict, str]]:
@@ -62,13 +63,20 @@ def parameter_table() -> str:
         "shipped scenarios by `scenarios/calibrated/indonesia_2015.toml` (see "
         "`docs/validation.md` for the fitted values).",
         "",
-        "| key | default | unit / scale | meaning | source |",
-        "|---|---|---|---|---|",
+        "The prior of each numeric parameter (docs/uncertainty.md) is shown at the default; "
+        "a relative prior is centred on the value in the scenario at hand "
+        "(`kds-sim params --priors SCENARIO` lists them there). `fixed` marks a point mass: "
+        "run settings, design choices and the measured PEKA baseline.",
+        "",
+        "| key | default | unit / scale | meaning | source | prior | prior's reasoning |",
+        "|---|---|---|---|---|---|---|",
     ]
+    priors = priors_of(Scenario())
     for key, value, extra, doc in entries(Scenario()):
+        shown, why = _prior_cells(key, priors)
         lines.append(
             f"| `{key}` | {_show(value)} | {extra.get('unit', '')} | {doc} | "
-            f"{extra.get('source', '')} |"
+            f"{extra.get('source', '')} | {shown} | {why} |"
         )
     lines += [
         "",
@@ -118,6 +126,37 @@ def parameter_table() -> str:
         lines.append(
             f"| `{name}` | {which} | {default} | {extra.get('unit', '')} | "
             f"{field.description or ''} | {extra.get('source', '')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _prior_cells(key: str, priors: dict[str, Prior]) -> tuple[str, str]:
+    """The prior of a key, or of its parts (a distribution's mean and sd, a dict's entries)."""
+    if key in priors:
+        return priors[key].describe(), priors[key].reason
+    parts = {k[len(key) + 1 :]: p for k, p in priors.items() if k.startswith(key + ".")}
+    if not parts:
+        return "", ""
+    shown = "; ".join(f"{name}: {p.describe()}" for name, p in parts.items())
+    reasons = list(dict.fromkeys(p.reason for p in parts.values()))
+    return shown, " / ".join(reasons)
+
+
+def prior_table(scenario: Scenario, title: str) -> str:
+    """Markdown: every numeric parameter of one scenario with its value and prior there."""
+    from kds_sim.io.scenario_files import get_dotted
+
+    lines = [
+        f"# Priors of {title}",
+        "",
+        "| key | value | prior | reasoning |",
+        "|---|---|---|---|",
+    ]
+    for key, prior in priors_of(
+        scenario, {k: s.prior() for k, s in scenario.uncertainty.priors.items()}
+    ).items():
+        lines.append(
+            f"| `{key}` | {get_dotted(scenario, key)!r} | {prior.describe()} | {prior.reason} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -120,6 +120,10 @@ def variance_chart(shares: pd.DataFrame) -> Any:
     table = shares.iloc[::-1]
     figure, ax = plt.subplots(figsize=(7.5, 0.4 * len(table) + 1.3))
     ax.barh(table["parameter"], table["share"].clip(lower=0), color=OKABE_ITO[3])
+    floor = shares["noise_floor"].dropna()
+    if len(floor):
+        ax.axvline(floor.iloc[0], color="#555", ls="--", lw=1, label="noise floor at this D")
+        ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel("share of the variance across draws (first-order)")
     strategy, metric = shares["strategy"].iloc[0], shares["metric"].iloc[0]
     ax.set_title(f"What drives the uncertainty: {metric}, {strategy}")
