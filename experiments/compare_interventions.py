@@ -6,8 +6,9 @@
 2. no_group, group_as_assessed, capacity_building and capacity_building_mentoring over
    5 years (1825 days), written to <out>/five_years: capacity erodes without mentoring.
 
-Each comparison is written with ComparisonResult.save (comparison.csv/.parquet, survival,
-forest and capacity figures, report.html, per-scenario summary and daily tables).
+Each comparison is written with kds_sim.save (comparison.csv/.parquet, survival, forest and
+capacity figures, the brief in English and Bahasa Indonesia, report.html and report_id.html,
+per-scenario summary and daily tables).
 
     python experiments/compare_interventions.py                  # 100 replicates, 2 workers
     python experiments/compare_interventions.py --replicates 5   # a quick check
@@ -43,6 +44,8 @@ ORDER = (
 FIVE_YEARS = ("no_group", "group_as_assessed", "capacity_building", "capacity_building_mentoring")
 FIVE_YEAR_HORIZON = 1825
 REFERENCE = "no_group"
+LANGS = ("en", "id")
+"""The brief in English (report.html) and Bahasa Indonesia (report_id.html)."""
 NOT_COMPARED = ("base", "district")
 """base.toml lists defaults; district.toml is the open population of the observation model."""
 
@@ -74,6 +77,11 @@ def scenario_files() -> list[Path]:
             f"compare_interventions: missing scenario files in {SCENARIOS}: {', '.join(missing)}"
         )
     return [found[n] for n in ORDER] + [p for n, p in found.items() if n not in ORDER]
+
+
+def shown_files(paths: list[Path]) -> dict[str, str]:
+    """Scenario name -> its file as the brief shows it, relative to the repository."""
+    return {p.stem: str(p.relative_to(ROOT)) for p in paths}
 
 
 def capacity_by_year(result, years: int) -> pd.DataFrame:
@@ -175,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{REFERENCE}. Cells: mean [95 % CI].",
         result.wide(TABLE),
     )
-    written = kds_sim.save(result, args.out)
+    written = kds_sim.save(result, args.out, langs=LANGS, files=shown_files(files))
     print(f"wrote {len(written)} files to {display_path(args.out)}/")
 
     # 2. five years: erosion without mentoring -------------------------------------------------
@@ -199,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         by_year.reindex([n for n in FIVE_YEARS if n in by_year.index]),
     )
     five = args.out / "five_years"
-    written = kds_sim.save(long, five)
+    written = kds_sim.save(long, five, langs=LANGS, files=shown_files(long_files))
     from kds_sim.io.storage import write_table
 
     written += write_table(five / "capacity_by_year", years)

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from kds_sim.cli.common import add_run_options, file_backend, overrides, workers
+from kds_sim.cli.common import (
+    UserError,
+    add_run_options,
+    add_uncertainty_options,
+    file_backend,
+    overrides,
+    uncertainty_source,
+    workers,
+)
+from kds_sim.messages import LANGS
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -16,9 +26,12 @@ def handle(args: argparse.Namespace) -> int:
     from kds_sim.analysis.comparison import compare
     from kds_sim.io.output_folder import OutputFolder
     from kds_sim.io.scenario_files import load_scenario
-    from kds_sim.report.comparison_report import write_comparison
+    from kds_sim.report.comparison_report import report_name, write_comparison
+    from kds_sim.report.pdf import MISSING, find_chromium
 
     file_backend()
+    if args.pdf and find_chromium() is None:  # say so before minutes of computing
+        raise UserError(MISSING)
     changes = overrides(args)
     scenarios = [load_scenario(path, changes) for path in args.scenarios]
     out = Path(args.out or Path("results") / "comparison")
@@ -44,11 +57,76 @@ def handle(args: argparse.Namespace) -> int:
         )
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(result.wide(shown).to_string())
-        write_comparison(result, folder.staging)
+        files = {s.name: str(path) for s, path in zip(scenarios, args.scenarios, strict=True)}
+        write_comparison(result, folder.staging, langs=(args.lang,), files=files)
+        if args.uncertainty:
+            _with_uncertainty(args, result, folder.staging, out)
+        problem = _print_pdf(folder.staging / report_name(args.lang)) if args.pdf else None
         keys = [runner.cache_key(r.scenario, r.seed) for r in result.results.values()]
         written = folder.commit(ref.seed, "-".join(keys), {"scenarios": list(result.results)})
-    print(f"wrote {len(written)} files to {out}/ (open {out / 'report.html'})")
+    print(f"wrote {len(written)} files to {out}/ (open {out / report_name(args.lang)})")
+    if problem:
+        print(f"kds-sim: error: no PDF: {problem}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _print_pdf(page: Path) -> str | None:
+    """Print the brief to PDF beside it; the reason when that fails (the HTML stands)."""
+    from kds_sim.report.pdf import PdfError, write_pdf
+
+    try:
+        write_pdf(page, page.with_suffix(".pdf"))
+    except PdfError as err:
+        return str(err)
+    return None
+
+
+def _with_uncertainty(args: argparse.Namespace, result: Any, staging: Path, out: Path) -> None:
+    """Rerun every scenario at shared parameter draws; add the tables, figures and the
+    report section."""
+    import pandas as pd
+
+    from kds_sim.analysis.uncertainty import run_uncertainty
+    from kds_sim.report.uncertainty_report import headline, write_uncertainty
+
+    scenarios = [r.scenario for r in result.results.values()]
+    ref = result.results[result.reference].scenario
+    source = uncertainty_source(args.uncertainty, ref.uncertainty.posterior)
+    uncertain = run_uncertainty(
+        scenarios,
+        reference=result.reference,
+        source=source,
+        draws=args.draws,
+        replicates=args.replicates or 20,
+        seed=args.seed,
+        workers=workers(args),
+        progress=not args.no_progress,
+        cache_dir=None if args.no_resume else out / ".draws",
+        scheduler=args.scheduler,
+        dask_local=args.dask_local,
+    )
+    labels = {r.scenario.name: r.scenario.label or r.scenario.name for r in result.results.values()}
+    _, section = write_uncertainty(uncertain, staging, args.at_least, labels)
+    report = staging / "report.html"
+    if report.is_file():
+        page = report.read_text(encoding="utf-8")
+        marker = "</body>" if "</body>" in page else None
+        page = page.replace(marker, section + marker) if marker else page + section
+        from kds_sim.io import storage
+
+        storage.write_text(report, page)
+    t = uncertain.timing
+    print(
+        f"uncertainty: {uncertain.draws} draws ({uncertain.plan.source}) x "
+        f"{uncertain.replicates} replicates x {len(scenarios)} scenarios in "
+        f"{t['seconds']:.0f} s on {t['executor']}"
+    )
+    table = headline(uncertain, args.at_least).round(3)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print("relapses averted per 100 at 12 months: mean, 95 % uncertainty interval (UI), ")
+        print("Monte Carlo CI of the mean (precision only), probability best:")
+        print(table.to_string(index=False))
 
 
 def add_command(sub: Any) -> None:
@@ -65,5 +143,18 @@ def add_command(sub: Any) -> None:
         "--reference", metavar="NAME", help="scenario to compare against (default: the first)"
     )
     parser.add_argument("--out", metavar="DIR", help="output folder (default results/comparison)")
+    parser.add_argument(
+        "--lang",
+        choices=LANGS,
+        default="en",
+        help="language of the brief: en (report.html) or id, Bahasa Indonesia (report_id.html)",
+    )
+    parser.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print the brief to PDF (report.pdf) through headless Chromium (Debian's "
+        "chromium, or KDS_SIM_CHROMIUM)",
+    )
     add_run_options(parser)
+    add_uncertainty_options(parser)
     parser.set_defaults(func=handle)

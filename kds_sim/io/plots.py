@@ -11,6 +11,12 @@ import pandas as pd
 
 from kds_sim.model.parameters import DOMAINS
 
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#C9B000")
+"""Okabe & Ito's colour-blind-safe palette; its yellow, last, darkened to read on white."""
+REFERENCE_GREY = "#7F7F7F"
+GOOD_LINE = 2.75
+"""PEKA score between 'needs development' and 'good'."""
+
 
 def new_axes(width: float = 7.0, height: float = 4.2):
     figure, ax = plt.subplots(figsize=(width, height))
@@ -21,6 +27,7 @@ def survival(curves: pd.DataFrame, ax=None, title: str = "Relapse-free survival"
     """Kaplan-Meier relapse-free survival with 95 % CI bands, one line per scenario."""
     if ax is None:
         _, ax = new_axes()
+    ax.set_prop_cycle(color=PALETTE)
     for name, curve in curves.groupby("scenario", sort=False):
         (line,) = ax.step(curve["day"], curve["survival"], where="post", label=str(name))
         ax.fill_between(
@@ -67,9 +74,11 @@ def capacity(daily: pd.DataFrame, ax=None, title: str = "Group capacity (PEKA) b
     if ax is None:
         _, ax = new_axes()
     by_day = daily.groupby("day")[[f"capacity_{d}" for d in DOMAINS]].mean()
-    for domain in DOMAINS:
-        ax.plot(by_day.index, by_day[f"capacity_{domain}"], label=domain.replace("_", " "))
-    ax.axhline(2.75, color="grey", linestyle="--", linewidth=0.8)
+    for domain, colour in zip(DOMAINS, PALETTE, strict=False):
+        ax.plot(
+            by_day.index, by_day[f"capacity_{domain}"], color=colour, label=domain.replace("_", " ")
+        )
+    ax.axhline(GOOD_LINE, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel("days since discharge from rehab")
     ax.set_ylabel("PEKA score (1-4); dashed: 2.75 'good' line")
     ax.set_ylim(1, 4)
@@ -88,7 +97,7 @@ def forest(table: pd.DataFrame, ax=None, title: str = "Relapses averted per 100 
         list(y),
         xerr=[table["mean"] - table["ci_low"], table["ci_high"] - table["mean"]],
         fmt="o",
-        color="#1f4e79",
+        color=PALETTE[0],
         capsize=3,
     )
     ax.axvline(0, color="grey", linewidth=0.8)

@@ -1,5 +1,11 @@
-"""A comparison's outputs: tidy tables, figures and a self-contained report.html (figures
-embedded, opens without Python)."""
+"""A comparison's outputs: tidy tables, figures, and report.html, a policy brief that opens
+without Python (figures embedded) and prints as a 2-4 page document.
+
+The brief reads top-down as a decision document: a summary generated from the results
+(kds_sim.report.summary), the figures, the key tables, then a technical appendix that is left
+out of print. Every word comes from the message catalogue, so `langs=("id",)` writes the same
+brief in Bahasa Indonesia (report_id.html, figures *_id.png).
+"""
 
 from __future__ import annotations
 
@@ -7,47 +13,146 @@ import base64
 import datetime as dt
 import html
 import json
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import pandas as pd
 
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics
 from kds_sim.analysis.comparison import ComparisonResult
-from kds_sim.io import plots, storage
+from kds_sim.io import storage
 from kds_sim.io.output_folder import safe_name
+from kds_sim.messages import check_lang, t
 from kds_sim.model.scenario import Scenario
+from kds_sim.report import figures as brief_figures
+from kds_sim.report.labels import (
+    digits_for,
+    metric_label,
+    num,
+    scenario_description,
+    scenario_label,
+)
 from kds_sim.report.reference import entries
+from kds_sim.report.summary import (
+    DEFAULT_SENSITIVITY,
+    Row,
+    Sensitivity,
+    by_scenario,
+    headline_tag,
+    interval,
+    kind_text,
+    ranking,
+    share_and_range,
+    summary_html,
+    tag_words,
+    takes_in_detail,
+    value_and_range,
+)
 
 CSS = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;font-size:0.85em;margin:1em 0}
-td,th{border:1px solid #ccc;padding:0.3em 0.5em;text-align:right}
-th{background:#f0f3f7} td:first-child,th:first-child{text-align:left}
-img{max-width:100%} code,pre{background:#f6f6f6;padding:0.1em 0.3em}
-pre{padding:0.8em;overflow-x:auto} .note{color:#555;font-size:0.9em}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;line-height:1.5;
+color:#1d2733;max-width:62rem;margin:2rem auto;padding:0 1.25rem}
+h1{font-size:1.65rem;line-height:1.25;margin:0 0 .4rem}
+h2{font-size:1.3rem;margin:2.2rem 0 .6rem;padding-bottom:.2rem;border-bottom:2px solid #d5dbe3}
+h3{font-size:1.05rem;margin:1.4rem 0 .4rem}
+.meta,.note,figcaption{color:#56606b;font-size:.9em}
+.summary{background:#f3f6fa;border-left:4px solid #0072B2;padding:.2rem 1.3rem .6rem}
+.summary h2{border:0;margin-top:.8rem}
+.ranking{padding-left:1.6rem}.ranking li{margin:.4rem 0}
+.caveat{font-size:.92em}
+figure{margin:1.4rem 0}figcaption{margin-top:.3rem}
+img{max-width:100%;height:auto;display:block}
+table{border-collapse:collapse;width:100%;font-size:.9em;margin:.6rem 0}
+td,th{border-bottom:1px solid #d5dbe3;padding:.35rem .5rem;text-align:right;vertical-align:top}
+thead th{background:#eef2f7;font-weight:600;vertical-align:bottom}
+td:first-child,th:first-child,td.text{text-align:left}
+.v{display:block;white-space:nowrap}
+.ci,.file{display:block;color:#56606b;font-size:.8em;font-weight:normal}
+.ci{white-space:nowrap}.file{overflow-wrap:anywhere}
+table.full{font-size:.8em}table.full td,table.full th{padding:.3rem .3rem}
+table.full .ci{white-space:normal}
+@media (max-width:52rem){table{font-size:.8em}td,th{padding:.3rem .3rem}}
+table.strategies th,table.settings th{text-align:left}
+code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.88em;background:#f1f3f5;
+padding:0 .2em;overflow-wrap:anywhere}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f1f3f5;padding:.8rem}
+.wide{overflow-x:auto}
+details{margin:1rem 0}details>summary{cursor:pointer;font-weight:600}
+.print-only{display:none}
 """
+"""Screen styles (the sweep report shares them)."""
+
+PRINT_CSS = """
+@page{size:A4;margin:12mm 13mm 14mm}
+@page{@bottom-right{content:counter(page) " / " counter(pages);font-size:8pt;color:#56606b}}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:9pt;line-height:1.35}
+h1{font-size:14.5pt}h2{font-size:11.5pt;margin:.9em 0 .35em;break-after:avoid}
+h3{font-size:10pt;margin:.8em 0 .3em;break-after:avoid}
+p{orphans:3;widows:3}.ranking li{margin:.2em 0}
+.summary{background:none;border-left:3px solid #0072B2;padding:0 .9em .2em}
+.summary h2{margin-top:.3em}
+figure{break-inside:avoid;margin:.5em 0}
+figure img{margin:0 auto;max-width:100%}
+#figures>h2{display:none}
+#figure-forest img{width:78%}#figure-survival img{width:88%}#figure-capacity img{width:72%}
+table{font-size:8pt}tr{break-inside:avoid}thead{display:table-header-group}
+.appendix{display:none}.print-only{display:block}
+}
+"""
+"""Print: A4 with page numbers; summary and figures first, then the tables; the technical
+appendix is left to the screen."""
 
 
-def embed_image(path: Path) -> str:
+def suffix(lang: str) -> str:
+    """File-name suffix of a language: "" for English, "_id" for Bahasa Indonesia."""
+    return "" if check_lang(lang) == "en" else f"_{lang}"
+
+
+def report_name(lang: str) -> str:
+    return f"report{suffix(lang)}.html"
+
+
+def embed_image(path: Path, alt: str | None = None) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+    return f'<img alt="{html.escape(alt or path.stem)}" src="data:image/png;base64,{data}">'
 
 
 def _differences(scenario: Scenario) -> list[tuple[str, object]]:
     """Settings that differ from the defaults: what makes this scenario what it is."""
     defaults = dict((k, v) for k, v, _, _ in entries(Scenario()))
+    text = ("name", "description", "label", "label_id", "description_id")
     changed = [
         (k, v)
         for k, v, _, _ in entries(scenario)
-        if k not in ("name", "description") and defaults.get(k) != v and not k.startswith("run.")
+        if k not in text and defaults.get(k) != v and not k.startswith("run.")
     ]
     for i, item in enumerate(scenario.interventions):
         changed.append((f"interventions[{i}]", item.model_dump(exclude_defaults=True)))
     return changed
 
 
-def write_comparison(result: ComparisonResult, out: str | Path) -> list[Path]:
-    """Write every output of a comparison into `out`."""
+def write_comparison(
+    result: ComparisonResult,
+    out: str | Path,
+    langs: Sequence[str] = ("en",),
+    pdf: bool = False,
+    files: Mapping[str, str] | None = None,
+    sensitivity: Sensitivity | str | Path | None = DEFAULT_SENSITIVITY,
+    table: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Write every output of a comparison into `out`: tables once, and per language the
+    figures and the brief (report.html, report_id.html), printed to PDF with `pdf`.
+
+    `files` maps scenario names to the files they came from (shown in the brief); a
+    `sensitivity` path is read when it exists, for the 'depends most on' line; `table`
+    replaces the comparison table (summary.with_uncertainty adds uncertainty intervals)."""
     out = Path(out)
+    if table is not None:
+        result = _with_table(result, table)
     written = storage.write_table(out / "comparison", result.table)
     written += storage.write_table(out / "survival", result.survival())
     for name, run in result.results.items():
@@ -55,94 +160,307 @@ def write_comparison(result: ComparisonResult, out: str | Path) -> list[Path]:
         written += storage.write_table(folder / "summary", run.summary())
         daily_mean = run.daily.drop(columns="replicate").groupby("day").mean()
         written += storage.write_table(folder / "daily_mean", daily_mean.reset_index())
-    figures = {}
-    figure, ax = plots.new_axes(8, 4.8)
-    result.plot_survival(ax)
-    figures["survival"] = storage.write_figure(out / "survival.png", figure)
-    if len(result.results) > 1:
-        figure, ax = plots.new_axes(7, 0.9 + 0.5 * (len(result.results) - 1))
-        result.plot_forest(ax)
-        figures["forest"] = storage.write_figure(out / "forest.png", figure)
-    capacity = result.plot_capacity()
-    if capacity is not None:
-        figures["capacity"] = storage.write_figure(out / "capacity.png", capacity)
-    written += figures.values()
-    written.append(write_html(result, figures, out / "report.html"))
+    if not isinstance(sensitivity, Sensitivity) and sensitivity is not None:
+        sensitivity = Sensitivity.read(
+            sensitivity, outcome=f"averted_per_100_{headline_tag(result.horizon)}"
+        )
+    for lang in langs:
+        pictures = write_figures(result, out, lang)
+        written += pictures.values()
+        page = write_html(result, pictures, out / report_name(lang), lang, files, sensitivity)
+        written.append(page)
+        if pdf:
+            from kds_sim.report.pdf import write_pdf
+
+            written.append(write_pdf(page, page.with_suffix(".pdf")))
     return written
 
 
-def write_html(result: ComparisonResult, figures: dict[str, Path], path: Path) -> Path:
-    ref = result.results[result.reference]
-    present = set(result.table["metric"])
-    columns = {m: metrics.label(m) for m in metrics.REPORT_COLUMNS if m in present}
-    wide = result.wide(tuple(columns)).rename(columns=columns)
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>kds-sim comparison</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<h1>Relapse after rehabilitation: comparison of peer-support scenarios</h1>",
-        f"<p class='note'>kds-sim {__version__}, "
-        f"{dt.datetime.now(dt.UTC).date().isoformat()}. {len(result.results)} scenarios, "
-        f"{ref.replicates} replicates each of {ref.cohort_size} people followed "
-        f"{ref.horizon} days after discharge, root seed {ref.seed}. Every scenario ran on "
-        "common random numbers: replicate <i>i</i> of each starts from the same people, network "
-        "and daily chances, so differences are due to the scenario. Cells: mean over "
-        f"replicates [95 % confidence interval]. Reference: <b>{html.escape(result.reference)}"
-        "</b>.</p>",
-        "<h2>Results</h2>",
-        wide.rename_axis(columns=None).reset_index().to_html(escape=True, index=False),
-        "<p class='note'>Relapse = first return to regular use (a lapse that the abstinence "
-        "violation effect turned into relapse). Relapses averted and number needed to treat are "
-        "paired differences against the reference; NNT is shown without CI where the CI of "
-        "the difference includes zero. Continuous abstinence = no lapse at all in 12 months.</p>",
+def _with_table(result: ComparisonResult, table: pd.DataFrame) -> ComparisonResult:
+    """The same runs reporting another table (ComparisonResult.table is a cached property)."""
+    other = ComparisonResult(result.results, result.reference)
+    other.__dict__["table"] = table
+    return other
+
+
+def write_figures(result: ComparisonResult, out: Path, lang: str) -> dict[str, Path]:
+    """The brief's figures as PNG files (survival, forest, capacity; `_id` for Indonesian)."""
+    standings = ranking(result, lang)
+    tag = headline_tag(result.horizon)
+    reference = scenario_label(result.results[result.reference].scenario, lang)
+    end = suffix(lang)
+    pictures: dict[str, Path] = {}
+    if standings:
+        figure = brief_figures.forest(
+            standings, lang, tag_words(tag, result.horizon, lang), reference
+        )
+        pictures["forest"] = storage.write_figure(out / f"forest{end}.png", figure)
+        figure = brief_figures.survival_panels(result, standings, lang)
+        pictures["survival"] = storage.write_figure(out / f"survival{end}.png", figure)
+    capacity = brief_figures.capacity_lines(result, standings, lang)
+    if capacity is not None:
+        pictures["capacity"] = storage.write_figure(out / f"capacity{end}.png", capacity)
+    return pictures
+
+
+def _cell(value: str, below: str = "") -> str:
+    extra = f"<span class='ci'>{html.escape(below)}</span>" if below else ""
+    return f"<td><span class='v'>{html.escape(value)}</span>{extra}</td>"
+
+
+def _strategy_cell(name: str, scenario: Scenario, lang: str, files: Mapping[str, str]) -> str:
+    detail = (
+        t("report.file", lang, file=Path(files[name]).name)
+        if name in files
+        else t("report.scenario_id", lang, name=name)
+    )
+    return (
+        f"<th scope='row'>{html.escape(scenario_label(scenario, lang))}"
+        f"<span class='file'>{html.escape(detail)}</span></th>"
+    )
+
+
+def _capacity_cell(row: Row, lang: str) -> str:
+    """PEKA scores with two decimals, as PEKA reports them; no range where every replicate
+    agrees (capacity draws no random numbers unless the group stops meeting)."""
+    mean = row["capacity_end"]
+    if math.isnan(mean):
+        return _cell(t("report.not_available", lang))
+    low, high, _ = interval(row, "capacity_end")
+    if low == high:
+        return _cell(num(mean, lang, 2))
+    return _cell(*value_and_range(mean, low, high, lang))
+
+
+def key_table(result: ComparisonResult, lang: str, files: Mapping[str, str]) -> str:
+    """Reference first, then the strategies by rank: relapse, relapses prevented, share of the
+    reference's relapses prevented, NNT and capacity, each rounded to what its interval allows."""
+    e = html.escape
+    tag = headline_tag(result.horizon)
+    words = tag_words(tag, result.horizon, lang)
+    wide = by_scenario(result.table)
+    order = [result.reference, *(s.name for s in ranking(result, lang))]
+    has_capacity = any(r.scenario.group.enabled for r in result.results.values())
+    heads = [
+        t("report.strategy", lang),
+        t("metric.relapse", lang, when=words),
+        t("metric.averted_per_100", lang, when=words),
+        t("report.prevented_column", lang, when=words),
+        t("metric.nnt", lang, when=words),
     ]
-    titles = {
-        "survival": "Relapse-free survival",
-        "forest": "Relapses averted",
-        "capacity": "Group capacity by PEKA domain",
-    }
-    for key, title in titles.items():
-        if key in figures:
-            parts += [f"<h2>{title}</h2>", embed_image(figures[key])]
-    parts.append("<h2>Scenarios</h2>")
-    for name, run in result.results.items():
-        s = run.scenario
-        rows = "".join(
-            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(str(v))}</td></tr>"
-            for k, v in _differences(s)
-        )
-        parts += [
-            f"<h3>{html.escape(name)}</h3><p>{html.escape(s.description)}</p>",
-            f"<table><tr><th>setting (differs from default)</th><th>value</th></tr>{rows}</table>",
+    if has_capacity:
+        heads.append(metric_label("capacity_end", lang))
+    rows = []
+    for name in order:
+        row, run = wide[name], result.results[name]
+        low, high, _ = interval(row, f"relapse_{tag}")
+        cells = [
+            _strategy_cell(name, run.scenario, lang, files),
+            _cell(*share_and_range(float(row[f"relapse_{tag}"]), low, high, lang)),
         ]
-    parts += [
-        "<h2>Assumptions</h2>",
-        "<p>The model follows Marlatt &amp; Gordon's relapse model (high-risk situations, "
-        "coping, outcome expectancies, abstinence violation effect) on a social network of "
-        "recovering peers, active using friends and community ties. Calibration anchors: 40 % "
-        "relapse within 12 months of rehab (BNN 2015) and 66.78 % relapse share (BNN with the "
-        "University of Indonesia 2015). The group's baseline capacity is the PEKA profile of the "
-        "Cimahi KDS (2019). The source paper reports no post-training capacity scores and no "
-        "relapse outcome of the intervention: intervention effect sizes are assumptions, sized "
-        "against the Cochrane review of mutual-help groups (abstinence risk ratio 1.21, 95 % CI "
-        "1.03-1.42). Every parameter, its unit and source are listed in "
-        "<code>docs/parameters.md</code>.</p>",
-        "<h2>Reproduce</h2>",
-        "<pre>"
-        + html.escape(
-            "kds-sim compare "
-            + " ".join(f"scenarios/{n}.toml" for n in result.results)
-            + f" --reference {result.reference} --replicates {ref.replicates} "
-            f"--seed {ref.seed} --horizon {ref.horizon}"
-        )
-        + "</pre>",
-        "<details><summary>Resolved scenarios (JSON)</summary><pre>"
-        + html.escape(
-            json.dumps(
-                {n: r.scenario.model_dump(mode="json") for n, r in result.results.items()}, indent=1
+        if name == result.reference:
+            cells += [_cell(t("report.reference_cell", lang))] * 3
+        else:
+            low, high, _ = interval(row, f"averted_per_100_{tag}")
+            cells.append(
+                _cell(*value_and_range(float(row[f"averted_per_100_{tag}"]), low, high, lang))
             )
+            low, high, _ = interval(row, f"relative_risk_{tag}")
+            cells.append(
+                _cell(
+                    *share_and_range(
+                        1 - float(row[f"relative_risk_{tag}"]), 1 - high, 1 - low, lang
+                    )
+                )
+            )
+            low, high, _ = interval(row, f"nnt_{tag}")
+            nnt = float(row[f"nnt_{tag}"])
+            if not (math.isnan(low) or math.isnan(high)):  # the CI of the difference excludes 0
+                cells.append(_cell(*value_and_range(nnt, low, high, lang)))
+            else:
+                cells.append(_cell(num(nnt, lang, 0), t("report.ci_not_available", lang)))
+        if has_capacity:
+            cells.append(_capacity_cell(row, lang))
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    head = "".join(f"<th scope='col'>{e(h)}</th>" for h in heads)
+    kinds = dict.fromkeys(interval(wide[n], f"relapse_{tag}")[2] for n in order)
+    note = t("report.results_note", lang, kind=", ".join(kind_text(k, lang) for k in kinds))
+    return (
+        f"<h3>{e(t('report.results_title', lang))}</h3><div class='wide'><table class='key'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f"<p class='note'>{e(note)}</p>"
+    )
+
+
+def strategies_table(result: ComparisonResult, lang: str, files: Mapping[str, str]) -> str:
+    """What each scenario is and what it takes, in the ranking's order."""
+    e = html.escape
+    order = [result.reference, *(s.name for s in ranking(result, lang))]
+    rows = []
+    for name in order:
+        scenario = result.results[name].scenario
+        takes = "; ".join(takes_in_detail(scenario, result.horizon, lang))
+        rows.append(
+            f"<tr>{_strategy_cell(name, scenario, lang, files)}"
+            f"<td class='text'>{e(scenario_description(scenario, lang))}</td>"
+            f"<td class='text'>{e(takes)}</td></tr>"
         )
-        + "</pre></details>",
-        "</body></html>",
+    heads = (
+        t("report.strategy", lang),
+        t("report.what_it_is", lang),
+        t("report.what_it_takes", lang),
+    )
+    head = "".join(f"<th scope='col'>{e(h)}</th>" for h in heads)
+    return (
+        f"<h3>{e(t('report.strategies_title', lang))}</h3><table class='strategies'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _full_cell(row: Row, metric: str, lang: str, reference: bool) -> str:
+    """Mean over the Monte Carlo CI; shares as percentages; contrasts of the reference with
+    itself as "reference"."""
+    mean, low, high = row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+    if reference and metrics.is_contrast(metric):
+        return _cell(t("report.reference_cell", lang))
+    if math.isnan(mean):
+        return _cell(t("report.not_available", lang))
+    scale = 100 if metrics.get(metric).unit == "share" else 1
+    if math.isnan(low):
+        return _cell(num(scale * mean, lang, 1), t("report.ci_not_available", lang))
+    digits = digits_for(scale * low, scale * high, default=2)
+    shown = [num(scale * v, lang, digits) for v in (mean, low, high)]
+    if scale == 100:
+        shown = [t("report.percent", lang, value=v) for v in shown]
+    return _cell(shown[0], f"[{shown[1]}, {shown[2]}]")
+
+
+FULL_COLUMNS = 6
+"""Metric columns per table of the appendix: more do not fit a page column in Indonesian."""
+
+
+def full_table(result: ComparisonResult, lang: str) -> str:
+    """Every report column with its Monte Carlo CI, for analysts (screen only), in tables of
+    at most FULL_COLUMNS metrics so that none is wider than the page."""
+    e = html.escape
+    wide = by_scenario(result.table)
+    same = ("relapse_horizon", "averted_per_100_horizon") if result.horizon == 365 else ()
+    present = [m for m in metrics.REPORT_COLUMNS if m in wide[result.reference] and m not in same]
+    tables = []
+    for start in range(0, len(present), FULL_COLUMNS):
+        shown = present[start : start + FULL_COLUMNS]
+        head = "".join(
+            f"<th scope='col'>{e(x)}</th>"
+            for x in (t("report.strategy", lang), *(metric_label(m, lang) for m in shown))
+        )
+        rows = []
+        for name, run in result.results.items():
+            row, reference = wide[name], name == result.reference
+            cells = "".join(_full_cell(row, m, lang, reference) for m in shown)
+            label = e(scenario_label(run.scenario, lang))
+            rows.append(f"<tr><th scope='row'>{label}</th>{cells}</tr>")
+        tables.append(
+            f"<div class='wide'><table class='full'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>"
+        )
+    return (
+        f"<h3>{e(t('report.all_results', lang))}</h3>{''.join(tables)}"
+        f"<p class='note'>{e(t('report.all_results_note', lang))}</p>"
+    )
+
+
+def _figure(key: str, path: Path, caption: str, alt: str) -> str:
+    return (
+        f"<figure id='figure-{key}'>{embed_image(path, alt)}"
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def write_html(
+    result: ComparisonResult,
+    figures: dict[str, Path],
+    path: Path,
+    lang: str = "en",
+    files: Mapping[str, str] | None = None,
+    sensitivity: Sensitivity | None = None,
+) -> Path:
+    """The brief: summary, figures, tables, then the technical appendix (screen only)."""
+    e = html.escape
+    files = files or {}
+    ref = result.results[result.reference]
+    tag = headline_tag(result.horizon)
+    words = tag_words(tag, result.horizon, lang)
+    reference = scenario_label(ref.scenario, lang)
+    kinds = dict.fromkeys(s.kind for s in ranking(result, lang)) or {"monte_carlo": None}
+    kind = ", ".join(kind_text(k, lang) for k in kinds)
+    meta = t(
+        "report.meta",
+        lang,
+        version=__version__,
+        date=dt.datetime.now(dt.UTC).date().isoformat(),
+        count=len(result.results),
+        replicates=ref.replicates,
+        people=ref.cohort_size,
+        days=ref.horizon,
+        seed=ref.seed,
+    )
+    survival = t("report.survival_title", lang, reference=reference)
+    capacity = t("report.capacity_title", lang)
+    captions = {  # key: (alt text, caption); the forest plot carries its title itself
+        "forest": (
+            t("report.forest_title", lang, when=words, reference=reference),
+            t("report.forest_caption", lang, kind=kind),
+        ),
+        "survival": (survival, f"{survival}. {t('report.survival_caption', lang)}"),
+        "capacity": (capacity, f"{capacity}. {t('report.capacity_caption', lang)}"),
+    }
+    parts = [
+        f"<!doctype html><html lang='{e(lang)}'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{e(t('report.page_title', lang))}</title>",
+        f"<style>{CSS}{PRINT_CSS}</style></head><body><main>",
+        f"<header><h1>{e(t('report.title', lang))}</h1><p class='meta'>{e(meta)}</p></header>",
+        summary_html(result, lang, sensitivity),
+        f"<section id='figures'><h2>{e(t('report.figures', lang))}</h2>",
+    ]
+    for key, (alt, caption) in captions.items():
+        if key in figures:
+            parts.append(_figure(key, figures[key], caption, alt))
+    parts += [
+        "</section>",
+        f"<section id='tables'><h2>{e(t('report.tables', lang))}</h2>",
+        key_table(result, lang, files),
+        strategies_table(result, lang, files),
+        "</section>",
+        f"<section id='appendix' class='appendix'><h2>{e(t('report.appendix', lang))}</h2>",
+        full_table(result, lang),
+        f"<details><summary>{e(t('report.settings_title', lang))}</summary>",
+    ]
+    for name, run in result.results.items():
+        rows = "".join(
+            f"<tr><td class='text'><code>{e(k)}</code></td><td class='text'>{e(str(v))}</td></tr>"
+            for k, v in _differences(run.scenario)
+        )
+        parts.append(
+            f"<h4>{e(scenario_label(run.scenario, lang))} <code>{e(name)}</code></h4>"
+            f"<table class='settings'><thead><tr><th>{e(t('report.setting', lang))}</th>"
+            f"<th>{e(t('report.value', lang))}</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    command = (
+        "kds-sim compare "
+        + " ".join(files.get(n, f"scenarios/{n}.toml") for n in result.results)
+        + f" --reference {result.reference} --replicates {ref.replicates} "
+        f"--seed {ref.seed} --horizon {ref.horizon}" + ("" if lang == "en" else f" --lang {lang}")
+    )
+    resolved = {n: r.scenario.model_dump(mode="json") for n, r in result.results.items()}
+    parts += [
+        "</details>",
+        f"<h3>{e(t('report.method_title', lang))}</h3><p>{e(t('report.method', lang))}</p>",
+        f"<h3>{e(t('report.reproduce', lang))}</h3><pre>{e(command)}</pre>",
+        f"<details><summary>{e(t('report.resolved', lang))}</summary>"
+        f"<pre>{e(json.dumps(resolved, indent=1, ensure_ascii=False))}</pre></details>",
+        "</section>",
+        f"<p class='print-only note'>{e(t('report.print_note', lang))}</p>",
+        "</main></body></html>",
     ]
     return storage.write_text(path, "\n".join(parts))
