@@ -58,9 +58,17 @@ def handle(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(result.wide(shown).to_string())
         files = {s.name: str(path) for s, path in zip(scenarios, args.scenarios, strict=True)}
-        write_comparison(result, folder.staging, langs=(args.lang,), files=files)
-        if args.uncertainty:
-            _with_uncertainty(args, result, folder.staging, out)
+        uncertain = _uncertainty(args, result, out) if args.uncertainty else None
+        table = None
+        if uncertain is not None:
+            from kds_sim.report.summary import with_uncertainty
+
+            table = with_uncertainty(
+                result.table, uncertain.summary(), uncertain.probability_best()
+            )
+        write_comparison(result, folder.staging, langs=(args.lang,), files=files, table=table)
+        if uncertain is not None:
+            _add_uncertainty(args, uncertain, result, folder.staging)
         problem = _print_pdf(folder.staging / report_name(args.lang)) if args.pdf else None
         keys = [runner.cache_key(r.scenario, r.seed) for r in result.results.values()]
         written = folder.commit(ref.seed, "-".join(keys), {"scenarios": list(result.results)})
@@ -82,21 +90,19 @@ def _print_pdf(page: Path) -> str | None:
     return None
 
 
-def _with_uncertainty(args: argparse.Namespace, result: Any, staging: Path, out: Path) -> None:
-    """Rerun every scenario at shared parameter draws; add the tables, figures and the
-    report section."""
+def _uncertainty(args: argparse.Namespace, result: Any, out: Path) -> Any:
+    """Every scenario again at D shared parameter draws, R replicates each."""
     import pandas as pd
 
     from kds_sim.analysis.uncertainty import run_uncertainty
-    from kds_sim.report.uncertainty_report import headline, write_uncertainty
+    from kds_sim.report.uncertainty_report import headline
 
     scenarios = [r.scenario for r in result.results.values()]
     ref = result.results[result.reference].scenario
-    source = uncertainty_source(args.uncertainty, ref.uncertainty.posterior)
     uncertain = run_uncertainty(
         scenarios,
         reference=result.reference,
-        source=source,
+        source=uncertainty_source(args.uncertainty, ref.uncertainty.posterior),
         draws=args.draws,
         replicates=args.replicates or 20,
         seed=args.seed,
@@ -106,16 +112,6 @@ def _with_uncertainty(args: argparse.Namespace, result: Any, staging: Path, out:
         scheduler=args.scheduler,
         dask_local=args.dask_local,
     )
-    labels = {r.scenario.name: r.scenario.label or r.scenario.name for r in result.results.values()}
-    _, section = write_uncertainty(uncertain, staging, args.at_least, labels)
-    report = staging / "report.html"
-    if report.is_file():
-        page = report.read_text(encoding="utf-8")
-        marker = "</body>" if "</body>" in page else None
-        page = page.replace(marker, section + marker) if marker else page + section
-        from kds_sim.io import storage
-
-        storage.write_text(report, page)
     t = uncertain.timing
     print(
         f"uncertainty: {uncertain.draws} draws ({uncertain.plan.source}) x "
@@ -124,9 +120,26 @@ def _with_uncertainty(args: argparse.Namespace, result: Any, staging: Path, out:
     )
     table = headline(uncertain, args.at_least).round(3)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print("relapses averted per 100 at 12 months: mean, 95 % uncertainty interval (UI), ")
+        print("relapses averted per 100 at 12 months: mean, 95 % uncertainty interval (UI),")
         print("Monte Carlo CI of the mean (precision only), probability best:")
         print(table.to_string(index=False))
+    return uncertain
+
+
+def _add_uncertainty(args: argparse.Namespace, uncertain: Any, result: Any, staging: Path) -> None:
+    """The uncertainty tables and figures, and their section at the end of the brief."""
+    from kds_sim.io import storage
+    from kds_sim.report.comparison_report import report_name
+    from kds_sim.report.labels import scenario_label
+    from kds_sim.report.uncertainty_report import write_uncertainty
+
+    labels = {n: scenario_label(r.scenario, args.lang) for n, r in result.results.items()}
+    _, section = write_uncertainty(uncertain, staging, args.at_least, labels, lang=args.lang)
+    report = staging / report_name(args.lang)
+    page = report.read_text(encoding="utf-8")
+    end = page.rfind("</body>")
+    page = page[:end] + section + page[end:] if end >= 0 else page + section
+    storage.write_text(report, page)
 
 
 def add_command(sub: Any) -> None:

@@ -15,19 +15,11 @@ import pandas as pd
 
 from kds_sim.analysis.uncertainty import UncertaintyResult
 from kds_sim.io import storage
+from kds_sim.messages import t as msg
+from kds_sim.report.labels import num, percent
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000")
 """A colour-blind-safe palette (Okabe & Ito 2008)."""
-
-UI_TEXT = (
-    "95 % uncertainty interval (UI): the middle 95 % of the results over {draws} parameter "
-    "draws ({source}), each the mean of {replicates} replicates; it shows what is not known "
-    "about the parameters, and the chance in one cohort."
-)
-MC_TEXT = (
-    "Monte Carlo CI: the precision with which the {draws} draws estimate the mean; it shrinks "
-    "with more draws and is not an uncertainty interval."
-)
 
 
 def _label(labels: dict[str, str] | None, name: str) -> str:
@@ -187,8 +179,10 @@ def write_uncertainty(
     out: str | Path,
     at_least: float = 3.0,
     labels: dict[str, str] | None = None,
+    lang: str = "en",
 ) -> tuple[list[Path], str]:
-    """Tables and figures into `out`; returns the files and the report's HTML section."""
+    """Tables and figures into `out`; returns the files and the report's HTML section
+    (text from the message catalogue in `lang`)."""
     from kds_sim.report.comparison_report import embed_image
 
     out = Path(out)
@@ -210,45 +204,47 @@ def write_uncertainty(
     paths = {name: storage.write_figure(out / f"{name}.png", fig) for name, fig in figures.items()}
     written += list(paths.values())
     text = {"draws": result.draws, "replicates": result.replicates, "source": result.plan.source}
+    levers = ", ".join(result.plan.levers) or msg("uncertainty.none", lang)
     parts = [
-        "<h2>Uncertainty</h2>",
-        f"<p>{html.escape(UI_TEXT.format(**text))}</p>",
-        f"<p class='note'>{html.escape(MC_TEXT.format(**text))} Parameters drawn: "
-        f"{len(result.plan.keys)}; kept per strategy (levers): "
-        f"{html.escape(', '.join(result.plan.levers) or 'none')}.</p>",
+        f"<section class='uncertainty'><h2>{html.escape(msg('uncertainty.title', lang))}</h2>",
+        f"<p>{html.escape(msg('uncertainty.ui_text', lang, **text))}</p>",
+        f"<p class='note'>{html.escape(msg('uncertainty.mc_text', lang, **text))} "
+        f"{html.escape(msg('uncertainty.drawn', lang, count=len(result.plan.keys), levers=levers))}"
+        "</p>",
     ]
     if many:
-        parts.append(html_table(headline(result, at_least), labels, at_least))
+        parts.append(html_table(headline(result, at_least), labels, at_least, lang))
     for name in ("uncertainty_forest", "probability_best", "uncertainty_survival"):
         if name in paths:
             parts.append(embed_image(paths[name]))
     if shares is not None:
-        parts.append(
-            "<p>What drives the width (share of the variance across draws of relapses averted "
-            f"by {html.escape(_label(labels, main_strategy(result)))}, first-order; "
-            "'(replicate noise)' is the part due to chance in a finite cohort):</p>"
-        )
+        who = _label(labels, main_strategy(result))
+        parts.append(f"<p>{html.escape(msg('uncertainty.drivers', lang, strategy=who))}</p>")
         parts.append(embed_image(paths["uncertainty_variance"]))
     if result.costs is not None:
-        parts.append(cost_html(result, labels))
+        parts.append(cost_html(result, labels, lang))
         parts.append(embed_image(paths["ceac"]))
+    parts.append("</section>")
     return written, "\n".join(parts)
 
 
-def html_table(table: pd.DataFrame, labels: dict[str, str] | None, at_least: float) -> str:
-    head = (
-        "<tr><th>strategy</th><th>relapses averted per 100 (mean)</th><th>95 % UI</th>"
-        "<th>Monte Carlo CI of the mean</th><th>probability best</th>"
-        f"<th>probability of at least {at_least:g}</th></tr>"
-    )
+def html_table(
+    table: pd.DataFrame, labels: dict[str, str] | None, at_least: float, lang: str = "en"
+) -> str:
+    keys = ("strategy", "mean", "ui", "mc", "best")
+    cells = [msg(f"uncertainty.{k}", lang) for k in keys]
+    cells.append(msg("uncertainty.at_least", lang, x=f"{at_least:g}"))
+    head = "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>"
+    to = msg("uncertainty.to", lang)
     rows = []
     for _, r in table.iterrows():
         rows.append(
             f"<tr><td>{html.escape(_label(labels, str(r['strategy'])))}</td>"
-            f"<td>{r['mean']:.1f}</td><td>{r['ui_low']:.1f} to {r['ui_high']:.1f}</td>"
-            f"<td>{r['mc_ci_low']:.1f} to {r['mc_ci_high']:.1f}</td>"
-            f"<td>{r['probability_best']:.0%}</td>"
-            f"<td>{r[f'probability_at_least_{at_least:g}']:.0%}</td></tr>"
+            f"<td>{num(r['mean'], lang, 1)}</td>"
+            f"<td>{num(r['ui_low'], lang, 1)} {to} {num(r['ui_high'], lang, 1)}</td>"
+            f"<td>{num(r['mc_ci_low'], lang, 1)} {to} {num(r['mc_ci_high'], lang, 1)}</td>"
+            f"<td>{percent(r['probability_best'], lang, 0)}</td>"
+            f"<td>{percent(r[f'probability_at_least_{at_least:g}'], lang, 0)}</td></tr>"
         )
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -257,10 +253,10 @@ def _money(value: float) -> str:
     return "" if np.isnan(value) else f"{value:,.0f}"
 
 
-def cost_html(result: UncertaintyResult, labels: dict[str, str] | None) -> str:
+def cost_html(result: UncertaintyResult, labels: dict[str, str] | None, lang: str = "en") -> str:
     table = result.cost_summary()
     note = (
-        "<p class='note'><b>Illustrative costs:</b> placeholders with no source.</p>"
+        f"<p class='note'><b>{html.escape(msg('uncertainty.illustrative', lang))}</b></p>"
         if result.illustrative_costs
         else ""
     )
@@ -271,8 +267,7 @@ def cost_html(result: UncertaintyResult, labels: dict[str, str] | None) -> str:
         f"<td>{_money(r['cost_per_relapse_averted'])}</td></tr>"
         for _, r in table.iterrows()
     )
-    return (
-        f"<h3>Costs ({html.escape(str(result.currency))})</h3>{note}<table><tr><th>strategy</th>"
-        "<th>cost per 100 people</th><th>extra cost vs reference, 95 % UI</th>"
-        f"<th>cost per relapse averted</th></tr>{rows}</table>"
-    )
+    heads = ("strategy", "cost_per_100", "extra_cost", "cost_per_averted")
+    head = "".join(f"<th>{html.escape(msg(f'uncertainty.{k}', lang))}</th>" for k in heads)
+    title = msg("uncertainty.costs", lang, currency=result.currency)
+    return f"<h3>{html.escape(title)}</h3>{note}<table><tr>{head}</tr>{rows}</table>"
