@@ -22,7 +22,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from kds_sim.analysis.uncertainty import run_uncertainty  # noqa: E402
+from kds_sim.analysis.uncertainty import run_uncertainty, scenario_priors  # noqa: E402
 from kds_sim.io import storage  # noqa: E402
 from kds_sim.io.scenario_files import load_scenario  # noqa: E402
 from kds_sim.report.uncertainty_report import headline, write_uncertainty  # noqa: E402
@@ -40,9 +40,24 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dask-local", type=int, metavar="N")
     parser.add_argument("--source", default="posterior", help="posterior, prior or a FILE")
+    parser.add_argument(
+        "--vary-prefix",
+        nargs="+",
+        metavar="PREFIX",
+        help="draw only the parameters whose key starts with one of these (others stay at "
+        "their calibrated values), e.g. group. intervention_effects.",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     scenarios = [load_scenario(ROOT / "scenarios" / f"{name}.toml") for name in STRATEGIES]
+    if args.vary_prefix:
+        keys = [
+            k
+            for k, p in scenario_priors(scenarios[0]).items()
+            if not p.is_fixed and k.startswith(tuple(args.vary_prefix))
+        ]
+        for s in scenarios:
+            s.uncertainty.vary = keys
     started = time.perf_counter()
     result = run_uncertainty(
         scenarios,
@@ -70,6 +85,7 @@ def main() -> int:
         "strategies": len(scenarios),
         "runs": runs,
         "source": result.plan.source,
+        "vary_prefix": args.vary_prefix,
         "parameters_drawn": len(result.plan.keys),
         "from_posterior": result.plan.from_posterior,
         "seconds": round(wall, 1),
