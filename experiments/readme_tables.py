@@ -72,16 +72,32 @@ def headline() -> str:
     lines += [
         "",
         f"95 % uncertainty interval (UI): the middle 95 % over {timing['draws']} parameter draws "
-        f"({timing['source']} for the {len(timing['from_posterior'])} parameters it holds, priors "
-        f"for the other {timing['parameters_drawn'] - len(timing['from_posterior'])}), "
-        f"{timing['replicates']} replicates of 300 people each, all strategies on the same draws "
-        "and random numbers. Probability best: share of draws in which the strategy averts the "
-        f"most. Last column: {replicates} replicates at the calibrated values; that interval is "
-        "the precision of the mean only. What drives the width for "
-        f"{strategy.replace('_', ' ')}: {named} of the variance across draws (noise floor "
-        f"{floor:.0%}; `experiments/results/compare_uncertainty/`).",
+        f"({_drawn(timing)}), {timing['replicates']} replicates of 300 people each, all "
+        "strategies on the same draws and random numbers. Probability best: share of draws in "
+        f"which the strategy averts the most. Last column: {replicates} replicates at the "
+        "calibrated values; that interval is the precision of the mean only. What drives the "
+        f"width for {strategy.replace('_', ' ')}: {named} of the variance across draws (noise "
+        f"floor {floor:.0%}; `experiments/results/compare_uncertainty/`).",
     ]
     return "\n".join(lines)
+
+
+def _drawn(timing: dict) -> str:
+    """Which parameters the draws vary, and from what."""
+    posterior = len(timing["from_posterior"])
+    others = timing["parameters_drawn"] - posterior
+    if posterior:
+        return (
+            f"the calibration posterior for the {posterior} parameters it holds, priors for the "
+            f"other {others}"
+        )
+    if timing.get("vary_prefix"):
+        prefixes = ", ".join(f"`{p}*`" for p in timing["vary_prefix"])
+        return (
+            f"the {others} parameters no calibration target informs ({prefixes}) from their "
+            "priors; the behaviour parameters at their calibrated values"
+        )
+    return f"all {others} uncertain parameters from their priors"
 
 
 def five_years() -> str:
