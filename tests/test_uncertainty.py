@@ -97,9 +97,7 @@ def test_a_bad_prior_is_refused_with_what_is_allowed(tmp_path: Path) -> None:
 def _pair(tmp_path: Path, uncertainty: str, size: int = 80) -> list[Scenario]:
     return [
         load_scenario(small(tmp_path, "no_group", "no_group", uncertainty, size)),
-        load_scenario(
-            small(tmp_path, "capacity_building", "capacity_building", uncertainty, size)
-        ),
+        load_scenario(small(tmp_path, "capacity_building", "capacity_building", uncertainty, size)),
     ]
 
 
