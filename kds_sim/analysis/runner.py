@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -217,11 +218,17 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
 
 def stop_pool(pool: Executor) -> None:
     """Cancel queued work and end the workers now, without waiting for replicates in flight."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    processes = dict(getattr(pool, "_processes", None) or {})
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
+    # a worker may be starting as we shut down (spawned on demand); it would still import
+    # kds_sim before seeing the shutdown, and exit waits for it: look again, briefly
+    for _ in range(5):
+        processes.update(getattr(pool, "_processes", None) or {})
+        for process in processes.values():
+            if process.is_alive():
+                process.terminate()
+        time.sleep(0.05)
+    for process in processes.values():
         process.join(timeout=2)
         if process.is_alive():
             process.kill()
