@@ -49,7 +49,7 @@ def test_every_numeric_parameter_has_a_prior_inside_the_schema(path: Path) -> No
             assert low is None or prior.low >= low, key
             assert high is None or prior.high <= high, key
             value = float(get_dotted(scenario, key))
-            assert prior.low <= value <= prior.high or key == "behaviour.lapse_intercept", key
+            assert prior.low <= value <= prior.high, key
 
 
 def test_prior_draws_are_valid_scenarios() -> None:
