@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         max_evaluations=args.max_evaluations,
         check_replicates=args.check_replicates,
     )
-    storage.write_text(args.overlay, calibration.overlay_text(result, targets))
+    storage.write_text(
+        args.overlay,
+        calibration.overlay_text(result, targets, calibration.overlay_uncertainty(args.overlay)),
+    )
     table = result.table()
     storage.write_table(args.results / "fit", table)
     storage.write_table(args.results / "history", result.history)

@@ -118,6 +118,13 @@ def test_fit_from_wrong_start_recovers_the_target(tmp_path):
     data = tomllib.loads(text)
     assert data["behaviour"]["lapse_intercept"] == pytest.approx(fitted)
     assert data["calibration"]["fit"]["relapse"]["target"] == pytest.approx(value)
+    # rewriting an overlay keeps the posterior it names (a point fit does not refit it)
+    old = tmp_path / "overlay.toml"
+    old.write_text('[uncertainty]\nposterior = "p.parquet"\n', encoding="utf-8")
+    kept = tomllib.loads(
+        calibration.overlay_text(result, targets, calibration.overlay_uncertainty(old))
+    )
+    assert kept["uncertainty"] == {"posterior": "p.parquet"}
 
 
 @pytest.mark.parametrize(

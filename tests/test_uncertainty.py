@@ -211,3 +211,59 @@ def test_compare_with_uncertainty_writes_intervals_and_labels_them(tmp_path: Pat
     )
     assert bad.returncode != 0 and "nope.parquet" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_strategies_with_different_uncertainty_sections_are_refused(tmp_path: Path) -> None:
+    """Strategies share the draws, so a second [uncertainty] section would be ignored: say so."""
+    same = load_scenario(small(tmp_path, "no_group", "no_group"))
+    other = load_scenario(
+        small(tmp_path, "capacity_building", "capacity_building", "[uncertainty]\nvary = []\n")
+    )
+    with pytest.raises(ScenarioError, match="capacity_building: its \\[uncertainty\\] section"):
+        plan_draws([same, other], same, "prior", 5, seed=1)
+
+
+def test_the_shipped_scenarios_draw_from_the_shipped_posterior() -> None:
+    scenarios = [load_scenario(ROOT / "scenarios" / f"{n}.toml") for n in ("no_group", "district")]
+    for scenario in scenarios:
+        assert scenario.uncertainty.posterior is not None
+        assert Path(scenario.uncertainty.posterior).name == "indonesia_2015_posterior.parquet"
+    plan = plan_draws(scenarios[:1], scenarios[0], "posterior", 4, seed=1)
+    assert "behaviour.lapse_intercept" in plan.from_posterior
+    assert plan.option == "posterior"
+
+
+def test_the_brief_carries_the_uncertainty_in_both_languages(tmp_path: Path) -> None:
+    """write_comparison(uncertainty=...): the summary quotes the UI, the section sits before
+    the appendix (so it prints), figures per language, and the appendix's command repeats it."""
+    import kds_sim
+    from kds_sim.analysis.comparison import compare
+
+    scenarios = _pair(tmp_path, "")
+    result = compare(scenarios, replicates=3, progress=False)
+    uncertain = run_uncertainty(scenarios, draws=4, replicates=2, seed=3, progress=False)
+    out = tmp_path / "brief"
+    kds_sim.save(result, out, langs=("en", "id"), uncertainty=uncertain, at_least=2.0)
+    for end in ("", "_id"):
+        page = (out / f"report{end}.html").read_text(encoding="utf-8")
+        assert page.index("class='uncertainty'") < page.index("id='appendix'")
+        assert "--uncertainty prior --draws 4 --draw-replicates 2 --at-least 2" in page
+        assert (out / f"uncertainty_forest{end}.png").is_file()
+    table = pd.read_csv(out / "comparison.csv")
+    assert table["ui_low"].notna().any()
+
+
+def test_compare_draw_replicates_sets_the_replicates_per_draw(tmp_path: Path) -> None:
+    paths = [str(small(tmp_path, n, n)) for n in ("no_group", "capacity_building")]
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "kds_sim.cli.main", "compare", *paths, "--out", str(out)]
+        + ["--replicates", "3", "--uncertainty", "prior", "--draws", "3"]
+        + ["--draw-replicates", "2", "--no-progress"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 draws (prior) x 2 replicates" in done.stdout
+    assert "2 scenarios x 3 replicates" in done.stdout

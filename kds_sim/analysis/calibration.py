@@ -426,8 +426,11 @@ def calibrate(
     )
 
 
-def overlay_text(result: CalibrationResult, targets: Targets) -> str:
-    """An `extends` overlay: the fitted values, with the targets and fit recorded."""
+def overlay_text(
+    result: CalibrationResult, targets: Targets, uncertainty: dict[str, Any] | None = None
+) -> str:
+    """An `extends` overlay: the fitted values, with the targets and fit recorded, and the
+    `uncertainty` section of the overlay it replaces (its posterior is not refitted here)."""
     today = dt.date.today().isoformat()
     lines = [
         f"# Calibrated overlay written by `kds-sim calibrate` on {today} (kds-sim {__version__}).",
@@ -447,6 +450,8 @@ def overlay_text(result: CalibrationResult, targets: Targets) -> str:
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
+    if uncertainty:
+        data["uncertainty"] = uncertainty
     data["calibration"] = {
         "date": today,
         "version": __version__,
@@ -471,6 +476,18 @@ def overlay_text(result: CalibrationResult, targets: Targets) -> str:
         },
     }
     return "\n".join(lines) + "\n\n" + tomli_w.dumps(data)
+
+
+def overlay_uncertainty(overlay: Path) -> dict[str, Any] | None:
+    """The [uncertainty] section (the posterior it names) of an overlay about to be rewritten,
+    so a new point fit keeps it."""
+    if not overlay.is_file():
+        return None
+    try:
+        section = tomllib.loads(overlay.read_text(encoding="utf-8")).get("uncertainty")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None  # an unreadable overlay is replaced whole
+    return section if isinstance(section, dict) else None
 
 
 def parse_free(items: list[str] | None, targets: Targets) -> dict[str, tuple[float, float]]:

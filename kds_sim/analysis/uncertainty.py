@@ -85,6 +85,8 @@ class DrawPlan:
     priors: dict[str, Prior]
     from_posterior: list[str]
     levers: list[str]
+    option: str = PRIOR
+    """How to ask for these draws again: `--uncertainty prior|posterior|FILE`."""
 
     @property
     def keys(self) -> list[str]:
@@ -105,6 +107,14 @@ def plan_draws(
     """
     if draws < 2:
         raise ScenarioError(f"--draws {draws}: allowed: 2 or more")
+    for other in scenarios:
+        if other.uncertainty != reference.uncertainty:
+            raise ScenarioError(
+                f"{other.name}: its [uncertainty] section differs from the reference "
+                f"{reference.name}'s ({other.uncertainty.model_dump()} against "
+                f"{reference.uncertainty.model_dump()}); allowed: the same section in every "
+                "strategy (they share the draws): put it in a file they all `extends`"
+            )
     priors = scenario_priors(reference)
     levers = sorted(
         k
@@ -160,7 +170,8 @@ def plan_draws(
     for key in drawn:
         if key not in from_posterior:
             columns[key] = priors[key].sample(rng, draws)
-    return DrawPlan(label, pd.DataFrame(columns), priors, from_posterior, levers)
+    option = PRIOR if posterior_file is None else POSTERIOR if source == POSTERIOR else str(source)
+    return DrawPlan(label, pd.DataFrame(columns), priors, from_posterior, levers, option)
 
 
 def _value(scenario: Scenario, key: str) -> Any:

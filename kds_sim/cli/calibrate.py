@@ -29,7 +29,13 @@ def handle(args: argparse.Namespace) -> int:
         return handle_abc(args)
     import pandas as pd
 
-    from kds_sim.analysis.calibration import calibrate, load_targets, overlay_text, parse_free
+    from kds_sim.analysis.calibration import (
+        calibrate,
+        load_targets,
+        overlay_text,
+        overlay_uncertainty,
+        parse_free,
+    )
     from kds_sim.io import storage
 
     targets = load_targets(args.targets, default_scenario=args.scenario)
@@ -43,7 +49,7 @@ def handle(args: argparse.Namespace) -> int:
         check_replicates=args.check_replicates,
     )
     out = Path(args.out or Path("results") / "calibrated.toml")
-    storage.write_text(out, overlay_text(result, targets))
+    storage.write_text(out, overlay_text(result, targets, overlay_uncertainty(out)))
     storage.write_table(out.with_name(out.stem + "_fit"), result.table())
     storage.write_table(out.with_name(out.stem + "_history"), result.history)
     print(f"fitted after {result.evaluations} evaluations:")

@@ -90,8 +90,8 @@ def add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "parameter uncertainty (docs/uncertainty.md)",
         "With --uncertainty, every scenario also runs at D parameter draws shared by all "
-        "scenarios, R replicates each (--replicates); results get 95 %% uncertainty "
-        "intervals beside the Monte Carlo CI.",
+        "scenarios, R replicates each (--draw-replicates, else --replicates); results get "
+        "95 %% uncertainty intervals beside the Monte Carlo CI.",
     )
     group.add_argument(
         "--uncertainty",
@@ -104,6 +104,13 @@ def add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--draws", type=positive_int, default=200, metavar="D", help="parameter draws (default 200)"
+    )
+    group.add_argument(
+        "--draw-replicates",
+        type=positive_int,
+        metavar="R",
+        help="replicates per draw (default: --replicates, else 20); so the Monte Carlo "
+        "comparison can use many replicates and each draw few",
     )
     group.add_argument(
         "--at-least",

@@ -59,16 +59,14 @@ def handle(args: argparse.Namespace) -> int:
             print(result.wide(shown).to_string())
         files = {s.name: str(path) for s, path in zip(scenarios, args.scenarios, strict=True)}
         uncertain = _uncertainty(args, result, out) if args.uncertainty else None
-        table = None
-        if uncertain is not None:
-            from kds_sim.report.summary import with_uncertainty
-
-            table = with_uncertainty(
-                result.table, uncertain.summary(), uncertain.probability_best()
-            )
-        write_comparison(result, folder.staging, langs=(args.lang,), files=files, table=table)
-        if uncertain is not None:
-            _add_uncertainty(args, uncertain, result, folder.staging)
+        write_comparison(
+            result,
+            folder.staging,
+            langs=(args.lang,),
+            files=files,
+            uncertainty=uncertain,
+            at_least=args.at_least,
+        )
         problem = _print_pdf(folder.staging / report_name(args.lang)) if args.pdf else None
         keys = [runner.cache_key(r.scenario, r.seed) for r in result.results.values()]
         written = folder.commit(ref.seed, "-".join(keys), {"scenarios": list(result.results)})
@@ -104,7 +102,7 @@ def _uncertainty(args: argparse.Namespace, result: Any, out: Path) -> Any:
         reference=result.reference,
         source=uncertainty_source(args.uncertainty, ref.uncertainty.posterior),
         draws=args.draws,
-        replicates=args.replicates or 20,
+        replicates=args.draw_replicates or args.replicates or 20,
         seed=args.seed,
         workers=workers(args),
         progress=not args.no_progress,
@@ -124,22 +122,6 @@ def _uncertainty(args: argparse.Namespace, result: Any, out: Path) -> Any:
         print("Monte Carlo CI of the mean (precision only), probability best:")
         print(table.to_string(index=False))
     return uncertain
-
-
-def _add_uncertainty(args: argparse.Namespace, uncertain: Any, result: Any, staging: Path) -> None:
-    """The uncertainty tables and figures, and their section at the end of the brief."""
-    from kds_sim.io import storage
-    from kds_sim.report.comparison_report import report_name
-    from kds_sim.report.labels import scenario_label
-    from kds_sim.report.uncertainty_report import write_uncertainty
-
-    labels = {n: scenario_label(r.scenario, args.lang) for n, r in result.results.items()}
-    _, section = write_uncertainty(uncertain, staging, args.at_least, labels, lang=args.lang)
-    report = staging / report_name(args.lang)
-    page = report.read_text(encoding="utf-8")
-    end = page.rfind("</body>")
-    page = page[:end] + section + page[end:] if end >= 0 else page + section
-    storage.write_text(report, page)
 
 
 def add_command(sub: Any) -> None:

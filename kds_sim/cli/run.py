@@ -60,7 +60,7 @@ def _with_uncertainty(args: argparse.Namespace, scenario: Any, staging: Path, ou
         [scenario],
         source=uncertainty_source(args.uncertainty, scenario.uncertainty.posterior),
         draws=args.draws,
-        replicates=args.replicates or 20,
+        replicates=args.draw_replicates or args.replicates or 20,
         seed=args.seed,
         workers=workers(args),
         progress=not args.no_progress,

@@ -22,6 +22,7 @@ import pandas as pd
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics
 from kds_sim.analysis.comparison import ComparisonResult
+from kds_sim.analysis.uncertainty import UncertaintyResult
 from kds_sim.io import storage
 from kds_sim.io.output_folder import safe_name
 from kds_sim.messages import check_lang, t
@@ -49,7 +50,9 @@ from kds_sim.report.summary import (
     tag_words,
     takes_in_detail,
     value_and_range,
+    with_uncertainty,
 )
+from kds_sim.report.uncertainty_report import uncertainty_options, write_uncertainty
 
 CSS = """
 *{box-sizing:border-box}
@@ -143,14 +146,22 @@ def write_comparison(
     files: Mapping[str, str] | None = None,
     sensitivity: Sensitivity | str | Path | None = DEFAULT_SENSITIVITY,
     table: pd.DataFrame | None = None,
+    uncertainty: UncertaintyResult | None = None,
+    at_least: float = 3.0,
 ) -> list[Path]:
     """Write every output of a comparison into `out`: tables once, and per language the
     figures and the brief (report.html, report_id.html), printed to PDF with `pdf`.
 
     `files` maps scenario names to the files they came from (shown in the brief); a
     `sensitivity` path is read when it exists, for the 'depends most on' line; `table`
-    replaces the comparison table (summary.with_uncertainty adds uncertainty intervals)."""
+    replaces the comparison table. With `uncertainty` (run_uncertainty on the same
+    scenarios), the summary quotes its 95 % uncertainty intervals and the brief gets its
+    section, tables and figures (`at_least`: the 'averts at least X per 100' threshold)."""
     out = Path(out)
+    if table is None and uncertainty is not None:
+        table = with_uncertainty(
+            result.table, uncertainty.summary(), uncertainty.probability_best()
+        )
     if table is not None:
         result = _with_table(result, table)
     written = storage.write_table(out / "comparison", result.table)
@@ -167,7 +178,15 @@ def write_comparison(
     for lang in langs:
         pictures = write_figures(result, out, lang)
         written += pictures.values()
-        page = write_html(result, pictures, out / report_name(lang), lang, files, sensitivity)
+        section, command = "", ""
+        if uncertainty is not None:
+            labels = {n: scenario_label(r.scenario, lang) for n, r in result.results.items()}
+            files_u, section = write_uncertainty(uncertainty, out, at_least, labels, lang)
+            written += files_u
+            command = uncertainty_options(uncertainty, at_least)
+        page = write_html(
+            result, pictures, out / report_name(lang), lang, files, sensitivity, section, command
+        )
         written.append(page)
         if pdf:
             from kds_sim.report.pdf import write_pdf
@@ -383,8 +402,11 @@ def write_html(
     lang: str = "en",
     files: Mapping[str, str] | None = None,
     sensitivity: Sensitivity | None = None,
+    uncertainty_section: str = "",
+    uncertainty_command: str = "",
 ) -> Path:
-    """The brief: summary, figures, tables, then the technical appendix (screen only)."""
+    """The brief: summary, figures, tables, the uncertainty analysis when there is one, then
+    the technical appendix (screen only)."""
     e = html.escape
     files = files or {}
     ref = result.results[result.reference]
@@ -432,6 +454,7 @@ def write_html(
         key_table(result, lang, files),
         strategies_table(result, lang, files),
         "</section>",
+        uncertainty_section,
         f"<section id='appendix' class='appendix'><h2>{e(t('report.appendix', lang))}</h2>",
         full_table(result, lang),
         f"<details><summary>{e(t('report.settings_title', lang))}</summary>",
@@ -450,7 +473,9 @@ def write_html(
         "kds-sim compare "
         + " ".join(files.get(n, f"scenarios/{n}.toml") for n in result.results)
         + f" --reference {result.reference} --replicates {ref.replicates} "
-        f"--seed {ref.seed} --horizon {ref.horizon}" + ("" if lang == "en" else f" --lang {lang}")
+        f"--seed {ref.seed} --horizon {ref.horizon}"
+        + uncertainty_command
+        + ("" if lang == "en" else f" --lang {lang}")
     )
     resolved = {n: r.scenario.model_dump(mode="json") for n, r in result.results.items()}
     parts += [

@@ -40,17 +40,12 @@ def forest(standings: list[Standing], lang: str, when_words: str, reference: str
     figure, ax = plt.subplots(figsize=(7.6, 1.2 + 0.4 * n))
     palette = colours(standings)
     for y, s in enumerate(standings):
-        ax.errorbar(
-            s.averted,
-            y,
-            xerr=[[s.averted - s.averted_low], [s.averted_high - s.averted]],
-            fmt="o",
-            color=palette[s.name],
-            ecolor=palette[s.name],
-            elinewidth=2.2,
-            capsize=3,
-            markersize=6,
-        )
+        # the interval as a bar from low to high: an uncertainty interval from parameter
+        # draws need not contain the point estimate at the calibrated values
+        colour = palette[s.name]
+        ax.hlines(y, s.averted_low, s.averted_high, color=colour, linewidth=2.2)
+        ax.plot([s.averted_low, s.averted_high], [y, y], "|", color=colour, markersize=7)
+        ax.plot(s.averted, y, "o", color=colour, markersize=6)
         value, interval = value_and_range(s.averted, s.averted_low, s.averted_high, lang)
         ax.annotate(
             f"{value}  ({interval})",

@@ -7,6 +7,7 @@ Monte Carlo CI, where shown, is drawn thin and labelled as the precision of the 
 from __future__ import annotations
 
 import html
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,14 @@ def headline(
     return out.sort_values("mean", ascending=False).reset_index()
 
 
+def uncertainty_options(result: UncertaintyResult, at_least: float) -> str:
+    """The `kds-sim compare` options that repeat this analysis (for the brief's appendix)."""
+    return (
+        f" --uncertainty {shlex.quote(result.plan.option)} --draws {result.draws} "
+        f"--draw-replicates {result.replicates} --at-least {at_least:g}"
+    )
+
+
 def write_uncertainty(
     result: UncertaintyResult,
     out: str | Path,
@@ -201,7 +210,10 @@ def write_uncertainty(
         figures["uncertainty_variance"] = variance_chart(shares)
         if result.costs is not None:
             figures["ceac"] = ceac_chart(result, labels)
-    paths = {name: storage.write_figure(out / f"{name}.png", fig) for name, fig in figures.items()}
+    end = "" if lang == "en" else f"_{lang}"  # as the brief's own figures
+    paths = {
+        name: storage.write_figure(out / f"{name}{end}.png", fig) for name, fig in figures.items()
+    }
     written += list(paths.values())
     text = {"draws": result.draws, "replicates": result.replicates, "source": result.plan.source}
     levers = ", ".join(result.plan.levers) or msg("uncertainty.none", lang)
