@@ -9,6 +9,7 @@ every target, identification, figures, report) to experiments/results/calibratio
 
     python experiments/calibrate_abc.py                # under 20 minutes on one core
     python experiments/calibrate_abc.py --workers 2    # the same in distribution, not bit for bit
+    python experiments/calibrate_abc.py --dask-local 2 # pyabc's Dask sampler on a local cluster
 
 docs/calibration.md explains the method and reads the result.
 """
@@ -46,6 +47,7 @@ about 1 in 25 and take some 2,500 simulations more (`--generations 6`, better on
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    parser.add_argument("--dask-local", type=int, metavar="N", help="a local Dask cluster of N")
     parser.add_argument("--population", type=int, default=SHIPPED.population)
     parser.add_argument("--generations", type=int, default=SHIPPED.generations)
     parser.add_argument("--out", type=Path, default=RESULTS, help="diagnostics folder")
@@ -60,6 +62,7 @@ def main() -> None:
     settings = dataclasses.replace(
         SHIPPED,
         workers=args.workers,
+        dask_local=args.dask_local,
         population=args.population,
         generations=args.generations,
     )
@@ -74,7 +77,7 @@ def main() -> None:
     finally:
         abc.finish_db(db, args.out, stem, keep=False)
     predicted = time.perf_counter()
-    predictive, per_draw = abc.predictive_check(result, workers=args.workers)
+    predictive, per_draw = abc.predictive_check(result, workers=args.dask_local or args.workers)
     write_abc(result, predictive, per_draw, args.out, stem, posterior_dir=args.posterior_dir)
     total = time.perf_counter() - started
     print(result.generations.round(4).to_string(index=False))

@@ -107,6 +107,46 @@ def capacity_by_year(result, years: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def uncertainty(
+    scenarios: list,
+    draws: int,
+    replicates: int,
+    horizon: int | None,
+    cache: Path | None,
+    args: argparse.Namespace,
+    draw_cache: Path,
+):
+    """The same strategies at `draws` parameter draws from the shipped posterior (and priors
+    elsewhere): the 95 % uncertainty intervals the briefs quote. None with --draws 0."""
+    if draws == 0:
+        return None
+    from kds_sim.analysis.uncertainty import run_uncertainty
+
+    if horizon is not None:
+        scenarios = [
+            s.model_copy(update={"run": s.run.model_copy(update={"horizon_days": horizon})})
+            for s in scenarios
+        ]
+    started = time.perf_counter()
+    result = run_uncertainty(
+        scenarios,
+        reference=REFERENCE,
+        source="posterior",
+        draws=draws,
+        replicates=replicates,
+        seed=args.seed,
+        workers=args.workers,
+        progress=not args.no_progress,
+        cache_dir=draw_cache if cache is not None else None,
+    )
+    runs = draws * replicates * len(scenarios)
+    print(
+        f"uncertainty: {draws} posterior draws x {replicates} replicates x {len(scenarios)} "
+        f"scenarios = {runs} runs in {time.perf_counter() - started:.0f} s"
+    )
+    return result
+
+
 def show(title: str, table: pd.DataFrame) -> None:
     print(f"\n{title}")
     with pd.option_context(
@@ -155,6 +195,24 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="keep finished replicates here so an interrupted run resumes (default: no cache)",
     )
+    parser.add_argument(
+        "--draws",
+        type=int,
+        default=200,
+        help="parameter draws for the 95 %% uncertainty intervals (default 200; 0: none)",
+    )
+    parser.add_argument(
+        "--draw-replicates", type=int, default=10, help="replicates per draw (default 10)"
+    )
+    parser.add_argument(
+        "--five-year-draws",
+        type=int,
+        default=100,
+        help="draws for the five-year comparison, whose runs are five times longer (default 100)",
+    )
+    parser.add_argument(
+        "--five-year-draw-replicates", type=int, default=5, help="replicates per draw (default 5)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.replicates < 2:
@@ -183,7 +241,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{REFERENCE}. Cells: mean [95 % CI].",
         result.wide(TABLE),
     )
-    written = kds_sim.save(result, args.out, langs=LANGS, files=shown_files(files))
+    uncertain = uncertainty(
+        scenarios, args.draws, args.draw_replicates, None, cache, args, args.out / ".draws"
+    )
+    written = kds_sim.save(
+        result, args.out, langs=LANGS, files=shown_files(files), uncertainty=uncertain
+    )
     print(f"wrote {len(written)} files to {display_path(args.out)}/")
 
     # 2. five years: erosion without mentoring -------------------------------------------------
@@ -207,7 +270,18 @@ def main(argv: list[str] | None = None) -> int:
         by_year.reindex([n for n in FIVE_YEARS if n in by_year.index]),
     )
     five = args.out / "five_years"
-    written = kds_sim.save(long, five, langs=LANGS, files=shown_files(long_files))
+    uncertain = uncertainty(
+        scenarios,
+        args.five_year_draws,
+        args.five_year_draw_replicates,
+        FIVE_YEAR_HORIZON,
+        cache,
+        args,
+        five / ".draws",
+    )
+    written = kds_sim.save(
+        long, five, langs=LANGS, files=shown_files(long_files), uncertainty=uncertain
+    )
     from kds_sim.io.storage import write_table
 
     written += write_table(five / "capacity_by_year", years)
@@ -221,6 +295,14 @@ def main(argv: list[str] | None = None) -> int:
         str(args.replicates),
         "--workers",
         str(args.workers),
+        "--draws",
+        str(args.draws),
+        "--draw-replicates",
+        str(args.draw_replicates),
+        "--five-year-draws",
+        str(args.five_year_draws),
+        "--five-year-draw-replicates",
+        str(args.five_year_draw_replicates),
     ]
     if args.seed is not None:
         command += ["--seed", str(args.seed)]

@@ -43,7 +43,7 @@ def headline() -> str:
     best = pd.read_csv(folder / "probability_best.csv").set_index("strategy")["probability_best"]
     drivers = pd.read_csv(folder / "uncertainty_variance.csv")
     timing = json.loads((folder / "timing.json").read_text(encoding="utf-8"))
-    point = pd.read_csv(RESULTS / "compare_interventions" / "comparison.csv")
+    point = pd.read_csv(folder / "comparison.csv")  # the same run, at the calibrated values
     point = point.set_index(["scenario", "metric"])
     replicates = int(point["replicates"].iloc[0])
     lines = [
@@ -63,21 +63,28 @@ def headline() -> str:
             chance = f"{best[name]:.0%}"
             mc = _cell(point.loc[(name, "averted_per_100_365d")], 1)
         lines.append(f"| {label} | {relapse} | {averted} | {chance} | {mc} |")
-    top = drivers[~drivers["parameter"].str.startswith("(")].head(3)
-    floor = float(drivers["noise_floor"].dropna().iloc[0])
+    params = drivers[~drivers["parameter"].str.startswith("(")]
+    top = params[params["share"] > params["noise_floor"]].head(3)
     named = ", ".join(
         f"`{p}` ({s:.0%})" for p, s in zip(top["parameter"], top["share"], strict=True)
     )
+    floors = params.groupby("drawn_from")["noise_floor"].first()
+    floor = " and ".join(f"{v:.0%} for {k} draws" for k, v in floors.items())
+    joint = drivers[drivers["parameter"] == "(posterior, jointly)"]["share"]
+    if len(joint):
+        named += f"; the posterior's parameters jointly {joint.iloc[0]:.0%}"
     strategy = drivers["strategy"].iloc[0]
     lines += [
         "",
         f"95 % uncertainty interval (UI): the middle 95 % over {timing['draws']} parameter draws "
         f"({_drawn(timing)}), {timing['replicates']} replicates of 300 people each, all "
         "strategies on the same draws and random numbers. Probability best: share of draws in "
-        f"which the strategy averts the most. Last column: {replicates} replicates at the "
-        "calibrated values; that interval is the precision of the mean only. What drives the "
-        f"width for {strategy.replace('_', ' ')}: {named} of the variance across draws (noise "
-        f"floor {floor:.0%}; `experiments/results/compare_uncertainty/`).",
+        "which the strategy averts the most (ties shared). Last column: "
+        f"{replicates} replicates at the calibrated values; that interval is the precision of "
+        "the mean only. What drives the "
+        f"width for {strategy.replace('_', ' ')}: {named} of the variance across draws (single "
+        f"parameters above their noise floor, {floor}; "
+        "`experiments/results/compare_uncertainty/`).",
     ]
     return "\n".join(lines)
 

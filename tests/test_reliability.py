@@ -325,6 +325,13 @@ def test_workers_are_capped_at_the_cpu_count(tmp_path, capsys, monkeypatch):
     assert "capped at 1 CPU" in capsys.readouterr().err
 
 
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:200]
+    except OSError:
+        return "(gone)"
+
+
 def _children(pid: int) -> list[int]:
     """Process ids whose parent is `pid`, from /proc."""
     found = []
@@ -355,12 +362,16 @@ def test_signal_ends_workers_keeps_finished_replicates_and_exits(tmp_path, signu
     )
     out = tmp_path / "out"
     command = [sys.executable, "-m", "kds_sim.cli.main", "run", str(path), "--replicates", "200"]
-    process = subprocess.Popen(
-        [*command, "--workers", "2", "--out", str(out), "--no-progress"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # output to files, not pipes: a pipe stays open while any child holds it, which would
+    # hide whether the main process itself has exited
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with stdout.open("w") as out_file, stderr.open("w") as err_file:
+        process = subprocess.Popen(
+            [*command, "--workers", "2", "--out", str(out), "--no-progress"],
+            stdout=out_file,
+            stderr=err_file,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread
+        )
     try:
         deadline = time.monotonic() + 90
         while not list(out.glob(".replicates/*/*.people.parquet")):
@@ -371,7 +382,15 @@ def test_signal_ends_workers_keeps_finished_replicates_and_exits(tmp_path, signu
         assert workers
         process.send_signal(signum)
         sent = time.monotonic()
-        _, err = process.communicate(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            tree = {pid: _command_line(pid) for pid in _children(process.pid)}
+            process.send_signal(signal.SIGABRT)  # where it hangs, for the failure message
+            process.wait(timeout=10)
+            dump = stderr.read_text(errors="replace")[-8000:]
+            pytest.fail(f"still running 10 s after the signal; children {tree}; threads:\n{dump}")
+        err = stderr.read_text()
         assert time.monotonic() - sent < 5  # about 1 s; slack for a machine shared by many
     finally:
         if process.poll() is None:

@@ -144,6 +144,14 @@ def test_paired_contrasts_within_draws_are_narrower_than_unpaired(tmp_path: Path
     assert paired.std() < 0.5 * shuffled.std()
     averted = result.matrix("averted_per_100_365d")["capacity_building"]
     np.testing.assert_allclose(averted.to_numpy(), 100 * paired.to_numpy(), atol=1e-9)
+    # the replicate noise of a paired contrast is known too, so the shares report it
+    rows = result.values[
+        (result.values["metric"] == "averted_per_100_365d")
+        & (result.values["strategy"] == "capacity_building")
+    ]
+    assert (rows["replicate_sd"] >= 0).all() and (rows["replicate_sd"] > 0).mean() > 0.5
+    shares = result.variance_shares("averted_per_100_365d", "capacity_building")
+    assert "(replicate noise)" in set(shares["parameter"])
 
 
 def test_same_seed_same_values_and_a_resumed_job_repeats_no_draw(tmp_path: Path) -> None:
@@ -267,3 +275,41 @@ def test_compare_draw_replicates_sets_the_replicates_per_draw(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     assert "3 draws (prior) x 2 replicates" in done.stdout
     assert "2 scenarios x 3 replicates" in done.stdout
+
+
+def test_costs_for_an_open_population_are_refused(tmp_path: Path) -> None:
+    costs = '[costs]\ncurrency = "IDR"\nper_group_meeting = 1.0\nillustrative = true\n'
+    opened = "[population]\ndischarges_per_month = 5.0\n"
+    text = SMALL.format(base=ROOT / "scenarios" / "no_group.toml", name="open", size=40)
+    path = tmp_path / "open.toml"
+    path.write_text(text.replace("[population]\n", opened) + costs, encoding="utf-8")
+    scenarios = [load_scenario(path), load_scenario(small(tmp_path, "capacity_building", "cb"))]
+    with pytest.raises(ScenarioError, match="open: \\[costs\\] with population.discharges"):
+        run_uncertainty(scenarios, draws=2, replicates=1, progress=False)
+
+
+def test_posterior_parameters_are_judged_against_a_particle_level_noise_floor() -> None:
+    """200 draws from 60 particles: y depends on one posterior parameter (`a`) and on the
+    particle as a whole, not on `b`. Shuffling between draws would call `b` a driver; the
+    floor shuffled between particles does not, and the joint share sees the particles."""
+    from kds_sim.analysis.uncertainty import DrawPlan, UncertaintyResult
+
+    rng = np.random.default_rng(2)  # a 95 % floor: about 1 seed in 20 puts `b` above it
+    particle = rng.integers(0, 60, 200)
+    a, b, hidden = rng.normal(size=(3, 60))
+    draws = pd.DataFrame({"draw": np.arange(200), "a": a[particle], "b": b[particle]})
+    draws["c"] = rng.random(200)  # from a prior, no effect
+    y = 2.0 * a[particle] + 1.5 * hidden[particle] + rng.normal(0, 0.3, 200)
+    values = pd.DataFrame(
+        {"draw": np.arange(200), "strategy": "s", "metric": "m", "value": y, "replicate_sd": 0.3}
+    )
+    plan = DrawPlan("posterior test", draws, {}, ["a", "b"], [])
+    result = UncertaintyResult(plan, values, pd.DataFrame(), "s", replicates=4, seed=0)
+    shares = result.variance_shares("m", "s").set_index("parameter")
+    assert shares.loc["a", "above_floor"] and shares.loc["a", "share"] > 0.4
+    assert not shares.loc["b", "above_floor"]
+    assert not shares.loc["c", "above_floor"]
+    assert shares.loc["b", "noise_floor"] > shares.loc["c", "noise_floor"]
+    joint = shares.loc["(posterior, jointly)", "share"]
+    truth = 1 - 0.3**2 / np.var(y, ddof=1)  # all but the draw-level noise is the particle's
+    assert abs(joint - truth) < 0.05

@@ -284,6 +284,10 @@ def subspace_transition(inflation: float = 1.5) -> Any:
             spread = (y - self.mean_).T @ ((y - self.mean_) * w[:, None])
             k = self.basis_.shape[1]
             self.cov_ = inflation * spread + 1e-9 * np.eye(k)
+            if k and np.linalg.eigvalsh(self.cov_).min() < 1e-6 * max(1.0, np.trace(self.cov_)):
+                # a generation whose weight sits on a few particles (small populations) gives
+                # a singular spread: widen it to 0.1 prior sd so proposals keep a density
+                self.cov_ = self.cov_ + 1e-2 * np.eye(k)
 
         def rvs_single(self) -> Any:
             # numpy's global state, which pyabc seeds and reseeds (reproducible on one core)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kds_sim.io.scenario_files import ScenarioError
 from kds_sim.model.interventions import REGISTRY
 from kds_sim.model.scenario import Scenario
 
@@ -63,9 +64,18 @@ def currency(scenarios: list[Scenario]) -> str | None:
     given = [s for s in scenarios if s.costs.given]
     if not given:
         return None
+    open_ = [s.name for s in scenarios if s.population.discharges_per_month > 0]
+    if open_:
+        # costs are per 100 people of a cohort; in an open population the people a cost
+        # reaches (everyone discharged so far) and those a relapse figure counts (people
+        # followed a full year) differ, so a cost per relapse averted would mix the two
+        raise ScenarioError(
+            f"{', '.join(open_)}: [costs] with population.discharges_per_month > 0; allowed: "
+            "costs for a closed cohort only (population.discharges_per_month = 0)"
+        )
     units = {(s.costs.currency, s.costs.year) for s in given}
     if len(units) > 1:
-        raise ValueError(
+        raise ScenarioError(
             "the strategies' costs use different currencies or price years "
             f"({sorted(units, key=str)}); allowed: one currency and year for all"
         )

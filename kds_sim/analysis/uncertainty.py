@@ -234,6 +234,16 @@ def run_draws(task: DrawTask) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     return out
 
 
+PAIRED_MEANS = ("averted_per_100_", "difference_")
+"""Contrasts that are means of per-replicate paired differences (their CI is symmetric)."""
+
+
+def t_quantile(df: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, df))
+
+
 def _measure(
     draw: int,
     results: dict[str, runner.RunResult],
@@ -249,7 +259,10 @@ def _measure(
             definition = metrics.get(metric)
             sd = np.nan
             if isinstance(definition, metrics.Contrast):
-                mean = definition.compute(result, ref)[0]
+                mean, low, high = definition.compute(result, ref)
+                if metric.startswith(PAIRED_MEANS) and replicates > 1:
+                    # a mean of paired differences with a Student-t CI: its replicate sd
+                    sd = (high - low) / 2 * np.sqrt(replicates) / t_quantile(replicates - 1)
             else:
                 per_rep = result.values(metric)
                 finite = per_rep[np.isfinite(per_rep)]
@@ -367,36 +380,78 @@ class UncertaintyResult:
     ) -> pd.DataFrame:
         """Share of the across-draw variance of `metric` explained by each drawn parameter
         alone (first-order, binned given-data estimate with its small-sample bias removed),
-        and the share that is replicate noise. Parameters are drawn together, so the shares
-        need not sum to 1 (interactions, and correlations within a posterior)."""
+        with the noise floor such an estimate shows for a parameter with no effect; then the
+        share explained by the posterior's parameters jointly and the share that is replicate
+        noise (first rows). Parameters are drawn together, so the shares need not sum to 1.
+
+        The floor is family-wise: the share the largest of that many no-effect parameters
+        exceeds in 5 % of analyses (one parameter's 95th percentile would let several of 70
+        through by chance). Posterior draws repeat the ensemble's particles (D draws from a
+        few hundred rows at most), so every posterior parameter is constant within a particle
+        and inherits the particle's whole effect by chance: its floor shuffles values between
+        particles, not between draws, and is much higher."""
         table = self.values[
             (self.values["metric"] == metric) & (self.values["strategy"] == strategy)
         ].set_index("draw")
         y = table["value"].reindex(self.plan.draws["draw"]).to_numpy(dtype=float)
         ok = np.isfinite(y)
-        total = float(np.var(y[ok], ddof=1)) if ok.sum() > 2 else np.nan
+        y = y[ok]
+        total = float(np.var(y, ddof=1)) if len(y) > 2 else np.nan
+        rng = np.random.default_rng(0)
+        particle = self.particles()
+        if particle is not None:
+            particle = particle[ok]
+        posterior_keys = [k for k in self.plan.keys if k in self.plan.from_posterior]
+        floor = noise_floor(y, len(self.plan.keys) - len(posterior_keys), None, bins, rng)
+        floor_posterior = noise_floor(y, len(posterior_keys), particle, bins, rng)
         rows = []
         for key in self.plan.keys:
             x = self.plan.draws[key].to_numpy(dtype=float)[ok]
-            rows.append({"parameter": key, "share": first_order(x, y[ok], bins) / total})
-        out = pd.DataFrame(rows, columns=["parameter", "share"])
+            posterior = key in self.plan.from_posterior
+            rows.append(
+                {
+                    "parameter": key,
+                    "drawn_from": "posterior" if posterior else "prior",
+                    "share": first_order(x, y, bins) / total,
+                    "noise_floor": floor_posterior if posterior else floor,
+                }
+            )
+        out = pd.DataFrame(rows, columns=["parameter", "drawn_from", "share", "noise_floor"])
         out = out.sort_values("share", ascending=False, ignore_index=True)
-        # what a parameter with no effect would show at this D: the 95th percentile of the
-        # estimate for a random ordering of the draws
-        rng = np.random.default_rng(0)
-        null = [first_order(rng.random(ok.sum()), y[ok], bins) / total for _ in range(200)]
-        out["noise_floor"] = float(np.percentile(null, 95))
+        summary = []
+        if particle is not None:
+            summary.append(
+                {
+                    "parameter": "(posterior, jointly)",
+                    "drawn_from": "posterior",
+                    "share": between_groups(particle, y) / total,
+                    "noise_floor": np.nan,
+                }
+            )
         noise = table["replicate_sd"].to_numpy(dtype=float)
         if np.isfinite(noise).any():
             within = float(np.nanmean(noise**2)) / self.replicates
-            out.loc[len(out)] = {
-                "parameter": "(replicate noise)",
-                "share": within / total,
-                "noise_floor": np.nan,
-            }
+            summary.append(
+                {
+                    "parameter": "(replicate noise)",
+                    "drawn_from": "",
+                    "share": within / total,
+                    "noise_floor": np.nan,
+                }
+            )
+        out = pd.concat([pd.DataFrame(summary, columns=out.columns), out], ignore_index=True)
+        out["above_floor"] = out["share"] > out["noise_floor"]
         out.insert(0, "strategy", strategy)
         out.insert(1, "metric", metric)
         return out.head(top) if top else out
+
+    def particles(self) -> np.ndarray | None:
+        """Which posterior particle each draw took (0, 1, ...), or None without a posterior."""
+        keys = self.plan.from_posterior
+        if not keys:
+            return None
+        rows = self.plan.draws[keys].round(12)
+        return rows.groupby(keys, sort=False).ngroup().to_numpy()
 
     def cost_matrix(self) -> pd.DataFrame:
         """Draws x strategies: cost per 100 people (needs costs in the scenarios)."""
@@ -481,6 +536,45 @@ class UncertaintyResult:
             written += storage.write_table(out / "costs", self.cost_summary())
             written += storage.write_table(out / "ceac", self.ceac())
         return written
+
+
+def noise_floor(
+    y: np.ndarray,
+    count: int,
+    particle: np.ndarray | None,
+    bins: int,
+    rng: np.random.Generator,
+    repeats: int = 200,
+) -> float:
+    """95th percentile of the largest first-order share among `count` parameters with no
+    effect, drawn per draw or (with `particle`) per posterior particle; NaN for none."""
+    if count <= 0:
+        return np.nan
+    total = float(np.var(y, ddof=1))
+    size = int(particle.max()) + 1 if particle is not None else len(y)
+    largest = []
+    for _ in range(repeats):
+        values = rng.random((count, size))
+        if particle is not None:
+            values = values[:, particle]
+        largest.append(max(first_order(v, y, bins) for v in values) / total)
+    return float(np.percentile(largest, 95))
+
+
+def between_groups(groups: np.ndarray, y: np.ndarray) -> float:
+    """Var(E[y | group]) for draws that share a group (a posterior particle): the between-group
+    mean square less what within-group noise alone would give (one-way ANOVA estimate)."""
+    frame = pd.DataFrame({"g": groups, "y": y})
+    by = frame.groupby("g")["y"]
+    sizes, means = by.size().to_numpy(), by.mean().to_numpy()
+    n, k = len(y), len(sizes)
+    between = float(np.sum(sizes * (means - y.mean()) ** 2))
+    within_ss = float(((frame["y"] - by.transform("mean")) ** 2).sum())
+    if n - k < 1 or k < 2:
+        return np.nan  # every draw its own particle: no within-particle spread to subtract
+    within = within_ss / (n - k)
+    effective = n - float(np.sum(sizes**2)) / n  # E[between] = (k-1) within + effective x var
+    return max((between - (k - 1) * within) / effective, 0.0)
 
 
 def first_order(x: np.ndarray, y: np.ndarray, bins: int = 10) -> float:

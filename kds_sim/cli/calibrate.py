@@ -120,6 +120,10 @@ def handle_abc(args: argparse.Namespace) -> int:
     written = write_abc(result, predictive, per_draw, out, stem, db=kept)
     _print_abc(result, predictive)
     print(f"wrote {len(written)} files to {out} (posterior: {written[0]})")
+    print(
+        'to draw from it: add `[uncertainty]` `posterior = "PATH"` (relative to the '
+        "scenario file) to a file your scenarios extend, then `--uncertainty posterior`"
+    )
     return 0
 
 

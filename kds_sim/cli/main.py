@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -44,6 +45,15 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def _exit_now(code: int) -> None:
+    """End an interrupted program at once. Every finished result is already on disk and the
+    workers are ended; the interpreter's own exit would still join the worker pool's queue
+    threads, which can wait forever on a pipe the ended workers no longer read."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -63,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             f"kds-sim: {what}; finished replicates are kept and a rerun resumes from them",
             file=sys.stderr,
         )
-        return 143 if isinstance(err, Terminated) else 130
+        code = 143 if isinstance(err, Terminated) else 130
+        if argv is None:  # the program itself, not a call from Python code
+            _exit_now(code)
+        return code
     finally:
         signal.signal(signal.SIGTERM, previous)
 

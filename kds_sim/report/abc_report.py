@@ -16,7 +16,8 @@ import pandas as pd
 
 from kds_sim.analysis.abc import AbcResult, write_posterior
 from kds_sim.io import storage
-from kds_sim.report.comparison_report import CSS, embed_image
+from kds_sim.report.comparison_report import CSS
+from kds_sim.report.images import embed_image
 
 
 def pair_keys(identification: pd.DataFrame, identified: int = 4, contrast: int = 1) -> list[str]:

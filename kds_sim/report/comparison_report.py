@@ -9,7 +9,6 @@ brief in Bahasa Indonesia (report_id.html, figures *_id.png).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
 import json
@@ -28,6 +27,7 @@ from kds_sim.io.output_folder import safe_name
 from kds_sim.messages import check_lang, t
 from kds_sim.model.scenario import Scenario
 from kds_sim.report import figures as brief_figures
+from kds_sim.report.images import embed_image
 from kds_sim.report.labels import (
     digits_for,
     metric_label,
@@ -117,11 +117,6 @@ def suffix(lang: str) -> str:
 
 def report_name(lang: str) -> str:
     return f"report{suffix(lang)}.html"
-
-
-def embed_image(path: Path, alt: str | None = None) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(alt or path.stem)}" src="data:image/png;base64,{data}">'
 
 
 def _differences(scenario: Scenario) -> list[tuple[str, object]]:

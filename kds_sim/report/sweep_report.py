@@ -15,7 +15,8 @@ import pandas as pd
 from kds_sim._version import __version__
 from kds_sim.analysis.sweep import SweepResult, figures
 from kds_sim.io import storage
-from kds_sim.report.comparison_report import CSS, embed_image
+from kds_sim.report.comparison_report import CSS
+from kds_sim.report.images import embed_image
 
 
 def _save(fig: object, path: Path, written: list[Path]) -> Path:

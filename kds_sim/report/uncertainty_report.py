@@ -17,6 +17,7 @@ import pandas as pd
 from kds_sim.analysis.uncertainty import UncertaintyResult
 from kds_sim.io import storage
 from kds_sim.messages import t as msg
+from kds_sim.report.images import embed_image
 from kds_sim.report.labels import num, percent
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000")
@@ -113,9 +114,16 @@ def variance_chart(shares: pd.DataFrame) -> Any:
     table = shares.iloc[::-1]
     figure, ax = plt.subplots(figsize=(7.5, 0.4 * len(table) + 1.3))
     ax.barh(table["parameter"], table["share"].clip(lower=0), color=OKABE_ITO[3])
-    floor = shares["noise_floor"].dropna()
-    if len(floor):
-        ax.axvline(floor.iloc[0], color="#555", ls="--", lw=1, label="noise floor at this D")
+    floor = table["noise_floor"]
+    if floor.notna().any():  # per row: posterior parameters have a higher floor (particles)
+        ax.scatter(
+            floor,
+            table["parameter"],
+            marker="|",
+            s=160,
+            color="#222",
+            label="noise floor at this D",
+        )
         ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel("share of the variance across draws (first-order)")
     strategy, metric = shares["strategy"].iloc[0], shares["metric"].iloc[0]
@@ -192,8 +200,6 @@ def write_uncertainty(
 ) -> tuple[list[Path], str]:
     """Tables and figures into `out`; returns the files and the report's HTML section
     (text from the message catalogue in `lang`)."""
-    from kds_sim.report.comparison_report import embed_image
-
     out = Path(out)
     written = result.write(out)
     figures: dict[str, Any] = {"uncertainty_survival": fan_chart(result, labels)}
