@@ -6,12 +6,15 @@
 2. no_group, group_as_assessed, capacity_building and capacity_building_mentoring over
    5 years (1825 days), written to <out>/five_years: capacity erodes without mentoring.
 
-Each comparison is written with kds_sim.save (comparison.csv/.parquet, survival, forest and
-capacity figures, the brief in English and Bahasa Indonesia, report.html and report_id.html,
-per-scenario summary and daily tables).
+Each comparison also runs at parameter draws from the shipped posterior (priors for the rest;
+200 draws x 10 replicates, and 100 x 5 for the five-year runs, which are five times longer), so
+the briefs quote 95 % uncertainty intervals beside the Monte Carlo CIs. Each is written with
+kds_sim.save (comparison.csv/.parquet with ui_low/ui_high, survival, forest and capacity
+figures, the uncertainty tables and figures, the brief in English and Bahasa Indonesia,
+report.html and report_id.html, per-scenario summary and daily tables).
 
     python experiments/compare_interventions.py                  # 100 replicates, 2 workers
-    python experiments/compare_interventions.py --replicates 5   # a quick check
+    python experiments/compare_interventions.py --replicates 5 --draws 0 --five-year-draws 0
 """
 
 from __future__ import annotations

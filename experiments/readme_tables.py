@@ -73,7 +73,7 @@ def headline() -> str:
     joint = drivers[drivers["parameter"] == "(posterior, jointly)"]["share"]
     if len(joint):
         named += f"; the posterior's parameters jointly {joint.iloc[0]:.0%}"
-    strategy = drivers["strategy"].iloc[0]
+    strategy = dict(HEADLINE).get(drivers["strategy"].iloc[0], drivers["strategy"].iloc[0])
     lines += [
         "",
         f"95 % uncertainty interval (UI): the middle 95 % over {timing['draws']} parameter draws "
@@ -82,7 +82,7 @@ def headline() -> str:
         "which the strategy averts the most (ties shared). Last column: "
         f"{replicates} replicates at the calibrated values; that interval is the precision of "
         "the mean only. What drives the "
-        f"width for {strategy.replace('_', ' ')}: {named} of the variance across draws (single "
+        f"width for {strategy}: {named} of the variance across draws (single "
         f"parameters above their noise floor, {floor}; "
         "`experiments/results/compare_uncertainty/`).",
     ]
@@ -110,9 +110,24 @@ def _drawn(timing: dict) -> str:
 def five_years() -> str:
     """The five-year sentence, from the five-year comparison."""
     table = pd.read_csv(RESULTS / "compare_interventions" / "five_years" / "comparison.csv")
-    table = table.set_index(["scenario", "metric"])["mean"]
-    building = table[("capacity_building", "averted_per_100_horizon")]
-    mentoring = table[("capacity_building_mentoring", "averted_per_100_horizon")]
+    table = table.set_index(["scenario", "metric"])
+    folder = RESULTS / "compare_interventions" / "five_years"
+    draws = None
+    if (folder / "uncertainty.csv").exists():
+        draws = pd.read_csv(folder / "uncertainty.csv").set_index(["strategy", "metric"])
+
+    def averted(name: str) -> str:
+        point = table.loc[(name, "averted_per_100_horizon"), "mean"]
+        if draws is None:
+            return f"{point:.1f}"
+        row = draws.loc[(name, "averted_per_100_horizon")]
+        return (
+            f"{row['mean']:.1f} (95 % UI {row['ui_low']:.1f} to {row['ui_high']:.1f}; "
+            f"{point:.1f} at the calibrated values)"
+        )
+
+    building = averted("capacity_building")
+    mentoring = averted("capacity_building_mentoring")
     capacity = pd.read_csv(
         RESULTS / "compare_interventions" / "five_years" / "capacity_by_year.csv"
     )
@@ -121,10 +136,18 @@ def five_years() -> str:
     later = plain[plain.index > (above.min() if len(above) else 0)]
     below = later.index[later["capacity_mean"] < 2.75]
     when = f"by anniversary {int(below.min())}" if len(below) else "at no anniversary"
+    best = ""
+    chances = RESULTS / "compare_interventions" / "five_years" / "probability_best.csv"
+    if chances.exists():
+        share = pd.read_csv(chances).set_index("strategy")["probability_best"]
+        best = (
+            f" Mentoring makes the package the better of the two in "
+            f"{share['capacity_building_mentoring']:.0%} of parameter draws (ties shared)."
+        )
     return (
-        f"Over five years, capacity building averts {building:.1f} and with mentoring "
-        f"{mentoring:.1f} relapses per 100. Without mentoring the group's mean capacity falls "
-        f'back below the PEKA "good" line (2.75) {when}.'
+        f"Over five years, capacity building averts {building} and "
+        f"with mentoring {mentoring} relapses per 100.{best} Without mentoring the group's "
+        f'mean capacity falls back below the PEKA "good" line (2.75) {when}.'
     )
 
 

@@ -243,7 +243,7 @@ def test_the_shipped_scenarios_draw_from_the_shipped_posterior() -> None:
 
 def test_the_brief_carries_the_uncertainty_in_both_languages(tmp_path: Path) -> None:
     """write_comparison(uncertainty=...): the summary quotes the UI, the section sits before
-    the appendix (so it prints), figures per language, and the appendix's command repeats it."""
+    the appendix, figures per language, and the appendix's command repeats it."""
     import kds_sim
     from kds_sim.analysis.comparison import compare
 

@@ -251,12 +251,13 @@ def _in_pool(
             done(futures[future], future.result())
             kept.add(future)
     except BaseException:
-        # interrupted (Ctrl-C, SIGTERM) or failed: keep every replicate that did finish
-        for future, chunk in futures.items():
-            finished = future not in kept and future.done() and not future.cancelled()
-            if finished and future.exception() is None:
-                done(chunk, future.result())
+        # interrupted (Ctrl-C, SIGTERM) or failed: end the workers first (finished results are
+        # already in this process), then keep every replicate that did finish
+        finished = [f for f in futures if f not in kept and f.done() and not f.cancelled()]
         stop_pool(pool)
+        for future in finished:
+            if future.exception() is None:
+                done(futures[future], future.result())
         raise
 
 

@@ -104,10 +104,12 @@ figure img{margin:0 auto;max-width:100%}
 #figure-forest img{width:78%}#figure-survival img{width:88%}#figure-capacity img{width:72%}
 table{font-size:8pt}tr{break-inside:avoid}thead{display:table-header-group}
 .appendix{display:none}.print-only{display:block}
+section.uncertainty{display:none}
 }
 """
-"""Print: A4 with page numbers; summary and figures first, then the tables; the technical
-appendix is left to the screen."""
+"""Print: A4 with page numbers; summary and figures first, then the tables. The uncertainty
+section and the technical appendix are left to the screen (the summary, the forest plot and
+the key table already quote the uncertainty intervals)."""
 
 
 def suffix(lang: str) -> str:
