@@ -371,6 +371,9 @@ def test_signal_ends_workers_keeps_finished_replicates_and_exits(tmp_path, signu
             stdout=out_file,
             stderr=err_file,
             env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread
+            # started with SIGINT ignored, as a background job of a script is (CI runs this
+            # suite so): kds-sim must still stop on it
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
     try:
         deadline = time.monotonic() + 90

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 
@@ -45,15 +44,6 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
-def _exit_now(code: int) -> None:
-    """End an interrupted program at once. Every finished result is already on disk and the
-    workers are ended; the interpreter's own exit would still join the worker pool's queue
-    threads, which can wait forever on a pipe the ended workers no longer read."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     from kds_sim.model.network import NetworkFileError
 
     previous = signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C and `kill -INT` stop kds-sim cleanly even when it was started with SIGINT ignored
+    # (a background job of a script inherits that, and Python then keeps ignoring it)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args))
     except (ScenarioError, NetworkFileError, OutputFolderError, common.UserError) as err:
@@ -73,12 +66,10 @@ def main(argv: list[str] | None = None) -> int:
             f"kds-sim: {what}; finished replicates are kept and a rerun resumes from them",
             file=sys.stderr,
         )
-        code = 143 if isinstance(err, Terminated) else 130
-        if argv is None:  # the program itself, not a call from Python code
-            _exit_now(code)
-        return code
+        return 143 if isinstance(err, Terminated) else 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 if __name__ == "__main__":
