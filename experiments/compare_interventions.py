@@ -111,27 +111,18 @@ def capacity_by_year(result, years: int) -> pd.DataFrame:
 
 
 def uncertainty(
-    scenarios: list,
-    draws: int,
-    replicates: int,
-    horizon: int | None,
-    cache: Path | None,
-    args: argparse.Namespace,
-    draw_cache: Path,
+    result, draws: int, replicates: int, args: argparse.Namespace, draw_cache: Path | None
 ):
-    """The same strategies at `draws` parameter draws from the shipped posterior (and priors
-    elsewhere): the 95 % uncertainty intervals the briefs quote. None with --draws 0."""
+    """The compared strategies (as run: horizon applied) at `draws` parameter draws from the
+    shipped posterior (and priors elsewhere): the 95 % uncertainty intervals the briefs quote.
+    None with --draws 0."""
     if draws == 0:
         return None
     from kds_sim.analysis.uncertainty import run_uncertainty
 
-    if horizon is not None:
-        scenarios = [
-            s.model_copy(update={"run": s.run.model_copy(update={"horizon_days": horizon})})
-            for s in scenarios
-        ]
+    scenarios = [run.scenario for run in result.results.values()]
     started = time.perf_counter()
-    result = run_uncertainty(
+    uncertain = run_uncertainty(
         scenarios,
         reference=REFERENCE,
         source="posterior",
@@ -140,14 +131,14 @@ def uncertainty(
         seed=args.seed,
         workers=args.workers,
         progress=not args.no_progress,
-        cache_dir=draw_cache if cache is not None else None,
+        cache_dir=draw_cache,
     )
     runs = draws * replicates * len(scenarios)
     print(
         f"uncertainty: {draws} posterior draws x {replicates} replicates x {len(scenarios)} "
         f"scenarios = {runs} runs in {time.perf_counter() - started:.0f} s"
     )
-    return result
+    return uncertain
 
 
 def show(title: str, table: pd.DataFrame) -> None:
@@ -245,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         result.wide(TABLE),
     )
     uncertain = uncertainty(
-        scenarios, args.draws, args.draw_replicates, None, cache, args, args.out / ".draws"
+        result, args.draws, args.draw_replicates, args, args.out / ".draws" if cache else None
     )
     written = kds_sim.save(
         result, args.out, langs=LANGS, files=shown_files(files), uncertainty=uncertain
@@ -274,13 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     five = args.out / "five_years"
     uncertain = uncertainty(
-        scenarios,
+        long,
         args.five_year_draws,
         args.five_year_draw_replicates,
-        FIVE_YEAR_HORIZON,
-        cache,
         args,
-        five / ".draws",
+        five / ".draws" if cache else None,
     )
     written = kds_sim.save(
         long, five, langs=LANGS, files=shown_files(long_files), uncertainty=uncertain

@@ -303,7 +303,7 @@ def test_posterior_parameters_are_judged_against_a_particle_level_noise_floor() 
     values = pd.DataFrame(
         {"draw": np.arange(200), "strategy": "s", "metric": "m", "value": y, "replicate_sd": 0.3}
     )
-    plan = DrawPlan("posterior test", draws, {}, ["a", "b"], [])
+    plan = DrawPlan("posterior test", draws, {}, ["a", "b"], [], "posterior", particle)
     result = UncertaintyResult(plan, values, pd.DataFrame(), "s", replicates=4, seed=0)
     shares = result.variance_shares("m", "s").set_index("parameter")
     assert shares.loc["a", "above_floor"] and shares.loc["a", "share"] > 0.4

@@ -87,6 +87,8 @@ class DrawPlan:
     levers: list[str]
     option: str = PRIOR
     """How to ask for these draws again: `--uncertainty prior|posterior|FILE`."""
+    particles: np.ndarray | None = None
+    """The posterior row (particle) each draw took; None when nothing is drawn from one."""
 
     @property
     def keys(self) -> list[str]:
@@ -138,6 +140,7 @@ def plan_draws(
     columns: dict[str, np.ndarray] = {"draw": np.arange(draws)}
     from_posterior: list[str] = []
     posterior_file = None
+    rows = None
     if source in (None, PRIOR):
         label = PRIOR
     elif source == POSTERIOR:
@@ -171,7 +174,8 @@ def plan_draws(
         if key not in from_posterior:
             columns[key] = priors[key].sample(rng, draws)
     option = PRIOR if posterior_file is None else POSTERIOR if source == POSTERIOR else str(source)
-    return DrawPlan(label, pd.DataFrame(columns), priors, from_posterior, levers, option)
+    particles = rows if from_posterior else None
+    return DrawPlan(label, pd.DataFrame(columns), priors, from_posterior, levers, option, particles)
 
 
 def _value(scenario: Scenario, key: str) -> Any:
@@ -398,7 +402,7 @@ class UncertaintyResult:
         y = y[ok]
         total = float(np.var(y, ddof=1)) if len(y) > 2 else np.nan
         rng = np.random.default_rng(0)
-        particle = self.particles()
+        particle = self.plan.particles
         if particle is not None:
             particle = particle[ok]
         posterior_keys = [k for k in self.plan.keys if k in self.plan.from_posterior]
@@ -444,14 +448,6 @@ class UncertaintyResult:
         out.insert(0, "strategy", strategy)
         out.insert(1, "metric", metric)
         return out.head(top) if top else out
-
-    def particles(self) -> np.ndarray | None:
-        """Which posterior particle each draw took (0, 1, ...), or None without a posterior."""
-        keys = self.plan.from_posterior
-        if not keys:
-            return None
-        rows = self.plan.draws[keys].round(12)
-        return rows.groupby(keys, sort=False).ngroup().to_numpy()
 
     def cost_matrix(self) -> pd.DataFrame:
         """Draws x strategies: cost per 100 people (needs costs in the scenarios)."""

@@ -24,7 +24,7 @@ from kds_sim.analysis.comparison import ComparisonResult
 from kds_sim.analysis.uncertainty import UncertaintyResult
 from kds_sim.io import storage
 from kds_sim.io.output_folder import safe_name
-from kds_sim.messages import check_lang, t
+from kds_sim.messages import t
 from kds_sim.model.scenario import Scenario
 from kds_sim.report import figures as brief_figures
 from kds_sim.report.images import embed_image
@@ -34,6 +34,7 @@ from kds_sim.report.labels import (
     num,
     scenario_description,
     scenario_label,
+    suffix,
 )
 from kds_sim.report.reference import entries
 from kds_sim.report.summary import (
@@ -112,11 +113,6 @@ section and the technical appendix are left to the screen (the summary, the fore
 the key table already quote the uncertainty intervals)."""
 
 
-def suffix(lang: str) -> str:
-    """File-name suffix of a language: "" for English, "_id" for Bahasa Indonesia."""
-    return "" if check_lang(lang) == "en" else f"_{lang}"
-
-
 def report_name(lang: str) -> str:
     return f"report{suffix(lang)}.html"
 
@@ -178,7 +174,9 @@ def write_comparison(
         section, command = "", ""
         if uncertainty is not None:
             labels = {n: scenario_label(r.scenario, lang) for n, r in result.results.items()}
-            files_u, section = write_uncertainty(uncertainty, out, at_least, labels, lang)
+            files_u, section = write_uncertainty(
+                uncertainty, out, at_least, labels, lang, tables=lang == langs[0]
+            )
             written += files_u
             command = uncertainty_options(uncertainty, at_least)
         page = write_html(

@@ -13,7 +13,7 @@ import math
 import re
 
 from kds_sim.analysis import metrics
-from kds_sim.messages import catalogue, number, t
+from kds_sim.messages import catalogue, check_lang, number, t
 from kds_sim.model.scenario import Scenario
 
 
@@ -97,3 +97,8 @@ def join(items: list[str], lang: str) -> str:
     if len(items) <= 1:
         return "".join(items)
     return t("report.list_sep", lang).join(items[:-1]) + f" {t('report.and', lang)} {items[-1]}"
+
+
+def suffix(lang: str) -> str:
+    """File-name suffix of a language: "" for English, "_id" for Bahasa Indonesia."""
+    return "" if check_lang(lang) == "en" else f"_{lang}"

@@ -18,7 +18,7 @@ from kds_sim.analysis.uncertainty import UncertaintyResult
 from kds_sim.io import storage
 from kds_sim.messages import t as msg
 from kds_sim.report.images import embed_image
-from kds_sim.report.labels import num, percent
+from kds_sim.report.labels import num, percent, suffix
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000")
 """A colour-blind-safe palette (Okabe & Ito 2008)."""
@@ -197,28 +197,32 @@ def write_uncertainty(
     at_least: float = 3.0,
     labels: dict[str, str] | None = None,
     lang: str = "en",
+    tables: bool = True,
 ) -> tuple[list[Path], str]:
-    """Tables and figures into `out`; returns the files and the report's HTML section
-    (text from the message catalogue in `lang`)."""
+    """Tables (unless `tables` is False: a second language needs only its figures) and
+    figures into `out`; returns the files and the report's HTML section (text from the
+    message catalogue in `lang`)."""
     out = Path(out)
-    written = result.write(out)
+    written = result.write(out) if tables else []
     figures: dict[str, Any] = {"uncertainty_survival": fan_chart(result, labels)}
     many = len(result.strategies) > 1
     shares = None
     if many:
         table = headline(result, at_least)
-        written += storage.write_table(out / "uncertainty_headline", table)
+        if tables:
+            written += storage.write_table(out / "uncertainty_headline", table)
         figures["uncertainty_forest"] = forest(result, labels=labels)
         figures["probability_best"] = probability_best_chart(result, labels)
         main = main_strategy(result)
         shares = result.variance_shares("averted_per_100_365d", main, top=10)
-        written += storage.write_table(out / "uncertainty_variance", shares)
+        if tables:
+            written += storage.write_table(out / "uncertainty_variance", shares)
         figures["uncertainty_variance"] = variance_chart(shares)
         if result.costs is not None:
             figures["ceac"] = ceac_chart(result, labels)
-    end = "" if lang == "en" else f"_{lang}"  # as the brief's own figures
     paths = {
-        name: storage.write_figure(out / f"{name}{end}.png", fig) for name, fig in figures.items()
+        name: storage.write_figure(out / f"{name}{suffix(lang)}.png", fig)
+        for name, fig in figures.items()
     }
     written += list(paths.values())
     text = {"draws": result.draws, "replicates": result.replicates, "source": result.plan.source}
@@ -231,7 +235,7 @@ def write_uncertainty(
         "</p>",
     ]
     if many:
-        parts.append(html_table(headline(result, at_least), labels, at_least, lang))
+        parts.append(html_table(table, labels, at_least, lang))
     for name in ("uncertainty_forest", "probability_best", "uncertainty_survival"):
         if name in paths:
             parts.append(embed_image(paths[name]))
