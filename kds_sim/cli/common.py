@@ -8,9 +8,11 @@ import sys
 import tomllib
 from typing import Any
 
+from kds_sim.errors import KdsSimError
 
-class UserError(Exception):
-    """A mistake the user can fix; reported without a traceback."""
+
+class UserError(KdsSimError):
+    """A mistake in the command line itself (an option's value or combination)."""
 
 
 def parse_override(text: str) -> tuple[str, object]:

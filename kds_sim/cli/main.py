@@ -7,7 +7,7 @@ import signal
 import sys
 
 from kds_sim._version import __version__
-from kds_sim.cli import analyse, calibrate, common, compare, params, run, sweep
+from kds_sim.cli import analyse, calibrate, compare, params, run, sweep
 
 COMMANDS = (run, compare, calibrate, params, sweep, analyse)
 
@@ -47,9 +47,7 @@ def _terminate(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from kds_sim.io.output_folder import OutputFolderError
-    from kds_sim.io.scenario_files import ScenarioError
-    from kds_sim.model.network import NetworkFileError
+    from kds_sim.errors import KdsSimError
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     # Ctrl-C and `kill -INT` stop kds-sim cleanly even when it was started with SIGINT ignored
@@ -57,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args))
-    except (ScenarioError, NetworkFileError, OutputFolderError, common.UserError) as err:
+    except KdsSimError as err:
         print(f"kds-sim: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:

@@ -21,14 +21,11 @@ import shutil
 import uuid
 from pathlib import Path
 
+from kds_sim.errors import OutputFolderError
 from kds_sim.io import storage
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-
-
-class OutputFolderError(Exception):
-    """The output folder cannot be used; the message says why and what to do."""
 
 
 def safe_name(name: str) -> str:

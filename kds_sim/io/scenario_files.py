@@ -9,13 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from kds_sim.errors import ScenarioError
 from kds_sim.model.interventions import REGISTRY
 from kds_sim.model.scenario import Scenario
-
-
-class ScenarioError(ValueError):
-    """A mistake in a scenario file: the message names the file, the key and what is allowed."""
-
 
 MAX_EXTENDS_DEPTH = 20
 LIST_KEYS = ("interventions",)  # arrays of tables: a child's entries are appended to its parent's

@@ -17,13 +17,10 @@ import networkx as nx
 import numpy as np
 from scipy import sparse, stats
 
+from kds_sim.errors import NetworkFileError
 from kds_sim.model.parameters import Network
 
 ROLES = ("recovering", "using", "supportive", "stigmatising")
-
-
-class NetworkFileError(ValueError):
-    """A user-supplied network file is malformed; the message names file, row and problem."""
 
 
 @dataclass

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from kds_sim.errors import PdfError
 from kds_sim.io import storage
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -22,10 +23,6 @@ MISSING = (
     "(apt-get install -y chromium) or set KDS_SIM_CHROMIUM to the browser's path; "
     "report.html itself needs no browser to write, and a browser's Print gives the same brief"
 )
-
-
-class PdfError(RuntimeError):
-    """The PDF could not be written (no browser, or the browser failed)."""
 
 
 def find_chromium() -> str | None:

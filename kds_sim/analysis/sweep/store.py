@@ -24,12 +24,9 @@ from typing import IO, Any
 import pandas as pd
 
 from kds_sim._version import __version__
+from kds_sim.errors import StoreError
 
 STORE = "sweep.sqlite"
-
-
-class StoreError(Exception):
-    """The store cannot be used as asked (exists, is busy, or holds another experiment)."""
 
 
 class Store:
