@@ -319,7 +319,7 @@ def test_brief_in_both_languages_is_self_contained(small, tmp_path):
             scenario = small.results[name].scenario
             assert scenario_label(scenario, lang) in page
             assert f"{name}.toml" in page  # the file, in a detail row
-        assert len(re.findall(r"<img[^>]*src=\"data:image/png;base64,", page)) == 3
+        assert len(re.findall(r"<img[^>]*src=[\"']data:image/png;base64,", page)) == 3
         for url in re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', page, flags=re.I):
             assert url.startswith(("data:", "#")), url
         assert "@media print" in page and "@page" in page

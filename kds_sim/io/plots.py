@@ -6,6 +6,10 @@ non-interactive one before it draws.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -16,6 +20,15 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#0
 REFERENCE_GREY = "#7F7F7F"
 GOOD_LINE = 2.75
 """PEKA score between 'needs development' and 'good'."""
+
+
+@contextmanager
+def plain_text() -> Iterator[None]:
+    """Text drawn as typed: a `$` in a label, a currency or a file name is a dollar sign, never
+    the start of matplotlib's mathtext (two of them made a figure fail to draw). Our own
+    figures use no mathtext. Use as a `with` block or a decorator around drawing and saving."""
+    with matplotlib.rc_context({"text.parse_math": False}):
+        yield
 
 
 def new_axes(width: float = 7.0, height: float = 4.2):

@@ -199,9 +199,19 @@ def describe_errors(errors: list[Any], data: dict, origin: dict, default: Path |
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             details = [str(d) for d in (extra.get("unit", ""), _allowed(field)) if d]
             hint = f" ({'; '.join([field.description, *details])})"
-        shown = "missing" if error["type"] == "missing" else f"= {value!r}"
+        shown = "missing" if error["type"] == "missing" else f"= {shown_value(value)}"
         lines.append(f"{file}: {key} {shown}: {message}{hint}")
     return "\n".join(lines)
+
+
+def shown_value(value: Any, limit: int = 60) -> str:
+    """A value as an error message quotes it: its repr, cut short so the message stays one
+    readable line (a 100,000-character label is not echoed back)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters"
+    return f"{text[:limit]}... ({size})"
 
 
 def get_dotted(scenario: BaseModel, key: str) -> Any:

@@ -74,10 +74,18 @@ def write_table(path: str | Path, table: pd.DataFrame, parquet: bool = True) -> 
 
 
 def write_figure(path: str | Path, figure) -> Path:
+    import matplotlib
     import matplotlib.pyplot as plt
+    from matplotlib.text import Text
 
     def save(tmp: Path) -> None:
-        figure.savefig(tmp, format="png", dpi=130, bbox_inches="tight", metadata={"Software": None})
+        # user text ($ in a label) is never mathtext, even in a figure drawn elsewhere
+        with matplotlib.rc_context({"text.parse_math": False}):
+            for text in figure.findobj(Text):
+                text.set_parse_math(False)
+            figure.savefig(
+                tmp, format="png", dpi=130, bbox_inches="tight", metadata={"Software": None}
+            )
 
     try:
         return atomic_write(path, save)

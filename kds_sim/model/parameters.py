@@ -8,9 +8,10 @@ docs and the scenario files cannot drift apart.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 DOMAINS: tuple[str, ...] = (
     "management_membership",
@@ -34,6 +35,43 @@ def param(default: Any, unit: str, source: str, doc: str, **constraints: Any) ->
     return Field(
         default, description=doc, json_schema_extra={"unit": unit, "source": source}, **constraints
     )
+
+
+LABEL_LENGTH = 120
+"""Longest name, label or currency a report shows: a figure's axis or a table cell holds it."""
+TEXT_LENGTH = 4000
+"""Longest description, source or reasoning: a paragraph of the brief, not a document."""
+
+
+def checked_text(value: str, limit: int, multiline: bool) -> str:
+    """User text that a report can show: no NUL or control characters (tab and newline only
+    in multi-line text), not only invisible characters, and at most `limit` characters. The
+    scenario is refused before any simulation, rather than a report broken after them."""
+    if len(value) > limit:
+        raise ValueError(f"{len(value)} characters; allowed: at most {limit} characters")
+    allowed = "\t\n\r" if multiline else ""
+    for position, char in enumerate(value):
+        if unicodedata.category(char) == "Cc" and char not in allowed:
+            raise ValueError(
+                f"control character U+{ord(char):04X} at position {position}; allowed: "
+                f"printable text{' (tabs and newlines too)' if multiline else ''}"
+            )
+    if value and not any(_visible(c) for c in value):
+        raise ValueError(
+            "only spaces or zero-width characters; allowed: text with a visible character, or empty"
+        )
+    return value
+
+
+def _visible(char: str) -> bool:
+    """Not whitespace, not a format character (zero-width space, joiners, direction marks)."""
+    return not char.isspace() and unicodedata.category(char) not in ("Cf", "Zs", "Zl", "Zp", "Mn")
+
+
+Label = Annotated[str, AfterValidator(lambda v: checked_text(v, LABEL_LENGTH, multiline=False))]
+"""A name, label or currency: one line of visible text."""
+Text = Annotated[str, AfterValidator(lambda v: checked_text(v, TEXT_LENGTH, multiline=True))]
+"""A description, source or reasoning: a paragraph."""
 
 
 class Section(BaseModel):
@@ -824,7 +862,7 @@ class Costs(Section):
     value as an illustrative placeholder with no source.
     """
 
-    currency: str = param("", "text", "user", "currency of every cost, e.g. IDR")
+    currency: Label = param("", "text", "user", "currency of every cost, e.g. IDR")
     year: int | None = param(None, "year", "user", "price year of the costs", ge=1900, le=2100)
     per_training_session: float | None = param(
         None, "currency per session", "user", "one session of any training kind", ge=0
@@ -844,7 +882,7 @@ class Costs(Section):
         "user",
         "true when the values are placeholders with no source: every cost output says so",
     )
-    source: str = param("", "text", "user", "where the unit costs come from")
+    source: Text = param("", "text", "user", "where the unit costs come from")
 
     @property
     def given(self) -> bool:

@@ -16,11 +16,13 @@ from kds_sim.model.parameters import (
     Behaviour,
     Costs,
     Group,
+    Label,
     Network,
     Outputs,
     Population,
     Run,
     Section,
+    Text,
     param,
 )
 from kds_sim.model.priors import FAMILIES, Prior
@@ -37,7 +39,7 @@ class PriorSpec(Section):
     low: float = param(..., "parameter's unit", "user", "lower bound")
     high: float = param(..., "parameter's unit", "user", "upper bound")
     mode: float | None = param(None, "parameter's unit", "user", "most likely value (triangular)")
-    reason: str = param(..., "text", "user", "the source, or the reasoning of the assumption")
+    reason: Text = param(..., "text", "user", "the source, or the reasoning of the assumption")
 
     @model_validator(mode="after")
     def _valid(self) -> PriorSpec:
@@ -73,13 +75,13 @@ class Uncertainty(Section):
 class Scenario(Section):
     """A complete, validated scenario."""
 
-    name: str = param("scenario", "text", "scenario design", "short name used in tables")
-    description: str = param("", "text", "scenario design", "the question the scenario answers")
-    label: str = param(
+    name: Label = param("scenario", "text", "scenario design", "short name used in tables")
+    description: Text = param("", "text", "scenario design", "the question the scenario answers")
+    label: Label = param(
         "", "text", "scenario design", "short human-readable name for reports (default: name)"
     )
-    label_id: str = param("", "text", "scenario design", "the label in Bahasa Indonesia")
-    description_id: str = param(
+    label_id: Label = param("", "text", "scenario design", "the label in Bahasa Indonesia")
+    description_id: Text = param(
         "", "text", "scenario design", "the description in Bahasa Indonesia"
     )
     run: Run = Field(default_factory=Run)

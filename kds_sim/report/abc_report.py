@@ -7,7 +7,6 @@ STEM_pairs.png, STEM_generations.png and STEM_abc.html. Every file is written at
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,9 @@ import pandas as pd
 
 from kds_sim.analysis.abc import AbcResult, write_posterior
 from kds_sim.io import storage
+from kds_sim.io.plots import plain_text
 from kds_sim.report.comparison_report import CSS
+from kds_sim.report.html import Html, el, page, table
 from kds_sim.report.images import embed_image
 
 
@@ -105,6 +106,7 @@ def generations_figure(generations: pd.DataFrame) -> Any:
     return figure
 
 
+@plain_text()
 def write_abc(
     result: AbcResult,
     predictive: pd.DataFrame,
@@ -131,8 +133,8 @@ def write_abc(
         "predictive_draws": per_draw,
         "identification": identification,
     }
-    for name, table in tables.items():
-        written += storage.write_table(out / f"{stem}_{name}", table, parquet=False)
+    for name, frame in tables.items():
+        written += storage.write_table(out / f"{stem}_{name}", frame, parquet=False)
     pairs = out / f"{stem}_pairs.png"
     written.append(storage.write_figure(pairs, pairs_figure(result, pair_keys(identification))))
     gens = out / f"{stem}_generations.png"
@@ -153,8 +155,8 @@ def _html(
     ident = tables["identification"]
     counts = ident["reading"].value_counts()
 
-    def table(frame: pd.DataFrame) -> str:
-        return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
+    def frame_table(frame: pd.DataFrame) -> Html:
+        return table(frame, index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
 
     stop = (
         f"reached the epsilon floor {s.minimum_epsilon:g}"
@@ -162,30 +164,35 @@ def _html(
         else f"stopped at epsilon {result.epsilon:.3g} (generation or simulation limit) before "
         f"the floor {s.minimum_epsilon:g}"
     )
-    parts = [
-        "<!doctype html><meta charset='utf-8'>",
-        f"<title>ABC calibration: {html.escape(result.targets.path.name)}</title>",
-        f"<style>{CSS}</style>",
-        f"<h1>ABC calibration: {html.escape(result.targets.path.name)}</h1>",
-        f"<p>ABC-SMC with {s.population} particles, {len(result.generations)} generations, "
-        f"{result.simulations} simulations in {result.wall_seconds / 60:.1f} minutes "
-        f"({html.escape(s.sampler)}); {stop}. Effective sample size of the posterior "
-        f"{result.ess:.0f}. Each particle ran the fit targets' scenarios with "
-        f"{s.replicates} replicates and fresh seeds (root seed {s.seed}; reproducible "
-        f"{html.escape(provenance['reproducible'])}). kds-sim {html.escape(provenance['version'])}"
-        f", pyabc {html.escape(provenance['pyabc'])}.</p>",
-        f"<p class='note'>{len(ident)} parameters inferred: "
-        + ", ".join(f"{int(n)} {html.escape(str(r))}" for r, n in counts.items())
-        + " (posterior sd / prior sd below 0.5: identified; 0.5-0.85: partly; above: the "
-        "targets say little about it and its posterior is close to its prior).</p>",
-        "<h2>Generations</h2>",
+    title = f"ABC calibration: {result.targets.path.name}"
+    readings = ", ".join(f"{int(n)} {r}" for r, n in counts.items())
+    body = [
+        el("h1", title),
+        el(
+            "p",
+            f"ABC-SMC with {s.population} particles, {len(result.generations)} generations, "
+            f"{result.simulations} simulations in {result.wall_seconds / 60:.1f} minutes "
+            f"({s.sampler}); {stop}. Effective sample size of the posterior "
+            f"{result.ess:.0f}. Each particle ran the fit targets' scenarios with "
+            f"{s.replicates} replicates and fresh seeds (root seed {s.seed}; reproducible "
+            f"{provenance['reproducible']}). kds-sim {provenance['version']}, "
+            f"pyabc {provenance['pyabc']}.",
+        ),
+        el(
+            "p",
+            f"{len(ident)} parameters inferred: {readings} (posterior sd / prior sd below 0.5: "
+            "identified; 0.5-0.85: partly; above: the targets say little about it and its "
+            "posterior is close to its prior).",
+            class_="note",
+        ),
+        el("h2", "Generations"),
         embed_image(gens),
-        table(tables["generations"]),
-        "<h2>Posterior predictive check (every target)</h2>",
-        table(tables["predictive"]),
-        "<h2>Pairwise posterior</h2>",
+        frame_table(tables["generations"]),
+        el("h2", "Posterior predictive check (every target)"),
+        frame_table(tables["predictive"]),
+        el("h2", "Pairwise posterior"),
         embed_image(pairs),
-        "<h2>Identification</h2>",
-        table(ident),
+        el("h2", "Identification"),
+        frame_table(ident),
     ]
-    return storage.write_text(path, "\n".join(parts))
+    return storage.write_text(path, page(title, body, CSS))

@@ -10,9 +10,9 @@ brief in Bahasa Indonesia (report_id.html, figures *_id.png).
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import math
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,9 +24,11 @@ from kds_sim.analysis.comparison import ComparisonResult
 from kds_sim.analysis.uncertainty import UncertaintyResult
 from kds_sim.io import storage
 from kds_sim.io.output_folder import safe_name
+from kds_sim.io.plots import plain_text
 from kds_sim.messages import t
 from kds_sim.model.scenario import Scenario
 from kds_sim.report import figures as brief_figures
+from kds_sim.report.html import Html, el, join, page
 from kds_sim.report.images import embed_image
 from kds_sim.report.labels import (
     digits_for,
@@ -131,6 +133,7 @@ def _differences(scenario: Scenario) -> list[tuple[str, object]]:
     return changed
 
 
+@plain_text()
 def write_comparison(
     result: ComparisonResult,
     out: str | Path,
@@ -141,6 +144,7 @@ def write_comparison(
     table: pd.DataFrame | None = None,
     uncertainty: UncertaintyResult | None = None,
     at_least: float = 3.0,
+    overrides: Mapping[str, object] | None = None,
 ) -> list[Path]:
     """Write every output of a comparison into `out`: tables once, and per language the
     figures and the brief (report.html, report_id.html), printed to PDF with `pdf`.
@@ -149,7 +153,9 @@ def write_comparison(
     `sensitivity` path is read when it exists, for the 'depends most on' line; `table`
     replaces the comparison table. With `uncertainty` (run_uncertainty on the same
     scenarios), the summary quotes its 95 % uncertainty intervals and the brief gets its
-    section, tables and figures (`at_least`: the 'averts at least X per 100' threshold)."""
+    section, tables and figures (`at_least`: the 'averts at least X per 100' threshold).
+    `overrides` (dotted key -> value) are the changes made to the scenario files; the brief's
+    command that reproduces it repeats them."""
     out = Path(out)
     if table is None and uncertainty is not None:
         table = with_uncertainty(
@@ -171,7 +177,8 @@ def write_comparison(
     for lang in langs:
         pictures = write_figures(result, out, lang)
         written += pictures.values()
-        section, command = "", ""
+        section: Html | None = None
+        command: list[str] = []
         if uncertainty is not None:
             labels = {n: scenario_label(r.scenario, lang) for n, r in result.results.items()}
             files_u, section = write_uncertainty(
@@ -179,14 +186,22 @@ def write_comparison(
             )
             written += files_u
             command = uncertainty_options(uncertainty, at_least)
-        page = write_html(
-            result, pictures, out / report_name(lang), lang, files, sensitivity, section, command
+        brief = write_html(
+            result,
+            pictures,
+            out / report_name(lang),
+            lang,
+            files,
+            sensitivity,
+            section,
+            command,
+            overrides,
         )
-        written.append(page)
+        written.append(brief)
         if pdf:
             from kds_sim.report.pdf import write_pdf
 
-            written.append(write_pdf(page, page.with_suffix(".pdf")))
+            written.append(write_pdf(brief, brief.with_suffix(".pdf")))
     return written
 
 
@@ -217,24 +232,21 @@ def write_figures(result: ComparisonResult, out: Path, lang: str) -> dict[str, P
     return pictures
 
 
-def _cell(value: str, below: str = "") -> str:
-    extra = f"<span class='ci'>{html.escape(below)}</span>" if below else ""
-    return f"<td><span class='v'>{html.escape(value)}</span>{extra}</td>"
+def _cell(value: str, below: str = "") -> Html:
+    extra = el("span", below, class_="ci") if below else None
+    return el("td", el("span", value, class_="v"), extra)
 
 
-def _strategy_cell(name: str, scenario: Scenario, lang: str, files: Mapping[str, str]) -> str:
+def _strategy_cell(name: str, scenario: Scenario, lang: str, files: Mapping[str, str]) -> Html:
     detail = (
         t("report.file", lang, file=Path(files[name]).name)
         if name in files
         else t("report.scenario_id", lang, name=name)
     )
-    return (
-        f"<th scope='row'>{html.escape(scenario_label(scenario, lang))}"
-        f"<span class='file'>{html.escape(detail)}</span></th>"
-    )
+    return el("th", scenario_label(scenario, lang), el("span", detail, class_="file"), scope="row")
 
 
-def _capacity_cell(row: Row, lang: str) -> str:
+def _capacity_cell(row: Row, lang: str) -> Html:
     """PEKA scores with two decimals, as PEKA reports them; no range where every replicate
     agrees (capacity draws no random numbers unless the group stops meeting)."""
     mean = row["capacity_end"]
@@ -246,10 +258,9 @@ def _capacity_cell(row: Row, lang: str) -> str:
     return _cell(*value_and_range(mean, low, high, lang))
 
 
-def key_table(result: ComparisonResult, lang: str, files: Mapping[str, str]) -> str:
+def key_table(result: ComparisonResult, lang: str, files: Mapping[str, str]) -> Html:
     """Reference first, then the strategies by rank: relapse, relapses prevented, share of the
     reference's relapses prevented, NNT and capacity, each rounded to what its interval allows."""
-    e = html.escape
     tag = headline_tag(result.horizon)
     words = tag_words(tag, result.horizon, lang)
     wide = by_scenario(result.table)
@@ -295,43 +306,48 @@ def key_table(result: ComparisonResult, lang: str, files: Mapping[str, str]) -> 
                 cells.append(_cell(num(nnt, lang, 0), t("report.ci_not_available", lang)))
         if has_capacity:
             cells.append(_capacity_cell(row, lang))
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    head = "".join(f"<th scope='col'>{e(h)}</th>" for h in heads)
+        rows.append(el("tr", *cells))
     kinds = dict.fromkeys(interval(wide[n], f"relapse_{tag}")[2] for n in order)
     note = t("report.results_note", lang, kind=", ".join(kind_text(k, lang) for k in kinds))
-    return (
-        f"<h3>{e(t('report.results_title', lang))}</h3><div class='wide'><table class='key'>"
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-        f"<p class='note'>{e(note)}</p>"
+    return join(
+        [
+            el("h3", t("report.results_title", lang)),
+            el("div", _table(heads, rows, "key"), class_="wide"),
+            el("p", note, class_="note"),
+        ]
     )
 
 
-def strategies_table(result: ComparisonResult, lang: str, files: Mapping[str, str]) -> str:
+def _table(heads: Sequence[str], rows: Sequence[Html], kind: str) -> Html:
+    """A table with a header row of column titles (text) and body rows (already built)."""
+    head = el("tr", *(el("th", h, scope="col") for h in heads))
+    return el("table", el("thead", head), el("tbody", *rows), class_=kind)
+
+
+def strategies_table(result: ComparisonResult, lang: str, files: Mapping[str, str]) -> Html:
     """What each scenario is and what it takes, in the ranking's order."""
-    e = html.escape
     order = [result.reference, *(s.name for s in ranking(result, lang))]
     rows = []
     for name in order:
         scenario = result.results[name].scenario
         takes = "; ".join(takes_in_detail(scenario, result.horizon, lang))
         rows.append(
-            f"<tr>{_strategy_cell(name, scenario, lang, files)}"
-            f"<td class='text'>{e(scenario_description(scenario, lang))}</td>"
-            f"<td class='text'>{e(takes)}</td></tr>"
+            el(
+                "tr",
+                _strategy_cell(name, scenario, lang, files),
+                el("td", scenario_description(scenario, lang), class_="text"),
+                el("td", takes, class_="text"),
+            )
         )
     heads = (
         t("report.strategy", lang),
         t("report.what_it_is", lang),
         t("report.what_it_takes", lang),
     )
-    head = "".join(f"<th scope='col'>{e(h)}</th>" for h in heads)
-    return (
-        f"<h3>{e(t('report.strategies_title', lang))}</h3><table class='strategies'>"
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+    return join([el("h3", t("report.strategies_title", lang)), _table(heads, rows, "strategies")])
 
 
-def _full_cell(row: Row, metric: str, lang: str, reference: bool) -> str:
+def _full_cell(row: Row, metric: str, lang: str, reference: bool) -> Html:
     """Mean over the Monte Carlo CI; shares as percentages; contrasts of the reference with
     itself as "reference"."""
     mean, low, high = row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
@@ -353,41 +369,63 @@ FULL_COLUMNS = 6
 """Metric columns per table of the appendix: more do not fit a page column in Indonesian."""
 
 
-def full_table(result: ComparisonResult, lang: str) -> str:
+def full_table(result: ComparisonResult, lang: str) -> Html:
     """Every report column with its Monte Carlo CI, for analysts (screen only), in tables of
     at most FULL_COLUMNS metrics so that none is wider than the page."""
-    e = html.escape
     wide = by_scenario(result.table)
     same = ("relapse_horizon", "averted_per_100_horizon") if result.horizon == 365 else ()
     present = [m for m in metrics.REPORT_COLUMNS if m in wide[result.reference] and m not in same]
     tables = []
     for start in range(0, len(present), FULL_COLUMNS):
         shown = present[start : start + FULL_COLUMNS]
-        head = "".join(
-            f"<th scope='col'>{e(x)}</th>"
-            for x in (t("report.strategy", lang), *(metric_label(m, lang) for m in shown))
-        )
+        heads = (t("report.strategy", lang), *(metric_label(m, lang) for m in shown))
         rows = []
         for name, run in result.results.items():
             row, reference = wide[name], name == result.reference
-            cells = "".join(_full_cell(row, m, lang, reference) for m in shown)
-            label = e(scenario_label(run.scenario, lang))
-            rows.append(f"<tr><th scope='row'>{label}</th>{cells}</tr>")
-        tables.append(
-            f"<div class='wide'><table class='full'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>"
-        )
-    return (
-        f"<h3>{e(t('report.all_results', lang))}</h3>{''.join(tables)}"
-        f"<p class='note'>{e(t('report.all_results_note', lang))}</p>"
+            cells = (_full_cell(row, m, lang, reference) for m in shown)
+            label = el("th", scenario_label(run.scenario, lang), scope="row")
+            rows.append(el("tr", label, *cells))
+        tables.append(el("div", _table(heads, rows, "full"), class_="wide"))
+    return join(
+        [
+            el("h3", t("report.all_results", lang)),
+            *tables,
+            el("p", t("report.all_results_note", lang), class_="note"),
+        ]
     )
 
 
-def _figure(key: str, path: Path, caption: str, alt: str) -> str:
-    return (
-        f"<figure id='figure-{key}'>{embed_image(path, alt)}"
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-    )
+def _figure(key: str, path: Path, caption: str, alt: str) -> Html:
+    return el("figure", embed_image(path, alt), el("figcaption", caption), id=f"figure-{key}")
+
+
+def reproduce_command(
+    result: ComparisonResult,
+    files: Mapping[str, str],
+    lang: str,
+    overrides: Mapping[str, object] | None = None,
+    extra: Sequence[str] = (),
+) -> str:
+    """The `kds-sim compare` command that repeats this comparison, every word shell-quoted,
+    with the overrides that changed the scenarios."""
+    ref = result.results[result.reference]
+    words = ["kds-sim", "compare"]
+    words += [files.get(n, f"scenarios/{n}.toml") for n in result.results]
+    words += ["--reference", result.reference, "--replicates", str(ref.replicates)]
+    words += ["--seed", str(ref.seed), "--horizon", str(ref.horizon)]
+    for key, value in (overrides or {}).items():
+        words += ["--set", f"{key}={toml_value(value)}"]
+    words += list(extra)
+    if lang != "en":
+        words += ["--lang", lang]
+    return shlex.join(words)
+
+
+def toml_value(value: object) -> str:
+    """A value as TOML writes it (`0.8`, `"agent"`, `true`), as `--set KEY=VALUE` reads it."""
+    import tomli_w
+
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
 
 
 def write_html(
@@ -397,12 +435,12 @@ def write_html(
     lang: str = "en",
     files: Mapping[str, str] | None = None,
     sensitivity: Sensitivity | None = None,
-    uncertainty_section: str = "",
-    uncertainty_command: str = "",
+    uncertainty_section: Html | None = None,
+    uncertainty_command: Sequence[str] = (),
+    overrides: Mapping[str, object] | None = None,
 ) -> Path:
     """The brief: summary, figures, tables, the uncertainty analysis when there is one, then
     the technical appendix (screen only)."""
-    e = html.escape
     files = files or {}
     ref = result.results[result.reference]
     tag = headline_tag(result.horizon)
@@ -431,56 +469,56 @@ def write_html(
         "survival": (survival, f"{survival}. {t('report.survival_caption', lang)}"),
         "capacity": (capacity, f"{capacity}. {t('report.capacity_caption', lang)}"),
     }
-    parts = [
-        f"<!doctype html><html lang='{e(lang)}'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>{e(t('report.page_title', lang))}</title>",
-        f"<style>{CSS}{PRINT_CSS}</style></head><body><main>",
-        f"<header><h1>{e(t('report.title', lang))}</h1><p class='meta'>{e(meta)}</p></header>",
-        summary_html(result, lang, sensitivity),
-        f"<section id='figures'><h2>{e(t('report.figures', lang))}</h2>",
+    pictures = [
+        _figure(key, figures[key], caption, alt)
+        for key, (alt, caption) in captions.items()
+        if key in figures
     ]
-    for key, (alt, caption) in captions.items():
-        if key in figures:
-            parts.append(_figure(key, figures[key], caption, alt))
-    parts += [
-        "</section>",
-        f"<section id='tables'><h2>{e(t('report.tables', lang))}</h2>",
-        key_table(result, lang, files),
-        strategies_table(result, lang, files),
-        "</section>",
-        uncertainty_section,
-        f"<section id='appendix' class='appendix'><h2>{e(t('report.appendix', lang))}</h2>",
-        full_table(result, lang),
-        f"<details><summary>{e(t('report.settings_title', lang))}</summary>",
-    ]
+    settings = []
     for name, run in result.results.items():
-        rows = "".join(
-            f"<tr><td class='text'><code>{e(k)}</code></td><td class='text'>{e(str(v))}</td></tr>"
+        rows = [
+            el("tr", el("td", el("code", k), class_="text"), el("td", str(v), class_="text"))
             for k, v in _differences(run.scenario)
-        )
-        parts.append(
-            f"<h4>{e(scenario_label(run.scenario, lang))} <code>{e(name)}</code></h4>"
-            f"<table class='settings'><thead><tr><th>{e(t('report.setting', lang))}</th>"
-            f"<th>{e(t('report.value', lang))}</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
-    command = (
-        "kds-sim compare "
-        + " ".join(files.get(n, f"scenarios/{n}.toml") for n in result.results)
-        + f" --reference {result.reference} --replicates {ref.replicates} "
-        f"--seed {ref.seed} --horizon {ref.horizon}"
-        + uncertainty_command
-        + ("" if lang == "en" else f" --lang {lang}")
-    )
+        ]
+        heads = el("tr", el("th", t("report.setting", lang)), el("th", t("report.value", lang)))
+        settings += [
+            el("h4", scenario_label(run.scenario, lang), " ", el("code", name)),
+            el("table", el("thead", heads), el("tbody", *rows), class_="settings"),
+        ]
+    command = reproduce_command(result, files, lang, overrides, uncertainty_command)
     resolved = {n: r.scenario.model_dump(mode="json") for n, r in result.results.items()}
-    parts += [
-        "</details>",
-        f"<h3>{e(t('report.method_title', lang))}</h3><p>{e(t('report.method', lang))}</p>",
-        f"<h3>{e(t('report.reproduce', lang))}</h3><pre>{e(command)}</pre>",
-        f"<details><summary>{e(t('report.resolved', lang))}</summary>"
-        f"<pre>{e(json.dumps(resolved, indent=1, ensure_ascii=False))}</pre></details>",
-        "</section>",
-        f"<p class='print-only note'>{e(t('report.print_note', lang))}</p>",
-        "</main></body></html>",
-    ]
-    return storage.write_text(path, "\n".join(parts))
+    appendix = el(
+        "section",
+        el("h2", t("report.appendix", lang)),
+        full_table(result, lang),
+        el("details", el("summary", t("report.settings_title", lang)), *settings),
+        el("h3", t("report.method_title", lang)),
+        el("p", t("report.method", lang)),
+        el("h3", t("report.reproduce", lang)),
+        el("pre", command),
+        el(
+            "details",
+            el("summary", t("report.resolved", lang)),
+            el("pre", json.dumps(resolved, indent=1, ensure_ascii=False)),
+        ),
+        id="appendix",
+        class_="appendix",
+    )
+    body = el(
+        "main",
+        el("header", el("h1", t("report.title", lang)), el("p", meta, class_="meta")),
+        summary_html(result, lang, sensitivity),
+        el("section", el("h2", t("report.figures", lang)), *pictures, id="figures"),
+        el(
+            "section",
+            el("h2", t("report.tables", lang)),
+            key_table(result, lang, files),
+            strategies_table(result, lang, files),
+            id="tables",
+        ),
+        uncertainty_section,
+        appendix,
+        el("p", t("report.print_note", lang), class_="print-only note"),
+    )
+    document = page(t("report.page_title", lang), [body], CSS + PRINT_CSS, lang)
+    return storage.write_text(path, document)

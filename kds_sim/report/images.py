@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-import html
 from pathlib import Path
 
+from kds_sim.report.html import Html, el
 
-def embed_image(path: Path, alt: str | None = None) -> str:
+
+def embed_image(path: Path, alt: str | None = None) -> Html:
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(alt or path.stem)}" src="data:image/png;base64,{data}">'
+    return el("img", alt=alt or path.stem, src=f"data:image/png;base64,{data}")

@@ -10,6 +10,7 @@ import pandas as pd
 from kds_sim._version import __version__
 from kds_sim.analysis.runner import RunResult
 from kds_sim.io import plots, storage
+from kds_sim.io.plots import plain_text
 
 
 def headline(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
@@ -34,6 +35,7 @@ def provenance(result: RunResult) -> dict:
     }
 
 
+@plain_text()
 def write_run(result: RunResult, out: Path) -> list[Path]:
     """Write every output of one scenario's run into `out`."""
     outputs = result.scenario.outputs

@@ -12,7 +12,6 @@ names those instead and adds the "how sure are we" sentence; without them it lea
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,15 +23,16 @@ from kds_sim.analysis.comparison import ComparisonResult
 from kds_sim.messages import t
 from kds_sim.model.interventions import REGISTRY
 from kds_sim.model.scenario import Scenario
+from kds_sim.report.html import Html, el, msg
 from kds_sim.report.labels import (
     digits_for,
-    join,
     num,
     parameter_label,
     percent,
     scenario_label,
     when,
 )
+from kds_sim.report.labels import join as words_list
 
 MONTE_CARLO, UNCERTAINTY = "monte_carlo", "uncertainty"
 """Interval kinds: the precision of the mean at fixed parameters, or uncertainty over them."""
@@ -157,7 +157,7 @@ def takes(scenario: Scenario, horizon: int, lang: str) -> str:
         if e.kind == "recruitment":
             coverage = percent(float(getattr(e, "target_coverage", math.nan)), lang, 0)
             parts.append(t("report.takes_recruitment", lang, coverage=coverage))
-    return join(parts, lang) if parts else t("report.takes_none", lang)
+    return words_list(parts, lang) if parts else t("report.takes_none", lang)
 
 
 def takes_in_detail(scenario: Scenario, horizon: int, lang: str) -> list[str]:
@@ -292,31 +292,30 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _sensitivity_sentence(sensitivity: Sensitivity, lang: str) -> str:
+def _sensitivity_sentence(sensitivity: Sensitivity, lang: str) -> Html:
     items = []
     for key, value in sensitivity.factors:
         shown = percent(value, lang, 0) if sensitivity.measure == "sobol" else num(value, lang, 1)
-        items.append(f"{html.escape(parameter_label(key, lang))} ({shown})")
+        items.append(f"{parameter_label(key, lang)} ({shown})")
     measure = (
         t(f"report.measure_{sensitivity.measure}", lang)
         if sensitivity.measure in ("morris", "sobol")
         else sensitivity.measure
     )
-    return t(
+    return msg(
         "report.depends",
         lang,
-        items=join(items, lang),
-        measure=html.escape(measure),
-        source=f"<code>{html.escape(sensitivity.source)}</code>",
+        items=words_list(items, lang),
+        measure=measure,
+        source=el("code", sensitivity.source),
     )
 
 
 # -- the summary as HTML ---------------------------------------------------------------------
 def summary_html(
     result: ComparisonResult, lang: str, sensitivity: Sensitivity | None = None
-) -> str:
+) -> Html:
     """The opening section of the brief."""
-    e = html.escape
     tag = headline_tag(result.horizon)
     words = tag_words(tag, result.horizon, lang)
     wide = by_scenario(result.table)
@@ -324,21 +323,14 @@ def summary_html(
     relapse = f"relapse_{tag}"
     low, high, _ = interval(ref, relapse)
     reference = scenario_label(result.results[result.reference].scenario, lang)
-    parts = [
-        f"<section id='summary' class='summary'><h2>{e(t('report.summary', lang))}</h2>",
-        "<p class='lead'>"
-        + e(
-            t(
-                "report.lead",
-                lang,
-                reference=reference,
-                relapse=percent(float(ref[relapse]), lang, digits_for(100 * low, 100 * high)),
-                when=words,
-            )
-        )
-        + "</p>",
-        "<ol class='ranking'>",
-    ]
+    lead = t(
+        "report.lead",
+        lang,
+        reference=reference,
+        relapse=percent(float(ref[relapse]), lang, digits_for(100 * low, 100 * high)),
+        when=words,
+    )
+    items = []
     standings = ranking(result, lang)
     longer = result.horizon > 365 and tag == "365d"
     for s in standings:
@@ -374,19 +366,25 @@ def summary_html(
                 averted=later,
                 interval=later_range,
             )
-        parts.append(f"<li data-scenario='{e(s.name)}'><b>{e(s.label)}</b>: {e(text)}</li>")
-    parts.append("</ol>")
+        items.append(el("li", el("b", s.label), ": ", text, data_scenario=s.name))
+    parts = [
+        el("h2", t("report.summary", lang)),
+        el("p", lead, class_="lead"),
+        el("ol", *items, class_="ranking"),
+    ]
     kinds = dict.fromkeys(s.kind for s in standings) or {MONTE_CARLO: None}
-    notes = [t("report.interval_note", lang, kind=join([kind_text(k, lang) for k in kinds], lang))]
+    notes = [
+        t("report.interval_note", lang, kind=words_list([kind_text(k, lang) for k in kinds], lang))
+    ]
     if len(standings) > 1 and standings[0].averted_low <= standings[1].averted_high:
         notes.append(t("report.overlap", lang, first=standings[0].label, second=standings[1].label))
-    parts.append(f"<p class='note'>{e(' '.join(notes))}</p>")
+    parts.append(el("p", " ".join(notes), class_="note"))
     sure = sorted(
         (s for s in standings if s.probability_best is not None and s.probability_best >= 0.005),
         key=lambda s: -(s.probability_best or 0),
     )[:3]
     if sure:
-        items = [
+        chances = [
             t(
                 "report.how_sure_item",
                 lang,
@@ -395,10 +393,9 @@ def summary_html(
             )
             for s in sure
         ]
-        parts.append(
-            f"<p class='how-sure'>{e(t('report.how_sure', lang, items=join(items, lang)))}</p>"
-        )
+        how_sure = t("report.how_sure", lang, items=words_list(chances, lang))
+        parts.append(el("p", how_sure, class_="how-sure"))
     if sensitivity is not None and sensitivity.factors:
-        parts.append(f"<p class='depends'>{_sensitivity_sentence(sensitivity, lang)}</p>")
-    parts.append(f"<p class='caveat'>{e(t('report.caveat', lang))}</p></section>")
-    return "\n".join(parts)
+        parts.append(el("p", _sensitivity_sentence(sensitivity, lang), class_="depends"))
+    parts.append(el("p", t("report.caveat", lang), class_="caveat"))
+    return el("section", *parts, id="summary", class_="summary")

@@ -7,7 +7,6 @@ experiment (or the caller) names a discovery rule.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,9 @@ import pandas as pd
 from kds_sim._version import __version__
 from kds_sim.analysis.sweep import SweepResult, figures
 from kds_sim.io import storage
+from kds_sim.io.plots import plain_text
 from kds_sim.report.comparison_report import CSS
+from kds_sim.report.html import el, join, page, table
 from kds_sim.report.images import embed_image
 
 
@@ -27,6 +28,7 @@ def _save(fig: object, path: Path, written: list[Path]) -> Path:
     return path
 
 
+@plain_text()
 def write_analysis(
     result: SweepResult,
     out: str | Path,
@@ -80,19 +82,21 @@ def _html(
     result: SweepResult, sections: list[tuple[str, pd.DataFrame, Path | None]], path: Path
 ) -> Path:
     exp = result.experiment
-    parts = [
-        f"<!doctype html><meta charset='utf-8'><title>{html.escape(exp.name)}</title>",
-        f"<style>{CSS}</style><h1>Sweep: {html.escape(exp.name)}</h1>",
-        f"<p>{html.escape(exp.description)}</p>",
-        f"<p class='note'>{exp.design.method} design, {len(result.points)} points, "
-        f"strategies {', '.join(exp.all_paths())}, reference {exp.reference_name}, "
+    factors = join((el("code", k) for k in exp.factors), ", ")
+    note = el(
+        "p",
+        f"{exp.design.method} design, {len(result.points)} points, strategies "
+        f"{', '.join(str(p) for p in exp.all_paths())}, reference {exp.reference_name}, "
         f"{exp.replicates} replicates per point on common random numbers (seed {exp.seed}); "
-        f"{len(result.results)} runs; kds-sim {__version__}. Factors: "
-        f"{', '.join(f'<code>{html.escape(k)}</code>' for k in exp.factors)}.</p>",
-    ]
-    for title, table, fig in sections:
-        parts.append(f"<h2>{html.escape(title)}</h2>")
+        f"{len(result.results)} runs; kds-sim {__version__}. Factors: ",
+        factors,
+        ".",
+        class_="note",
+    )
+    body: list[object] = [el("h1", f"Sweep: {exp.name}"), el("p", exp.description), note]
+    for title, frame, fig in sections:
+        body.append(el("h2", title))
         if fig is not None and fig.is_file():
-            parts.append(embed_image(fig))
-        parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.4g}"))
-    return storage.write_text(path, "\n".join(parts))
+            body.append(embed_image(fig))
+        body.append(table(frame, index=False, float_format=lambda v: f"{v:.4g}"))
+    return storage.write_text(path, page(exp.name, body, CSS))

@@ -6,8 +6,6 @@ Monte Carlo CI, where shown, is drawn thin and labelled as the precision of the 
 
 from __future__ import annotations
 
-import html
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,9 @@ import pandas as pd
 
 from kds_sim.analysis.uncertainty import UncertaintyResult
 from kds_sim.io import storage
+from kds_sim.io.plots import plain_text
 from kds_sim.messages import t as msg
+from kds_sim.report.html import Html, el, join
 from kds_sim.report.images import embed_image
 from kds_sim.report.labels import num, percent, suffix
 
@@ -183,14 +183,22 @@ def headline(
     return out.sort_values("mean", ascending=False).reset_index()
 
 
-def uncertainty_options(result: UncertaintyResult, at_least: float) -> str:
-    """The `kds-sim compare` options that repeat this analysis (for the brief's appendix)."""
-    return (
-        f" --uncertainty {shlex.quote(result.plan.option)} --draws {result.draws} "
-        f"--draw-replicates {result.replicates} --at-least {at_least:g}"
-    )
+def uncertainty_options(result: UncertaintyResult, at_least: float) -> list[str]:
+    """The `kds-sim compare` options that repeat this analysis (for the brief's appendix),
+    as words for shlex.join."""
+    return [
+        "--uncertainty",
+        result.plan.option,
+        "--draws",
+        str(result.draws),
+        "--draw-replicates",
+        str(result.replicates),
+        "--at-least",
+        f"{at_least:g}",
+    ]
 
 
+@plain_text()
 def write_uncertainty(
     result: UncertaintyResult,
     out: str | Path,
@@ -198,7 +206,7 @@ def write_uncertainty(
     labels: dict[str, str] | None = None,
     lang: str = "en",
     tables: bool = True,
-) -> tuple[list[Path], str]:
+) -> tuple[list[Path], Html]:
     """Tables (unless `tables` is False: a second language needs only its figures) and
     figures into `out`; returns the files and the report's HTML section (text from the
     message catalogue in `lang`)."""
@@ -227,12 +235,11 @@ def write_uncertainty(
     written += list(paths.values())
     text = {"draws": result.draws, "replicates": result.replicates, "source": result.plan.source}
     levers = ", ".join(result.plan.levers) or msg("uncertainty.none", lang)
+    drawn = msg("uncertainty.drawn", lang, count=len(result.plan.keys), levers=levers)
     parts = [
-        f"<section class='uncertainty'><h2>{html.escape(msg('uncertainty.title', lang))}</h2>",
-        f"<p>{html.escape(msg('uncertainty.ui_text', lang, **text))}</p>",
-        f"<p class='note'>{html.escape(msg('uncertainty.mc_text', lang, **text))} "
-        f"{html.escape(msg('uncertainty.drawn', lang, count=len(result.plan.keys), levers=levers))}"
-        "</p>",
+        el("h2", msg("uncertainty.title", lang)),
+        el("p", msg("uncertainty.ui_text", lang, **text)),
+        el("p", msg("uncertainty.mc_text", lang, **text), " ", drawn, class_="note"),
     ]
     if many:
         parts.append(html_table(table, labels, at_least, lang))
@@ -241,55 +248,60 @@ def write_uncertainty(
             parts.append(embed_image(paths[name]))
     if shares is not None:
         who = _label(labels, main_strategy(result))
-        parts.append(f"<p>{html.escape(msg('uncertainty.drivers', lang, strategy=who))}</p>")
+        parts.append(el("p", msg("uncertainty.drivers", lang, strategy=who)))
         parts.append(embed_image(paths["uncertainty_variance"]))
     if result.costs is not None:
         parts.append(cost_html(result, labels, lang))
         parts.append(embed_image(paths["ceac"]))
-    parts.append("</section>")
-    return written, "\n".join(parts)
+    return written, el("section", *parts, class_="uncertainty")
+
+
+def _row(*cells: object, head: bool = False) -> Html:
+    return el("tr", *(el("th" if head else "td", c) for c in cells))
 
 
 def html_table(
     table: pd.DataFrame, labels: dict[str, str] | None, at_least: float, lang: str = "en"
-) -> str:
+) -> Html:
     keys = ("strategy", "mean", "ui", "mc", "best")
     cells = [msg(f"uncertainty.{k}", lang) for k in keys]
     cells.append(msg("uncertainty.at_least", lang, x=f"{at_least:g}"))
-    head = "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>"
     to = msg("uncertainty.to", lang)
-    rows = []
-    for _, r in table.iterrows():
-        rows.append(
-            f"<tr><td>{html.escape(_label(labels, str(r['strategy'])))}</td>"
-            f"<td>{num(r['mean'], lang, 1)}</td>"
-            f"<td>{num(r['ui_low'], lang, 1)} {to} {num(r['ui_high'], lang, 1)}</td>"
-            f"<td>{num(r['mc_ci_low'], lang, 1)} {to} {num(r['mc_ci_high'], lang, 1)}</td>"
-            f"<td>{percent(r['probability_best'], lang, 0)}</td>"
-            f"<td>{percent(r[f'probability_at_least_{at_least:g}'], lang, 0)}</td></tr>"
+    rows = [
+        _row(
+            _label(labels, str(r["strategy"])),
+            num(r["mean"], lang, 1),
+            f"{num(r['ui_low'], lang, 1)} {to} {num(r['ui_high'], lang, 1)}",
+            f"{num(r['mc_ci_low'], lang, 1)} {to} {num(r['mc_ci_high'], lang, 1)}",
+            percent(r["probability_best"], lang, 0),
+            percent(r[f"probability_at_least_{at_least:g}"], lang, 0),
         )
-    return f"<table>{head}{''.join(rows)}</table>"
+        for _, r in table.iterrows()
+    ]
+    return el("table", _row(*cells, head=True), *rows)
 
 
 def _money(value: float) -> str:
     return "" if np.isnan(value) else f"{value:,.0f}"
 
 
-def cost_html(result: UncertaintyResult, labels: dict[str, str] | None, lang: str = "en") -> str:
+def cost_html(result: UncertaintyResult, labels: dict[str, str] | None, lang: str = "en") -> Html:
     table = result.cost_summary()
     note = (
-        f"<p class='note'><b>{html.escape(msg('uncertainty.illustrative', lang))}</b></p>"
+        el("p", el("b", msg("uncertainty.illustrative", lang)), class_="note")
         if result.illustrative_costs
-        else ""
+        else None
     )
-    rows = "".join(
-        f"<tr><td>{html.escape(_label(labels, str(r['strategy'])))}</td>"
-        f"<td>{r['cost_per_100']:,.0f}</td>"
-        f"<td>{r['incremental_ui_low']:,.0f} to {r['incremental_ui_high']:,.0f}</td>"
-        f"<td>{_money(r['cost_per_relapse_averted'])}</td></tr>"
+    rows = [
+        _row(
+            _label(labels, str(r["strategy"])),
+            _money(r["cost_per_100"]),
+            f"{_money(r['incremental_ui_low'])} to {_money(r['incremental_ui_high'])}",
+            _money(r["cost_per_relapse_averted"]),
+        )
         for _, r in table.iterrows()
-    )
+    ]
     heads = ("strategy", "cost_per_100", "extra_cost", "cost_per_averted")
-    head = "".join(f"<th>{html.escape(msg(f'uncertainty.{k}', lang))}</th>" for k in heads)
+    head = _row(*(msg(f"uncertainty.{k}", lang) for k in heads), head=True)
     title = msg("uncertainty.costs", lang, currency=result.currency)
-    return f"<h3>{html.escape(title)}</h3>{note}<table><tr>{head}</tr>{rows}</table>"
+    return join([el("h3", title), note, el("table", head, *rows)])
