@@ -52,7 +52,7 @@ def known_metric(metric: str) -> bool:
 
 
 class Target(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str
     scenario: str | None = Field(
         None,
@@ -115,7 +115,7 @@ class Target(BaseModel):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     population_size: int | None = Field(
         None,
         ge=2,
@@ -131,7 +131,7 @@ class Settings(BaseModel):
 
 
 class TargetsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     description: str = ""
     settings: Settings = Field(default_factory=Settings)
     free: dict[str, tuple[float, float]] = Field(
@@ -156,7 +156,11 @@ def load_targets(path: str | Path, default_scenario: str | Path | None = None) -
     if not path.is_file():
         raise ScenarioError(f"{path}: targets file not found")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte {err.start}); allowed: a TOML targets file"
+        ) from None
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
     try:

@@ -72,7 +72,8 @@ class ComparisonResult:
                 if isinstance(definition, metrics.Contrast):
                     mean, low, high = definition.compute(result, ref)
                 else:
-                    mean, low, high = statistics.mean_ci(result.values(metric))
+                    share = statistics.is_share(definition.unit)
+                    mean, low, high = statistics.interval(result.values(metric), share)
                 rows.append(
                     {
                         "scenario": name,

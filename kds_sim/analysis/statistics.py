@@ -5,9 +5,19 @@ Two intervals are reported for every metric:
   which shrinks as replicates grow: how sure we are of the model's answer;
 - `range_low`/`range_high`: the 2.5th and 97.5th percentiles across replicates: what one
   cohort of this size could plausibly show.
+
+A share (relapse by 12 months, the relapse-free share on a day) cannot leave [0, 1], and
+neither can its interval: shares get a Wilson score interval on the effective sample size of
+the replicates (`proportion_ci`), which is the Student t interval when replicates are many
+and stays inside [0, 1] when they are few. Fewer than MIN_REPLICATES replicates give a
+warning: an interval from so few is rough whatever its formula.
 """
 
 from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -27,12 +37,84 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
     return mean, mean - half, mean + half
 
 
-def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
-    """One row per metric: mean, 95 % CI of the mean, and the 95 % range across replicates."""
+MIN_REPLICATES = 5
+"""Below this many replicates an interval is reported with a warning (t with < 4 df)."""
+
+
+class FewReplicatesWarning(UserWarning):
+    """Intervals computed from fewer than MIN_REPLICATES replicates."""
+
+
+def proportion_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of per-replicate shares and a Wilson score interval, always inside [0, 1].
+
+    The replicates' spread gives the variance of the mean v; a binomial share with that
+    variance has an effective sample size n = p(1-p)/v, and the Wilson interval for p on n
+    people (with the Student t quantile of the replicates, as `mean_ci` uses) is the
+    interval. For many replicates it equals the t interval; for few it stays in [0, 1]."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return np.nan, np.nan, np.nan
+    p = float(values.mean())
+    if len(values) < 2 or np.all(values == values[0]):
+        return p, p, p
+    variance = float(values.var(ddof=1)) / len(values)
+    z = float(stats.t.ppf(0.5 + level / 2, len(values) - 1))
+    spread = p * (1 - p)
+    if spread <= 0:  # shares outside (0, 1): not a proportion after all
+        return mean_ci(values, level)
+    n = spread / variance
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(spread / n + z * z / (4 * n * n))
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def interval(values: np.ndarray, share: bool = False, what: str = "") -> tuple[float, float, float]:
+    """The mean and 95 % CI of one metric over replicates: Wilson for a share, Student t
+    otherwise; warns (FewReplicatesWarning) when the replicates are too few for either."""
+    count = int(np.count_nonzero(~np.isnan(np.asarray(values, dtype=float))))
+    if 0 < count < MIN_REPLICATES:
+        warnings.warn(
+            f"{what + ': ' if what else ''}95 % intervals over {count} replicate"
+            f"{'s' if count != 1 else ''} are rough (a single replicate has none); allowed "
+            f"but not advised: use at least {MIN_REPLICATES} replicates",
+            FewReplicatesWarning,
+            stacklevel=2,
+        )
+    return proportion_ci(values) if share else mean_ci(values)
+
+
+def is_share(unit: str) -> bool:
+    """A unit of a proportion bounded by 0 and 1 (not a difference of two shares)."""
+    return unit == "share" or unit.startswith("share of")
+
+
+def _units(names: list[str]) -> dict[str, str]:
+    from kds_sim.analysis import metrics  # metrics imports this module: read it at call time
+
+    units = {}
+    for name in names:
+        try:
+            units[name] = metrics.get(name).unit
+        except KeyError:
+            units[name] = ""
+    return units
+
+
+def summarise(metrics: pd.DataFrame, units: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per metric: mean, 95 % CI of the mean, and the 95 % range across replicates.
+    `units` (metric -> unit, default: the metric registry's) marks the shares."""
     rows = []
-    for name in metrics.columns.drop("replicate", errors="ignore"):
+    names = [str(n) for n in metrics.columns.drop("replicate", errors="ignore")]
+    units = _units(names) if units is None else units
+    for name in names:
         values = metrics[name].to_numpy(dtype=float)
-        mean, low, high = mean_ci(values)
+        with warnings.catch_warnings(record=True) as caught:  # one warning per table, below
+            warnings.simplefilter("always")
+            mean, low, high = interval(values, is_share(units.get(name, "")))
+        if caught and name == names[0]:
+            warnings.warn(caught[0].message, FewReplicatesWarning, stacklevel=2)
         finite = values[~np.isnan(values)]
         rows.append(
             {
@@ -64,7 +146,7 @@ def survival_curve(people: pd.DataFrame, horizon: int) -> pd.DataFrame:
     curves = np.array(
         [kaplan_meier(group, days) for _, group in people.groupby("replicate", sort=True)]
     )
-    rows = [mean_ci(curves[:, j]) for j in range(len(days))]
+    rows = [proportion_ci(curves[:, j]) for j in range(len(days))]
     mean, low, high = (np.array(col) for col in zip(*rows, strict=True))
     return pd.DataFrame({"day": days, "survival": mean, "ci_low": low, "ci_high": high})
 

@@ -63,16 +63,36 @@ def scenario_priors(scenario: Scenario) -> dict[str, Prior]:
 
 
 def read_posterior(path: str | Path) -> pd.DataFrame:
-    """A posterior ensemble: one column per parameter and `weight` (normalised here)."""
+    """A posterior ensemble: one column per parameter and `weight` (normalised here). A file
+    that is not one (not Parquet or CSV, empty, a text column, a NaN or infinite value, a
+    negative weight) is refused with its file, column and what is allowed."""
     path = Path(path)
+    allowed = "allowed: a Parquet file written by `kds-sim calibrate --method abc`"
     if not path.is_file():
-        raise ScenarioError(f"{path}: posterior file not found")
-    table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        raise ScenarioError(f"{path}: posterior file not found; {allowed}")
+    try:
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as err:  # pyarrow, pandas and OS errors alike: the file is not usable
+        reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        raise ScenarioError(f"{path}: not a readable posterior ({reason}); {allowed}") from None
     if "weight" not in table or len(table) == 0:
-        raise ScenarioError(f"{path}: a posterior needs rows and a `weight` column")
+        raise ScenarioError(f"{path}: a posterior needs rows and a `weight` column; {allowed}")
+    for column in table.columns:
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            shown = repr(table[column].iloc[row])[:40]
+            raise ScenarioError(
+                f"{path}: column {str(column)[:60]!r}, row {row}: {shown} ({int(bad.sum())} such "
+                f"rows); allowed: finite numbers in every column"
+            )
     weights = table["weight"].to_numpy(dtype=float)
     if not (np.all(weights >= 0) and weights.sum() > 0):
-        raise ScenarioError(f"{path}: posterior weights must be >= 0 and not all 0")
+        raise ScenarioError(
+            f"{path}: column 'weight': allowed: numbers >= 0, not all 0 "
+            f"(found {weights.min():g} to {weights.max():g})"
+        )
     return table.assign(weight=weights / weights.sum())
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tomllib
+import warnings
 from typing import Any
 
 from kds_sim.errors import KdsSimError
@@ -35,6 +37,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """--at-least: a number (nan and inf compare with nothing, so they would answer nothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a finite number, e.g. 3")
     return value
 
 
@@ -116,7 +129,7 @@ def add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--at-least",
-        type=float,
+        type=finite_float,
         default=3.0,
         metavar="X",
         help="report the probability of averting at least X relapses per 100 (default 3)",
@@ -136,8 +149,16 @@ def uncertainty_source(choice: str, posterior: str | None) -> str:
     return choice
 
 
+def _one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
+    return f"kds-sim: warning: {message}\n"
+
+
 def file_backend() -> None:
-    """Draw figures into files, never windows (the library leaves the backend alone)."""
+    """Draw figures into files, never windows (the library leaves the backend alone); and,
+    as every command calls this first, print warnings as one line without source code."""
     import matplotlib
 
+    warnings.formatwarning = _one_line
+
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # a `$` in a label is a dollar sign

@@ -66,6 +66,7 @@ def handle(args: argparse.Namespace) -> int:
             files=files,
             uncertainty=uncertain,
             at_least=args.at_least,
+            overrides=changes,
         )
         problem = _print_pdf(folder.staging / report_name(args.lang)) if args.pdf else None
         keys = [runner.cache_key(r.scenario, r.seed) for r in result.results.values()]

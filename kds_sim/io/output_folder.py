@@ -57,7 +57,7 @@ def check_writable(out: Path) -> None:
     for parent in (out, *out.parents):
         if parent.exists() and not parent.is_dir():
             what = "is a file" if parent == out else f"is under a file ({parent})"
-            raise OutputFolderError(f"--out {out}: {what}; give a folder")
+            raise OutputFolderError(f"output folder {out}: {what}; allowed: a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".probe-{uuid.uuid4().hex}"
@@ -65,7 +65,7 @@ def check_writable(out: Path) -> None:
         probe.unlink()
     except OSError as err:
         reason = "not writable" if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else ""
-        raise OutputFolderError(f"--out {out}: {reason or err.strerror}") from None
+        raise OutputFolderError(f"output folder {out}: {reason or err.strerror}") from None
 
 
 class OutputFolder:

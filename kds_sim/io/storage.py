@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -9,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+
+from kds_sim.errors import OutputFolderError
 
 
 def _file_mode() -> int:
@@ -24,17 +27,37 @@ _FILE_MODE = _file_mode()
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp)` on a temporary file beside `path`, then rename it into place."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as err:
+        raise OutputFolderError(
+            f"{shown(path)}: cannot write: {err.strerror} "
+            f"({errno.errorcode.get(err.errno or 0, err.errno)})"
+        ) from None
     os.close(fd)
     try:
         write(Path(tmp))
         os.chmod(tmp, _FILE_MODE)  # mkstemp makes the file private (0600); use the umask
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno is not None:  # disk full, read-only, ...
+            raise OutputFolderError(
+                f"{shown(path)}: cannot write: {err.strerror} "
+                f"({errno.errorcode.get(err.errno, err.errno)}); the file was not written and "
+                "no part of it is left"
+            ) from None
         raise
     return path
+
+
+def shown(path: Path) -> str:
+    """A path as a message names it: where the file was going, not the staging folder it is
+    written in first (gone when the message is read)."""
+    parts = Path(path).parts
+    kept = [p for p in parts if not p.startswith(".staging-")]
+    return str(Path(*kept)) if kept else str(path)
 
 
 def write_text(path: str | Path, text: str) -> Path:

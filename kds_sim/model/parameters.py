@@ -855,6 +855,12 @@ MIN_MAX_PAIRS = ("meetings_per_month", "attendance", "dropout_per_month", "erosi
 """Group settings given as a _min/_max pair; a swapped pair would invert the capacity scale."""
 
 
+MAX_UNIT_COST = 1e12
+"""Largest unit cost accepted: above any real price in any currency (a trillion rupiah is
+about 60 million US dollars), and far enough from the float limit that totals over people,
+months and draws stay finite."""
+
+
 class Costs(Section):
     """Unit costs of a strategy's resources, where the user has them (docs/uncertainty.md).
 
@@ -865,16 +871,36 @@ class Costs(Section):
     currency: Label = param("", "text", "user", "currency of every cost, e.g. IDR")
     year: int | None = param(None, "year", "user", "price year of the costs", ge=1900, le=2100)
     per_training_session: float | None = param(
-        None, "currency per session", "user", "one session of any training kind", ge=0
+        None,
+        "currency per session",
+        "user",
+        "one session of any training kind",
+        ge=0,
+        le=MAX_UNIT_COST,
     )
     per_mentoring_month: float | None = param(
-        None, "currency per month", "user", "one month of mentoring", ge=0
+        None,
+        "currency per month",
+        "user",
+        "one month of mentoring",
+        ge=0,
+        le=MAX_UNIT_COST,
     )
     per_group_meeting: float | None = param(
-        None, "currency per meeting", "user", "one group meeting held", ge=0
+        None,
+        "currency per meeting",
+        "user",
+        "one group meeting held",
+        ge=0,
+        le=MAX_UNIT_COST,
     )
     per_member: float | None = param(
-        None, "currency per person", "user", "each person who is a member at any time", ge=0
+        None,
+        "currency per person",
+        "user",
+        "each person who is a member at any time",
+        ge=0,
+        le=MAX_UNIT_COST,
     )
     illustrative: bool = param(
         False,

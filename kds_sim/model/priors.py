@@ -29,6 +29,8 @@ import numpy as np
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from kds_sim.errors import ScenarioError
+
 Family = Literal["fixed", "uniform", "triangular", "loguniform"]
 FAMILIES: tuple[str, ...] = ("fixed", "uniform", "triangular", "loguniform")
 
@@ -42,6 +44,8 @@ class Prior:
     high: float
     mode: float | None = None
     reason: str = ""
+    integer: bool = False
+    """Of a whole-number parameter (population.size): draws are whole numbers in [low, high]."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -56,6 +60,11 @@ class Prior:
             raise ValueError(f"loguniform prior needs low > 0, got {self.low}")
         if self.family == "fixed" and self.low != self.high:
             raise ValueError("a fixed prior has low == high")
+        if self.integer and math.ceil(self.low) > math.floor(self.high):
+            raise ValueError(
+                f"prior bounds [{self.low}, {self.high}] of a whole-number parameter hold no "
+                "whole number; allowed: bounds around at least one whole number"
+            )
 
     @property
     def peak(self) -> float:
@@ -67,7 +76,17 @@ class Prior:
         return self.family == "fixed" or self.low == self.high
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Quantile function: maps uniforms in [0, 1) to draws (for LHS and Sobol designs)."""
+        """Quantile function: maps uniforms in [0, 1) to draws (for LHS and Sobol designs);
+        whole numbers for an integer parameter (each equally likely under a uniform prior)."""
+        if not self.integer:
+            return self._continuous(u)
+        lo, hi = math.ceil(self.low), math.floor(self.high)
+        if self.family == "uniform":
+            u = np.asarray(u, dtype=float)
+            return np.minimum(lo + np.floor(u * (hi - lo + 1)), hi)
+        return np.clip(np.rint(self._continuous(u)), lo, hi)
+
+    def _continuous(self, u: np.ndarray) -> np.ndarray:
         u = np.asarray(u, dtype=float)
         lo, hi = self.low, self.high
         if self.is_fixed:
@@ -349,7 +368,10 @@ def priors_of(scenario: BaseModel, overrides: dict[str, Prior] | None = None) ->
         source = str(extra.get("source", "")) if isinstance(extra, dict) else ""
         integer = isinstance(value, int)
         if overrides and key in overrides:
-            prior = overrides[key]
+            try:
+                prior = replace(overrides[key], integer=integer)
+            except ValueError as err:
+                raise ScenarioError(f"uncertainty.priors.{key}: {err}") from None
         else:
             prior = rule_for(key, float(value), unit, source, integer)
         out[key] = clip(prior, *field_bounds(constraint))

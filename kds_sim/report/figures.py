@@ -95,8 +95,13 @@ def _curves(result: ComparisonResult, name: str, days: np.ndarray) -> np.ndarray
     )
 
 
-def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over replicates (axis 0) with its 95 % Student-t CI, day by day."""
+def _band(values: np.ndarray, share: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over replicates (axis 0) with its 95 % Student-t CI, day by day; for a share,
+    the Wilson interval, which stays inside [0, 1] (statistics.proportion_ci)."""
+    if share:
+        rows = [statistics.proportion_ci(values[:, j]) for j in range(values.shape[1])]
+        mean, low, high = (np.array(column) for column in zip(*rows, strict=True))
+        return mean, low, high
     mean = values.mean(axis=0)
     if len(values) < 2:
         return mean, mean, mean
@@ -125,7 +130,7 @@ def survival_panels(result: ComparisonResult, standings: list[Standing], lang: s
         top = figure.add_subplot(cell[0])
         bottom = figure.add_subplot(cell[1], sharex=top)
         curves = _curves(result, s.name, days)
-        mean, low, high = _band(curves)
+        mean, low, high = _band(curves, share=True)
         colour = palette[s.name]
         top.plot(days, ref_mean, color=REFERENCE_GREY, linestyle="--", linewidth=1.2)
         top.fill_between(days, low, high, color=colour, alpha=0.25, linewidth=0, step="post")

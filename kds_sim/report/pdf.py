@@ -52,15 +52,20 @@ def write_pdf(html: Path, pdf: Path, browser: str | None = None, timeout: float 
                 f"--print-to-pdf={tmp}",
                 Path(html).resolve().as_uri(),
             ]
+            # the page is named by its file name only: it may be printed in a staging folder
+            # that is renamed (or removed) by the time the message is read
+            folder = str(Path(html).resolve().parent)
             try:
                 done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
             except (OSError, subprocess.TimeoutExpired) as err:
-                raise PdfError(f"{browser} could not print {html}: {err}") from None
+                reason = getattr(err, "strerror", None) or type(err).__name__
+                raise PdfError(f"{browser} could not print {Path(html).name}: {reason}") from None
             if done.returncode != 0 or not tmp.read_bytes().startswith(b"%PDF"):
                 tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                said = " | ".join(line.replace(folder, "...") for line in tail)
                 raise PdfError(
-                    f"{browser} could not print {html} (exit {done.returncode}): "
-                    + " | ".join(tail)
+                    f"{browser} could not print {Path(html).name} (exit {done.returncode})"
+                    + (f": {said}" if said else "")
                 )
 
         return storage.atomic_write(pdf, render)
