@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from kds_sim.report.html import Html, el
+from kds_sim.report.html import Html, escape
 
 
 def embed_image(path: Path, alt: str | None = None) -> Html:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return el("img", alt=alt or path.stem, src=f"data:image/png;base64,{data}")
+    """<img> with the PNG inline; the alt text is escaped, the data is base64 (no quotes)."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return Html(f'<img alt="{escape(alt or path.stem)}" src="data:image/png;base64,{data}">')
