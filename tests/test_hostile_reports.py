@@ -50,7 +50,7 @@ def scenario_text(parent: Path, label: str) -> str:
     description = " ".join(PAYLOADS)
     return f"""extends = {q(str(parent))}
 label = {q(label)}
-label_id = {q(("id " + label))}
+label_id = {q("id " + label)}
 description = {q(description)}
 description_id = {q(description)}
 
