@@ -11,9 +11,11 @@ Chromium (tests/test_hostile_browser.py) that no script runs.
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import re
 import shlex
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -255,3 +257,56 @@ def test_a_huge_label_is_refused_before_any_simulation(tmp_path: Path, capsys) -
     assert len(err.strip().splitlines()) == 1 and len(err) < 400
     assert "label" in err and "at most 120 characters" in err
     assert not out.exists()  # refused before the output folder, let alone a simulation
+
+
+# -- in Chromium -------------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NO_BROWSER = CHROMIUM is None or importlib.util.find_spec("playwright") is None
+needs_chromium = pytest.mark.skipif(
+    NO_BROWSER,
+    reason="needs Debian's chromium and playwright (.ci/app-deps installs both)",
+)
+
+
+def scripts_run(pages: dict[str, Path]) -> dict[str, list[str]]:
+    """Open each page in headless Chromium; what it ran: alert() calls (dialogs, and an
+    alert replaced before any page script) and script errors."""
+    from playwright.sync_api import sync_playwright
+
+    ran: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            for kind, path in pages.items():
+                hits: list[str] = []
+                tab = browser.new_page()
+                tab.add_init_script(
+                    "window.__hits = []; window.alert = m => __hits.push(String(m));"
+                )
+                tab.on("dialog", lambda dialog, hits=hits: hits.append(dialog.message))
+                tab.on("pageerror", lambda error, hits=hits: hits.append(f"error: {error}"))
+                tab.goto(path.resolve().as_uri(), wait_until="load")
+                tab.wait_for_timeout(300)  # an onerror of a broken image fires after load
+                hits += tab.evaluate("window.__hits")
+                ran[kind] = hits
+                tab.close()
+        finally:
+            browser.close()
+    return ran
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_detector_sees_a_script_that_runs(tmp_path: Path) -> None:
+    page = tmp_path / "raw.html"
+    page.write_text(f"<!doctype html><p>{PAYLOADS[0]}</p>", encoding="utf-8")
+    assert scripts_run({"raw": page}) == {"raw": [f"{MARK}1"]}
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_no_script_runs_in_any_report_in_chromium(reports: dict[str, Path]) -> None:
+    ran = scripts_run({kind: reports[kind] for kind in KINDS})
+    assert ran == {kind: [] for kind in KINDS}

@@ -60,6 +60,8 @@ def proportion_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     if len(values) < 2 or np.all(values == values[0]):
         return p, p, p
     variance = float(values.var(ddof=1)) / len(values)
+    if variance <= 0:  # differences below what a float holds: as good as all equal
+        return p, p, p
     z = float(stats.t.ppf(0.5 + level / 2, len(values) - 1))
     spread = p * (1 - p)
     if spread <= 0:  # shares outside (0, 1): not a proportion after all
