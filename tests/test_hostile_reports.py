@@ -89,12 +89,17 @@ COMMON = ["--replicates", "3", "--horizon", "60", "--set", "population.size=40",
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every report kind, written from the hostile folder (about a minute)."""
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("hostile")
+    return (root, *hostile_folder(root))
+
+
+@pytest.fixture(scope="module")
+def briefs(hostile: tuple[Path, Path, Path]) -> dict[str, Path]:
+    """The brief in both languages, with uncertainty and cost sections (about 20 s)."""
     import os
 
-    root = tmp_path_factory.mktemp("hostile")
-    reference, strategy = hostile_folder(root)
+    root, reference, strategy = hostile
     pages: dict[str, Path] = {}
     before = Path.cwd()
     os.chdir(root)  # the brief reads the sensitivity table relative to the working folder
@@ -108,9 +113,34 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             pages[f"brief_{lang}"] = out / ("report.html" if lang == "en" else "report_id.html")
     finally:
         os.chdir(before)
-    pages["sweep"] = sweep_report(root, reference, strategy)
-    pages["abc"] = abc_report(root)
     return pages
+
+
+@pytest.fixture(scope="module")
+def sweep_page(hostile: tuple[Path, Path, Path]) -> Path:
+    return sweep_report(*hostile)
+
+
+@pytest.fixture(scope="module")
+def abc_page(hostile: tuple[Path, Path, Path]) -> Path:
+    return abc_report(hostile[0])
+
+
+@pytest.fixture
+def reports(request: pytest.FixtureRequest) -> dict[str, Path]:
+    """Every report kind (each fixture is built once per module, on first use)."""
+    found = dict(request.getfixturevalue("briefs"))
+    found["sweep"] = request.getfixturevalue("sweep_page")
+    found["abc"] = request.getfixturevalue("abc_page")
+    return found
+
+
+def page_of(request: pytest.FixtureRequest, kind: str) -> Path:
+    if kind == "sweep":
+        return request.getfixturevalue("sweep_page")
+    if kind == "abc":
+        return request.getfixturevalue("abc_page")
+    return request.getfixturevalue("briefs")[kind]
 
 
 def sweep_report(root: Path, reference: Path, strategy: Path) -> Path:
@@ -211,27 +241,29 @@ KINDS = ("brief_en", "brief_id", "sweep", "abc")
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_no_report_has_an_active_element_from_user_text(reports: dict[str, Path], kind: str):
-    found = audit(reports[kind])
+def test_no_report_has_an_active_element_from_user_text(request: pytest.FixtureRequest, kind: str):
+    found = audit(page_of(request, kind))
     assert found.problems == []
     text = "".join(found.text)
     assert MARK in text  # the hostile strings are there, shown as text
 
 
-def test_the_brief_shows_every_hostile_string_as_typed(reports: dict[str, Path]):
-    text = "".join(audit(reports["brief_en"]).text)
+def test_the_brief_shows_every_hostile_string_as_typed(briefs: dict[str, Path]):
+    text = "".join(audit(briefs["brief_en"]).text)
     for shown in (LABEL, *PAYLOADS, REFERENCE_FILE, f"$$<script>alert('{MARK}5')</script>"):
         assert shown in text, shown
     assert "<svg onload=alert('kdsxss6')>" in text  # a parameter name of the sensitivity table
 
 
-def test_sweep_report_escapes_strategy_file_names(reports: dict[str, Path]):
-    text = "".join(audit(reports["sweep"]).text)
+def test_sweep_report_escapes_strategy_file_names(sweep_page: Path):
+    found = audit(sweep_page)
+    assert found.problems == []
+    text = "".join(found.text)
     assert "<img src=x onerror=alert(11)>" in text  # the reference, by its file's name
 
 
-def test_reproduce_command_quotes_every_word_and_keeps_overrides(reports: dict[str, Path]):
-    page = reports["brief_en"].read_text(encoding="utf-8")
+def test_reproduce_command_quotes_every_word_and_keeps_overrides(briefs: dict[str, Path]):
+    page = briefs["brief_en"].read_text(encoding="utf-8")
     pre = re.findall(r"<pre>(kds-sim compare .*?)</pre>", page, flags=re.S)
     assert len(pre) == 1
     words = shlex.split(html.unescape(pre[0]))
@@ -242,8 +274,8 @@ def test_reproduce_command_quotes_every_word_and_keeps_overrides(reports: dict[s
     assert words[words.index("--uncertainty") + 1] == "prior"
 
 
-def test_dollar_signs_reach_the_figures_without_mathtext(reports: dict[str, Path]):
-    out = reports["brief_en"].parent
+def test_dollar_signs_reach_the_figures_without_mathtext(briefs: dict[str, Path]):
+    out = briefs["brief_en"].parent
     for name in ("forest.png", "survival.png", "ceac.png", "uncertainty_forest.png"):
         assert (out / name).read_bytes().startswith(b"\x89PNG"), name
 
