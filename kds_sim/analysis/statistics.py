@@ -72,19 +72,22 @@ def proportion_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
-def interval(values: np.ndarray, share: bool = False, what: str = "") -> tuple[float, float, float]:
+def interval(values: np.ndarray, share: bool = False) -> tuple[float, float, float]:
     """The mean and 95 % CI of one metric over replicates: Wilson for a share, Student t
     otherwise; warns (FewReplicatesWarning) when the replicates are too few for either."""
-    count = int(np.count_nonzero(~np.isnan(np.asarray(values, dtype=float))))
-    if 0 < count < MIN_REPLICATES:
-        warnings.warn(
-            f"{what + ': ' if what else ''}95 % intervals over {count} replicate"
-            f"{'s' if count != 1 else ''} are rough (a single replicate has none); allowed "
-            f"but not advised: use at least {MIN_REPLICATES} replicates",
-            FewReplicatesWarning,
-            stacklevel=2,
-        )
+    warn_if_few(int(np.count_nonzero(~np.isnan(np.asarray(values, dtype=float)))))
     return proportion_ci(values) if share else mean_ci(values)
+
+
+def warn_if_few(replicates: int) -> None:
+    if 0 < replicates < MIN_REPLICATES:
+        warnings.warn(
+            f"95 % intervals over {replicates} replicate{'s' if replicates != 1 else ''} are "
+            f"rough (a single replicate has none); allowed but not advised: use at least "
+            f"{MIN_REPLICATES} replicates",
+            FewReplicatesWarning,
+            stacklevel=3,
+        )
 
 
 def is_share(unit: str) -> bool:
@@ -110,13 +113,11 @@ def summarise(metrics: pd.DataFrame, units: Mapping[str, str] | None = None) -> 
     rows = []
     names = [str(n) for n in metrics.columns.drop("replicate", errors="ignore")]
     units = _units(names) if units is None else units
+    warn_if_few(len(metrics))  # one row per replicate
     for name in names:
         values = metrics[name].to_numpy(dtype=float)
-        with warnings.catch_warnings(record=True) as caught:  # one warning per table, below
-            warnings.simplefilter("always")
-            mean, low, high = interval(values, is_share(units.get(name, "")))
-        if caught and name == names[0]:
-            warnings.warn(caught[0].message, FewReplicatesWarning, stacklevel=2)
+        share = is_share(units.get(name, ""))
+        mean, low, high = proportion_ci(values) if share else mean_ci(values)
         finite = values[~np.isnan(values)]
         rows.append(
             {
