@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kds_sim.analysis import statistics
+from kds_sim.analysis import metrics, statistics
 from kds_sim.analysis.calibration import load_targets
 from kds_sim.analysis.uncertainty import plan_draws, read_posterior
 from kds_sim.cli import main as cli
@@ -283,12 +283,24 @@ def test_a_share_interval_stays_in_0_1_and_holds_the_mean(values: list[float]) -
 def test_two_replicates_give_no_interval_below_zero_and_a_warning() -> None:
     table = pd.DataFrame({"replicate": [0, 1], "relapse_horizon": [0.0, 0.3]})
     with pytest.warns(statistics.FewReplicatesWarning, match="2 replicates"):
-        summary = statistics.summarise(table)
+        summary = statistics.summarise(table, metrics.units(["relapse_horizon"]))
     row = summary.iloc[0]
     assert 0.0 <= row["ci_low"] <= row["mean"] <= row["ci_high"] <= 1.0
     # the Student t interval, which this replaces, went below 0: [-1.756, 2.056]
     _, t_low, _ = statistics.mean_ci(np.array([0.0, 0.3]))
     assert t_low < 0
+
+
+def test_a_run_with_two_replicates_reports_shares_inside_0_1() -> None:
+    from kds_sim.analysis import runner
+    from kds_sim.io.scenario_files import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "no_group.toml", {"population.size": 30})
+    with pytest.warns(statistics.FewReplicatesWarning):
+        summary = runner.run(scenario, replicates=2, horizon=60, progress=False).summary()
+    shares = summary[summary["metric"].map(lambda m: statistics.is_share(metrics.get(m).unit))]
+    assert len(shares) >= 5
+    assert (shares["ci_low"] >= 0).all() and (shares["ci_high"] <= 1).all()
 
 
 def test_with_many_replicates_wilson_equals_the_t_interval() -> None:

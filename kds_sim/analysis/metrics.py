@@ -13,7 +13,7 @@ Names with a day in them are families: `relapse_<N>d` for any N, and the contras
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -483,6 +483,17 @@ METRICS: dict[str, Metric | Contrast] = {m.name: m for m in _ALL}
 _FAMILY = re.compile(
     r"^(relapse|lapse|difference|relative_risk|averted_per_100|nnt)_(\d+d|horizon)$"
 )
+
+
+def units(names: Iterable[str]) -> dict[str, str]:
+    """Metric -> unit ("" for a column that is not a metric), for statistics.summarise."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = get(name).unit
+        except KeyError:
+            found[name] = ""
+    return found
 
 
 def get(name: str) -> Metric | Contrast:

@@ -167,7 +167,7 @@ class RunResult:
 
     def summary(self) -> pd.DataFrame:
         """Headline metrics with 95 % CIs over replicates."""
-        table = statistics.summarise(self.metrics)
+        table = statistics.summarise(self.metrics, metrics.units(map(str, self.metrics)))
         table.insert(0, "scenario", self.name)
         return table
 

@@ -95,24 +95,13 @@ def is_share(unit: str) -> bool:
     return unit == "share" or unit.startswith("share of")
 
 
-def _units(names: list[str]) -> dict[str, str]:
-    from kds_sim.analysis import metrics  # metrics imports this module: read it at call time
-
-    units = {}
-    for name in names:
-        try:
-            units[name] = metrics.get(name).unit
-        except KeyError:
-            units[name] = ""
-    return units
-
-
 def summarise(metrics: pd.DataFrame, units: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per metric: mean, 95 % CI of the mean, and the 95 % range across replicates.
-    `units` (metric -> unit, default: the metric registry's) marks the shares."""
+    `units` (metric -> unit, as the metric registry gives them: `metrics.units`) marks the
+    shares, whose interval is Wilson's."""
     rows = []
     names = [str(n) for n in metrics.columns.drop("replicate", errors="ignore")]
-    units = _units(names) if units is None else units
+    units = units or {}
     warn_if_few(len(metrics))  # one row per replicate
     for name in names:
         values = metrics[name].to_numpy(dtype=float)
