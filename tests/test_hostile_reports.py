@@ -240,6 +240,22 @@ def audit(page: Path) -> Audit:
 KINDS = ("brief_en", "brief_id", "sweep", "abc")
 
 
+def test_the_builder_escapes_every_text_and_attribute_value() -> None:
+    from kds_sim.report.html import Html, el, join, msg
+
+    hostile = "<b x='1' y=\"2\">&"
+    built = el("p", hostile, el("code", hostile), title=hostile, class_="note", data_x=hostile)
+    assert built == (
+        "<p title='&lt;b x=&#x27;1&#x27; y=&quot;2&quot;&gt;&amp;' class='note' "
+        "data-x='&lt;b x=&#x27;1&#x27; y=&quot;2&quot;&gt;&amp;'>&lt;b x=&#x27;1&#x27; "
+        "y=&quot;2&quot;&gt;&amp;<code>&lt;b x=&#x27;1&#x27; y=&quot;2&quot;&gt;&amp;</code></p>"
+    )
+    assert join(["<i>", Html("<i>")], ", ") == "&lt;i&gt;, <i>"
+    assert "<script>" not in msg("report.lead", "en", reference="<script>", relapse=1, when=2)
+    with pytest.raises(ValueError):
+        el("p onclick=x")
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_no_report_has_an_active_element_from_user_text(request: pytest.FixtureRequest, kind: str):
     found = audit(page_of(request, kind))

@@ -70,9 +70,7 @@ def style(css: str) -> Html:
     return Html(f"<style>{css}</style>")
 
 
-def page(
-    title: object, body: Iterable[object], css: str, lang: str = "en", extra_head: object = None
-) -> Html:
+def page(title: object, body: Iterable[object], css: str, lang: str = "en") -> Html:
     """A whole, self-contained document."""
     head = join(
         [
@@ -80,7 +78,6 @@ def page(
             el("meta", name="viewport", content="width=device-width, initial-scale=1"),
             el("title", title),
             style(css),
-            extra_head,
         ]
     )
     return Html(f"<!doctype html>\n{el('html', el('head', head), el('body', *body), lang=lang)}")
