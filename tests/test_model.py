@@ -237,14 +237,14 @@ def test_group_raises_coping_of_attendees_only():
         {"group": {"enabled": True, "coverage": 0.5, "coping_gain": 0.05}, **no_lapse_learning},
         size=300,
         horizon=180,
-        replicates=3,
+        replicates=8,
         seed=77,
     )
     without = make_scenario(
         {"group": {"enabled": False}, **no_lapse_learning},
         size=300,
         horizon=180,
-        replicates=3,
+        replicates=8,
         seed=77,
     )
     g = runner.run(with_group, progress=False).people

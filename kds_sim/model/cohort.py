@@ -12,17 +12,22 @@ import numpy as np
 import pandas as pd
 from numpy.random import default_rng
 
-from kds_sim.model import group, rules
+from kds_sim.model import group, rules, streams
 from kds_sim.model.interventions import plan, recruitment_order
 from kds_sim.model.network import SocialNetwork, build
 from kds_sim.model.parameters import Population
 from kds_sim.model.people import People, draw_people, entry_days
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, STAYED, Draw, SkillGains
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, STAYED, SkillGains
 from kds_sim.model.scenario import Scenario
+from kds_sim.model.streams import Draw
 
 STREAMS = ("population", "network", "daily", "group", "mesa", "flow")
-"""Named random streams; "flow" (exits from an open population) is drawn only when some exit
-rate is set, so a closed cohort's numbers do not depend on it."""
+"""Named random streams of the setup (population, network) and of Mesa; the day's draws come
+from the counter-based generator keyed by "daily" (kds_sim.model.streams); "group" and "flow"
+are kept as names so the others keep their numbers."""
+GROUP_DRAWS = (Draw.MEETING, Draw.TRAINING, Draw.DROPOUT)
+"""The group stage's per-person draws of a day, rows of the `u` that `group_day` reads."""
+MEETING, TRAINING, DROPOUT = range(3)
 EVENTS = (
     "exposed",
     "coped",
@@ -70,9 +75,8 @@ class Cohort:
     def setup(self, scenario: Scenario, seed: np.random.SeedSequence) -> None:
         self.settings = scenario
         self.behaviour = scenario.behaviour
-        names = ("network", "daily", "group", "flow")
-        rng = {name: np.random.default_rng(stream(seed, name)) for name in names}
-        self.daily_rng, self.group_rng, self.flow_rng = rng["daily"], rng["group"], rng["flow"]
+        rng = {"network": np.random.default_rng(stream(seed, "network"))}
+        self.key = streams.key_of(stream(seed, "daily"))
 
         pop = scenario.population
         entries = entry_days(pop, scenario.run.horizon_days)
@@ -109,7 +113,9 @@ class Cohort:
 
     # -- the group's part of a day -------------------------------------------------------------
     def group_day(self, day: int, u: np.ndarray, meeting_draw: float) -> None:
-        """Recruitment, dropout, sessions, a meeting and attendance (step 1 of a day)."""
+        """Recruitment, dropout, sessions, a meeting and attendance (step 1 of a day).
+
+        `u` holds the day's `GROUP_DRAWS`, one row each; `meeting_draw` the group's draw."""
         p, g = self.people, self.group
         self.attended[:] = False
         self.meeting_held = False
@@ -119,16 +125,16 @@ class Cohort:
         acting = [k for k in self.interventions if k.acts_on(day - 1)]
         for kind in acting:
             kind.on_day_start(self)
-        leaving = p.member & (u[Draw.DROPOUT] < group.dropout_probability(g.capacity, settings))
+        leaving = p.member & (u[DROPOUT] < group.dropout_probability(g.capacity, settings))
         p.member[leaving] = False
         for kind in acting:
-            kind.on_session(self, u[Draw.TRAINING])
+            kind.on_session(self, u[TRAINING])
         self.meeting_held = bool(meeting_draw < group.meeting_probability(g.capacity, settings))
         if self.meeting_held:
             attendance = group.attendance_probability(p.engagement, g.capacity, settings)
-            self.attended[:] = p.member & (u[Draw.MEETING] < attendance)
+            self.attended[:] = p.member & (u[MEETING] < attendance)
             p.meetings_attended += self.attended
-            self.befriend(group.befriended(self.attended, u[Draw.MEETING], attendance, settings))
+            self.befriend(group.befriended(self.attended, u[MEETING], attendance, settings))
             p.stress[:] = group.relieve_stress(p.stress, self.attended, settings)
             self.learn(
                 group.skill_transfer(g.capacity, settings) * self.attended,
@@ -180,9 +186,10 @@ class Cohort:
             self.leave(day)
 
     def leave(self, day: int) -> None:
-        """Deaths (overdose among them) and moves, decided on the "flow" stream."""
+        """Deaths (overdose among them) and moves, decided by each person's EXIT draw."""
         p = self.people
-        reason = rules.exit_reason(self.flow_rng.random(p.size), p.status, self.settings.population)
+        u = streams.person_uniforms(self.key[None], p.size, day, (Draw.EXIT,))[0, 0]
+        reason = rules.exit_reason(u, p.status, self.settings.population)
         leaving = reason != STAYED
         p.status[leaving] = ABSENT
         p.exit_day[leaving] = day

@@ -17,17 +17,16 @@ coefficients per row (`rules.coefficients`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from kds_sim.model import group, rules
-from kds_sim.model.cohort import EVENTS, Cohort
+from kds_sim.model import group, rules, streams
+from kds_sim.model.cohort import DROPOUT, EVENTS, GROUP_DRAWS, MEETING, TRAINING, Cohort
 from kds_sim.model.parameters import DOMAINS
 from kds_sim.model.people import COLUMNS, People
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, RELAPSED
 from kds_sim.model.scenario import Scenario
 
 COUNTS = ("abstinent", "lapsed", "relapsed", "ever_relapsed", "new_lapses", "new_relapses")
@@ -82,7 +81,8 @@ class Ensemble:
             c.attended = self.attended[i]
         self.peers = sparse.block_diag([c.network.peers for c in self.cohorts], format="csr")
         self.coefficients = rules.coefficients([c.behaviour for c in self.cohorts])
-        self.uniforms = np.empty((r, N_DRAWS, n))
+        self.keys = np.stack([c.key for c in self.cohorts])
+        self.uniforms = np.empty((r, len(GROUP_DRAWS), n))
         self.meeting_draws = np.empty(r)
         self.horizon = max(c.settings.run.horizon_days for c in self.cohorts)
         self.daily = {k: np.zeros((r, self.horizon + 1)) for k in DAILY}
@@ -108,14 +108,10 @@ class Ensemble:
         day, cols, u = self.day, self.cols, self.uniforms
         for c in self.cohorts:
             c.admit(day)
-        group_rows = u.shape[1] - Draw.MEETING  # the last rows: only an active group reads them
-        for i, c in enumerate(self.cohorts):
-            if c.group.active:
-                c.daily_rng.random(out=u[i])
-            else:  # skip the group's rows: the stream moves on as if they were drawn
-                c.daily_rng.random(out=u[i, : Draw.MEETING])
-                cast(np.random.PCG64, c.daily_rng.bit_generator).advance(group_rows * self.size)
-            self.meeting_draws[i] = c.group_rng.random()
+        active = np.array([c.group.active for c in self.cohorts])
+        if active.any():  # only a meeting group draws: its draws have their own addresses
+            u[active] = streams.person_uniforms(self.keys[active], self.size, day, GROUP_DRAWS)
+            self.meeting_draws[:] = streams.group_uniforms(self.keys, day)
         if self.shared_group:
             self._group_day(day)
         else:
@@ -128,7 +124,6 @@ class Ensemble:
             relapsed.shape
         )
         idle, stress_target = cols["idle"], cols["stress_baseline"]
-        active = np.array([c.group.active for c in self.cohorts])
         if active.any():
             if self.shared_group:
                 cuts = np.array(self._group_effects()).T
@@ -140,7 +135,9 @@ class Ensemble:
             stress_target = np.where(
                 on, stress_target * (1.0 - member * cuts[:, 1:]), stress_target
             )
-        rules.advance_people(cols, contacts, idle, stress_target, u, self.coefficients, self.events)
+        rules.advance_people(
+            cols, contacts, idle, stress_target, self.keys, day, self.coefficients, self.events
+        )
 
         lapse, relapse = self.events["lapse"], self.events["relapse"]
         cols["first_lapse_day"][lapse & (cols["first_lapse_day"] < 0)] = day
@@ -186,10 +183,10 @@ class Ensemble:
                 self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
         member = cols["member"]
         dropout = group.dropout_probability(capacity[:, rows, None], g)
-        member[rows] &= ~(u[rows, Draw.DROPOUT] < dropout)
+        member[rows] &= ~(u[rows, DROPOUT] < dropout)
         for j in acting:
             for i in rows:
-                self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, Draw.TRAINING])
+                self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, TRAINING])
         held = self.meeting_draws[rows] < group.meeting_probability(capacity[:, rows], g)
         self.held[rows] = held
         rows = rows[held]
@@ -197,9 +194,9 @@ class Ensemble:
             return
         level = capacity[:, rows, None]
         attendance = group.attendance_probability(cols["engagement"][rows], level, g)
-        attended = member[rows] & (u[rows, Draw.MEETING] < attendance)
+        attended = member[rows] & (u[rows, MEETING] < attendance)
         self.attended[rows] = attended
-        friends = group.befriended(attended, u[rows, Draw.MEETING], attendance, g)
+        friends = group.befriended(attended, u[rows, MEETING], attendance, g)
         for j, i in enumerate(rows):
             self.cohorts[i].befriend(friends[j])
         cols["meetings_attended"][rows] += attended

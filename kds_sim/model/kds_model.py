@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector
 
-from kds_sim.model import rules
+from kds_sim.model import rules, streams
 from kds_sim.model.agents import RecoveringPerson, UsingFriend
-from kds_sim.model.cohort import EVENTS, STREAMS, Cohort, stream
+from kds_sim.model.cohort import EVENTS, GROUP_DRAWS, STREAMS, Cohort, stream
 from kds_sim.model.parameters import DOMAINS
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, RELAPSED
 from kds_sim.model.scenario import Scenario
+from kds_sim.model.streams import Draw
 
 __all__ = ["EVENTS", "STREAMS", "KDSModel", "stream"]
 
@@ -95,9 +96,12 @@ class KDSModel(Cohort, mesa.Model):
     def step(self) -> None:
         p, n = self.people, self.people.size
         self.admit(self.day)
-        u = self.daily_rng.random((N_DRAWS, n))
-        meeting_draw = self.group_rng.random()
-        self.group_day(self.day, u, meeting_draw)
+        keys = self.key[None]
+        if self.group.active:
+            u = streams.person_uniforms(keys, n, self.day, GROUP_DRAWS)[0]
+            self.group_day(self.day, u, float(streams.group_uniforms(keys, self.day)[0]))
+        else:
+            self.group_day(self.day, np.empty((0, n)), 1.0)
 
         relapsed = p.status == RELAPSED
         idle, stress_target = p.idle, p.stress_baseline
@@ -107,7 +111,6 @@ class KDSModel(Cohort, mesa.Model):
             idle = p.idle * (1.0 - member * idle_cut)
             stress_target = p.stress_baseline * (1.0 - member * stress_cut)
         self.today = {
-            "u": u,
             "idle": idle,
             "stress_target": stress_target,
             "contacts": p.using_ties + self.network.relapsed_peers(relapsed),
@@ -128,7 +131,8 @@ class KDSModel(Cohort, mesa.Model):
             t["contacts"][None],
             t["idle"][None],
             t["stress_target"][None],
-            t["u"][None],
+            self.key[None],
+            self.day,
             self.coefficients,
             {name: value[None] for name, value in self.events.items()},
         )
@@ -136,12 +140,15 @@ class KDSModel(Cohort, mesa.Model):
     def apply_rules_to(self, i: int) -> None:
         """Run the day's relapse rules for person i alone (rules.person_day, compiled)."""
         t, p = self.today, self.people
+        k0, k1 = self.key
+        first, second = (streams.block(k0, k1, i, self.day, b, streams.PERSON) for b in (0, 1))
+        u = (*first, *second)
         new, events = rules.kernel("person_day")(
             *(getattr(p, name)[i] for name in (*rules.STATE, *rules.TRAITS_READ)),
             float(t["contacts"][i]),
             float(t["idle"][i]),
             float(t["stress_target"][i]),
-            *(float(x) for x in t["u"][Draw.EXPOSURE : Draw.REENTRY + 1, i]),
+            *u[Draw.EXPOSURE : Draw.REENTRY + 1],
             self.coefficients[0],
         )
         for name, value in zip(rules.STATE, new, strict=True):
