@@ -14,9 +14,10 @@ from conftest import SCENARIOS, deep_update, make_scenario, write_toml
 
 from kds_sim.analysis import runner
 from kds_sim.analysis.runner import simulate
+from kds_sim.errors import InputError
 from kds_sim.io.scenario_files import load_scenario
 from kds_sim.model import rules
-from kds_sim.model.ensemble import batch_size, simulate_batch
+from kds_sim.model.ensemble import batch_size, simulate_batch, simulate_columns
 from kds_sim.model.parameters import Behaviour
 from kds_sim.model.rules import coefficients
 from kds_sim.model.scenario import Scenario
@@ -255,3 +256,28 @@ def test_worker_processes_give_identical_output():
     pooled = runner.run(scenario, progress=False, workers=2)
     pd.testing.assert_frame_equal(pooled.daily, whole.daily, check_exact=True)
     pd.testing.assert_frame_equal(pooled.people, whole.people, check_exact=True)
+
+
+def test_simulate_columns_are_the_tables_as_arrays():
+    """Rows with different parameters, one size and horizon: each column [row, ...] with the
+    table's dtype, equal to simulate_batch's tables; mixed shapes are a clear error."""
+    base = {**CHURN, **CAPACITY}
+    low = make_scenario(base, size=30, horizon=25)
+    high = make_scenario(
+        deep_update(base, {"behaviour": {"coping_weight": 3.0}}), size=30, horizon=25
+    )
+    columns = simulate_columns([low, high, low], 5, [4, 4, 1])
+    tables = simulate_batch([low, high, low], 5, [4, 4, 1])
+    assert columns.replicates.tolist() == [4, 4, 1]
+    for row, (daily, people) in enumerate(tables):
+        assert list(columns.daily) == list(daily.columns[1:])
+        assert list(columns.people) == list(people.columns[1:])
+        for name, values in columns.daily.items():
+            assert values.shape == (3, 26) and values.dtype == daily[name].to_numpy().dtype, name
+            np.testing.assert_array_equal(values[row], daily[name].to_numpy())
+        for name, values in columns.people.items():
+            assert values.shape == (3, 30) and values.dtype == people[name].to_numpy().dtype, name
+            np.testing.assert_array_equal(values[row], people[name].to_numpy())
+    other = make_scenario(base, size=31, horizon=25)
+    with pytest.raises(InputError, match="one cohort size and horizon"):
+        simulate_columns([low, other], 5, [0, 1])

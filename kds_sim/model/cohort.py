@@ -223,36 +223,75 @@ class Cohort:
 
     def person_table(self, horizon: int) -> pd.DataFrame:
         """One row per person; days count from the person's own discharge."""
-        p, net = self.people, self.network
-        event = p.first_relapse_day >= 0
-        lapse = p.first_lapse_day >= 0
-        end = np.where(p.exit_day >= 0, p.exit_day, horizon)
-        return pd.DataFrame(
-            {
-                "person": np.arange(p.size),
-                "member": p.ever_member,
-                "member_at_end": p.member,
-                "meetings_attended": p.meetings_attended,
-                "using_ties": net.using_ties,
-                "supportive_ties": net.supportive_ties,
-                "stigmatising_ties": net.stigmatising_ties,
-                "first_lapse_day": np.where(lapse, p.first_lapse_day - p.entry_day, np.nan),
-                "first_relapse_day": np.where(event, p.first_relapse_day - p.entry_day, np.nan),
-                "relapse_time": np.where(event, p.first_relapse_day, end) - p.entry_day,
-                "relapse_censored": ~event,
-                "lapses": p.lapses,
-                "relapses": p.relapses,
-                "open_lapse": p.status == LAPSED,
-                "status_at_end": np.vectorize(rules.STATES.get, otypes=[object])(p.status),
-                "coping_at_end": p.coping,
-                "self_efficacy_at_end": p.self_efficacy,
-                "entry_day": p.entry_day,
-                "exit_day": np.where(p.exit_day >= 0, p.exit_day, np.nan),
-                "exit_reason": np.vectorize(rules.EXITS.get, otypes=[object])(p.exit_reason),
-                "followed_days": end - p.entry_day,
-                "remissions": p.remissions,
-                "days_using": p.days_using,
-                "using_ties_at_end": p.using_ties,
-                "supportive_ties_at_end": p.supportive_ties,
-            }
-        )
+        cols = {name: getattr(self.people, name)[None] for name in PERSON_INPUTS}
+        net = self.network
+        start = {
+            "using_ties_start": net.using_ties[None],
+            "supportive_ties_start": net.supportive_ties[None],
+            "stigmatising_ties": net.stigmatising_ties[None],
+        }
+        return pd.DataFrame({k: v[0] for k, v in person_columns(cols | start, horizon).items()})
+
+
+PERSON_INPUTS = (
+    "ever_member",
+    "member",
+    "meetings_attended",
+    "first_lapse_day",
+    "first_relapse_day",
+    "entry_day",
+    "exit_day",
+    "exit_reason",
+    "lapses",
+    "relapses",
+    "status",
+    "coping",
+    "self_efficacy",
+    "remissions",
+    "days_using",
+    "using_ties",
+    "supportive_ties",
+)
+"""The People columns the person table is made from (with the network's counts at the start)."""
+_STATE_NAMES = np.array([rules.STATES[k] for k in sorted(rules.STATES)], dtype=object)
+_EXIT_NAMES = np.array([rules.EXITS[k] for k in sorted(rules.EXITS)], dtype=object)
+
+
+def person_columns(p: dict[str, np.ndarray], horizon: int) -> dict[str, np.ndarray]:
+    """The person table's columns as [row, person] arrays, from [row, person] state.
+
+    `p` holds `PERSON_INPUTS` and the network's using_ties_start, supportive_ties_start and
+    stigmatising_ties; days count from each person's own discharge."""
+    event = p["first_relapse_day"] >= 0
+    lapse = p["first_lapse_day"] >= 0
+    left = p["exit_day"] >= 0
+    end = np.where(left, p["exit_day"], horizon)
+    entry = p["entry_day"]
+    rows, n = p["status"].shape
+    return {
+        "person": np.broadcast_to(np.arange(n), (rows, n)).copy(),
+        "member": p["ever_member"].copy(),
+        "member_at_end": p["member"].copy(),
+        "meetings_attended": p["meetings_attended"].copy(),
+        "using_ties": p["using_ties_start"].copy(),
+        "supportive_ties": p["supportive_ties_start"].copy(),
+        "stigmatising_ties": p["stigmatising_ties"].copy(),
+        "first_lapse_day": np.where(lapse, p["first_lapse_day"] - entry, np.nan),
+        "first_relapse_day": np.where(event, p["first_relapse_day"] - entry, np.nan),
+        "relapse_time": np.where(event, p["first_relapse_day"], end) - entry,
+        "relapse_censored": ~event,
+        "lapses": p["lapses"].copy(),
+        "relapses": p["relapses"].copy(),
+        "open_lapse": p["status"] == LAPSED,
+        "status_at_end": _STATE_NAMES[p["status"]],
+        "coping_at_end": p["coping"].copy(),
+        "self_efficacy_at_end": p["self_efficacy"].copy(),
+        "entry_day": entry.copy(),
+        "exit_day": np.where(left, p["exit_day"], np.nan),
+        "exit_reason": _EXIT_NAMES[p["exit_reason"]],
+        "followed_days": end - entry,
+        "remissions": p["remissions"].copy(),
+        "days_using": p["days_using"].copy(),
+        "using_ties_at_end": p["using_ties"].copy(),
+        "supportive_ties_at_end": p["supportive_ties"].copy(),
+    }

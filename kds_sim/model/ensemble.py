@@ -17,15 +17,26 @@ coefficients per row (`rules.coefficients`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from kds_sim.errors import InputError
 from kds_sim.model import group, rules, streams
-from kds_sim.model.cohort import DROPOUT, EVENTS, GROUP_DRAWS, MEETING, TRAINING, Cohort
+from kds_sim.model.cohort import (
+    DROPOUT,
+    EVENTS,
+    GROUP_DRAWS,
+    MEETING,
+    PERSON_INPUTS,
+    TRAINING,
+    Cohort,
+    person_columns,
+)
 from kds_sim.model.parameters import DOMAINS
-from kds_sim.model.people import COLUMNS, People
+from kds_sim.model.people import COLUMNS, People, entry_days
 from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, RELAPSED
 from kds_sim.model.scenario import Scenario
 
@@ -48,6 +59,20 @@ DAILY = (
     "remissions",
 )
 """Columns of the daily table, in KDSModel's DataCollector order."""
+
+INTEGER_DAILY = (
+    "day",
+    *COUNTS,
+    "reentries",
+    "exposures",
+    "members",
+    "attendance",
+    "present",
+    "exits",
+    "remissions",
+)
+BOOL_DAILY = ("meeting_held", "group_active")
+"""Daily columns held as int64 and bool; the others are float64."""
 
 LEARNT = ("coping", "self_efficacy", "outcome_expectancy", "help_seeking")
 """The columns rules.learn reads and writes."""
@@ -272,30 +297,129 @@ class Ensemble:
             self.step()
         return self
 
+    def daily_columns(self) -> dict[str, np.ndarray]:
+        """The daily table's columns, [row, day], with the table's dtypes."""
+        out = {}
+        for k, v in self.daily.items():
+            dtype = np.int64 if k in INTEGER_DAILY else bool if k in BOOL_DAILY else np.float64
+            out[k] = v.astype(dtype)
+        return out
+
+    def person_columns(self) -> dict[str, np.ndarray]:
+        """The person table's columns, [row, person]."""
+        p = {name: self.cols[name] for name in PERSON_INPUTS}
+        for name, attribute in (
+            ("using_ties_start", "using_ties"),
+            ("supportive_ties_start", "supportive_ties"),
+            ("stigmatising_ties", "stigmatising_ties"),
+        ):
+            p[name] = np.stack([getattr(c.network, attribute) for c in self.cohorts])
+        return person_columns(p, self.horizon)
+
     def tables(self, i: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Row i's daily and person tables, as KDSModel.daily_table and person_table give them."""
-        days = self.cohorts[i].settings.run.horizon_days + 1
-        daily = pd.DataFrame({k: v[i, :days] for k, v in self.daily.items()})
-        for k in (
-            "day",
-            *COUNTS,
-            "reentries",
-            "exposures",
-            "members",
-            "attendance",
-            "present",
-            "exits",
-            "remissions",
-        ):
-            daily[k] = daily[k].astype(np.int64)
-        for k in ("meeting_held", "group_active"):
-            daily[k] = daily[k].astype(bool)
-        return daily, self.cohorts[i].person_table(days - 1)
+        daily = pd.DataFrame({k: v[i] for k, v in self.daily_columns().items()})
+        return daily, self.cohorts[i].person_table(self.horizon)
+
+
+@dataclass
+class Columns:
+    """Replicates' daily and person tables as arrays: `daily[name]` is [row, day] (days 0 to
+    the horizon), `people[name]` is [row, person]; names and dtypes are the tables' columns."""
+
+    replicates: np.ndarray
+    daily: dict[str, np.ndarray]
+    people: dict[str, np.ndarray]
+
+    def tables(self, row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Row `row` as the (daily, people) tables, with a "replicate" first column."""
+        replicate = int(self.replicates[row])
+        daily = pd.DataFrame({k: v[row] for k, v in self.daily.items()})
+        people = pd.DataFrame({k: v[row] for k, v in self.people.items()})
+        daily.insert(0, "replicate", replicate)
+        people.insert(0, "replicate", replicate)
+        return daily, people
 
 
 def batch_size(people: int, budget_mb: float) -> int:
     """Replicates of `people` each that fit in a memory budget (at least one)."""
     return max(1, int(budget_mb * 1e6 // (people * BYTES_PER_PERSON_DAY)))
+
+
+def _per_row(scenarios: Scenario | Sequence[Scenario], rows: list[int]) -> list[Scenario]:
+    per_row = [scenarios] * len(rows) if isinstance(scenarios, Scenario) else list(scenarios)
+    if len(per_row) != len(rows):
+        raise InputError(
+            f"give one scenario or one per index: {len(per_row)} scenarios, {len(rows)} indices"
+        )
+    return per_row
+
+
+def simulate_columns(
+    scenarios: Scenario | Sequence[Scenario],
+    seed: int,
+    indices: Sequence[int],
+    budget_mb: float = 512.0,
+) -> Columns:
+    """Replicate `indices[k]` of `scenarios[k]` (or of one scenario) for every k, as arrays.
+
+    Every row must share one cohort size and horizon (the arrays are [row, ...]); rows may
+    differ in any other parameter. Stepped in batches that fit a memory budget; the output
+    does not depend on the batching.
+    """
+    rows = list(indices)
+    per_row = _per_row(scenarios, rows)
+    shapes = {_shape(s) for s in per_row}
+    if len(shapes) > 1:
+        raise InputError(
+            "simulate_columns needs one cohort size and horizon for all rows, got (size, "
+            f"horizon) {sorted(shapes)}; call it once per group of rows (simulate_batch does)"
+        )
+    parts: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = []
+    size = shapes.pop()[0] if shapes else 1
+    agent = [s.run.engine == "agent" for s in per_row]
+    step = batch_size(size if isinstance(size, int) else per_row[0].population.size, budget_mb)
+    start = 0
+    while start < len(rows):  # consecutive rows of one engine, a budget's worth at a time
+        stop = start + 1
+        while stop < len(rows) and stop - start < step and agent[stop] == agent[start]:
+            stop += 1
+        if agent[start]:  # Mesa agents: one at a time
+            stop = start + 1
+        chunk = range(start, stop)
+        seeds = [np.random.SeedSequence(seed, spawn_key=(rows[k],)) for k in chunk]
+        if agent[start]:
+            from kds_sim.model.kds_model import KDSModel  # Mesa only when asked for
+
+            model = KDSModel(per_row[start], seeds[0]).run()
+            daily = model.daily_table()
+            people = model.person_table()
+            parts.append(
+                (
+                    {str(k): daily[k].to_numpy()[None] for k in daily.columns},
+                    {str(k): people[k].to_numpy()[None] for k in people.columns},
+                )
+            )
+        else:
+            ensemble = Ensemble([per_row[k] for k in chunk], seeds).run()
+            parts.append((ensemble.daily_columns(), ensemble.person_columns()))
+        start = stop
+    if not parts:
+        return Columns(np.array(rows, dtype=np.int64), {}, {})
+    return Columns(
+        replicates=np.array(rows, dtype=np.int64),
+        daily={k: np.concatenate([d[k] for d, _ in parts]) for k in parts[0][0]},
+        people={k: np.concatenate([p[k] for _, p in parts]) for k in parts[0][1]},
+    )
+
+
+def _shape(scenario: Scenario) -> tuple[int | str, int]:
+    """What fixes a row's array shapes: its cohort size (or network file) and horizon."""
+    if scenario.network.edges_file:
+        return scenario.network.edges_file, scenario.run.horizon_days
+    return len(
+        entry_days(scenario.population, scenario.run.horizon_days)
+    ), scenario.run.horizon_days
 
 
 def simulate_batch(
@@ -305,36 +429,18 @@ def simulate_batch(
     budget_mb: float = 512.0,
 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Replicate `indices[k]` of `scenarios[k]` (or of one scenario) for every k, as
-    `runner.simulate` returns them, stepped in batches that fit a memory budget.
-
-    Rows with different cohort sizes or horizons go to separate batches; the output does not
-    depend on how rows are batched.
-    """
+    `runner.simulate` returns them: `simulate_columns` per group of rows that share a cohort
+    size and horizon, as tables (the output does not depend on how rows are batched)."""
     rows = list(indices)
-    per_row = [scenarios] * len(rows) if isinstance(scenarios, Scenario) else list(scenarios)
-    if len(per_row) != len(rows):
-        raise ValueError("give one scenario, or one scenario per index")
+    per_row = _per_row(scenarios, rows)
     out: list[tuple[pd.DataFrame, pd.DataFrame] | None] = [None] * len(rows)
-    groups: dict[tuple[int, int, str | None, str], list[int]] = {}
+    groups: dict[tuple[int | str, int], list[int]] = {}
     for k, s in enumerate(per_row):
-        key = (s.population.size, s.run.horizon_days, s.network.edges_file, s.run.engine)
-        groups.setdefault(key, []).append(k)
-    for (size, *_), members in groups.items():
-        agent = per_row[members[0]].run.engine == "agent"  # Mesa agents: one at a time
-        step = 1 if agent else batch_size(size, budget_mb)
-        for start in range(0, len(members), step):
-            chunk = members[start : start + step]
-            seeds = [np.random.SeedSequence(seed, spawn_key=(rows[k],)) for k in chunk]
-            if agent:
-                from kds_sim.model.kds_model import KDSModel  # Mesa only when asked for
-
-                model = KDSModel(per_row[chunk[0]], seeds[0]).run()
-                tables = [(model.daily_table(), model.person_table())]
-            else:
-                ensemble = Ensemble([per_row[k] for k in chunk], seeds).run()
-                tables = [ensemble.tables(j) for j in range(len(chunk))]
-            for k, (daily, people) in zip(chunk, tables, strict=True):
-                daily.insert(0, "replicate", rows[k])
-                people.insert(0, "replicate", rows[k])
-                out[k] = (daily, people)
+        groups.setdefault(_shape(s), []).append(k)
+    for members in groups.values():
+        columns = simulate_columns(
+            [per_row[k] for k in members], seed, [rows[k] for k in members], budget_mb
+        )
+        for j, k in enumerate(members):
+            out[k] = columns.tables(j)
     return [t for t in out if t is not None]
