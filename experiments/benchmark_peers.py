@@ -5,10 +5,10 @@ Engines (each measurement in a fresh subprocess, engines interleaved size by siz
 - vector: KDSModel (Mesa, vector engine), one replicate after another;
 - starsim_port: a Starsim 3.7 Sim whose one intervention runs the same rules written as numpy
   array operations, as a port to Starsim would (experiments/numpy_rules.py, the 0.2 rules as
-  kds-sim ran them before the fused kernel; bit-identical to it), on the same cohort, network
-  and uniforms (needs the `bench` extra);
-- starsim_kernel: the same Sim calling kds-sim's compiled kernel (rules.advance_people), to
-  show what Starsim itself costs around the same compiled rules;
+  kds-sim ran them before the fused kernel), on the same cohort and network, drawing six
+  uniforms per person-day from numpy as such a port would (needs the `bench` extra);
+- starsim_kernel: the same Sim calling kds-sim's compiled kernel (rules.advance_people, with
+  its counter-based draws), to show what Starsim itself costs around the same compiled rules;
 - starsim_sis: Starsim's built-in SIS on its random network, for scale.
 
 Rows: agent-steps/s (people x replicates x days / run wall seconds, setup excluded), the run's
@@ -89,7 +89,7 @@ def run_starsim_port(
 
     from kds_sim.model import rules
     from kds_sim.model.cohort import Cohort
-    from kds_sim.model.rules import N_DRAWS, RELAPSED
+    from kds_sim.model.rules import RELAPSED
 
     class Relapse(ss.Intervention):
         def __init__(self, cohort: Cohort):
@@ -97,11 +97,11 @@ def run_starsim_port(
             self.cohort = cohort
             self.k = rules.coefficients([cohort.behaviour])
             self.events = {name: np.zeros((1, cohort.people.size), bool) for name in rules.EVENTS}
+            self.rng = np.random.default_rng(cohort.key)
 
         def step(self) -> None:
             c = self.cohort
             p = c.people
-            u = c.daily_rng.random((N_DRAWS, p.size))
             contacts = c.network.using_ties + c.network.relapsed_peers(p.status == RELAPSED)
             if kernel:
                 cols = {name: getattr(p, name)[None] for name in (*rules.STATE, *rules.TRAITS_READ)}
@@ -110,11 +110,13 @@ def run_starsim_port(
                     contacts[None],
                     p.idle[None],
                     p.stress_baseline[None],
-                    u[None],
+                    c.key[None],
+                    int(self.ti) + 1,
                     self.k,
                     self.events,
                 )
                 return
+            u = self.rng.random((6, p.size))
             new, events = numpy_rules.advance_day(
                 p.view(slice(None)), contacts, p.idle, p.stress_baseline, u, c.behaviour
             )
@@ -194,7 +196,7 @@ def worker(engine: str, size: int, replicates: int, days: int) -> dict:
 def bytes_per_step() -> int:
     """Memory traffic of one agent-step of the ensemble's day, a lower bound: the columns the
     kernel reads and writes, its inputs, the day's events and the uniforms (written by the
-    generator, read by the kernel; the group's rows are skipped when there is no group)."""
+    generator, read by the kernel; now drawn inside it, so none)."""
     import numpy as np
 
     from kds_sim.model import rules
@@ -205,7 +207,7 @@ def bytes_per_step() -> int:
     size = {name: getattr(people, name).itemsize for name in (*rules.STATE, *rules.TRAITS_READ)}
     state = sum(size[name] for name in rules.STATE)
     traits = sum(size[name] for name in rules.TRAITS_READ)
-    inputs, events, uniforms = 3 * 8, len(rules.EVENTS), 2 * rules.Draw.MEETING * 8
+    inputs, events, uniforms = 3 * 8, len(rules.EVENTS), 0
     return 2 * state + traits + inputs + events + uniforms
 
 

@@ -104,6 +104,9 @@ class Ensemble:
             c.people = People(**{k: v[i] for k, v in self.cols.items()})
             c.events = {k: v[i] for k, v in self.events.items()}
             c.attended = self.attended[i]
+        self.lost = np.stack([c.network.lost for c in self.cohorts])
+        for i, c in enumerate(self.cohorts):
+            c.network.lost = self.lost[i]
         self.peers = sparse.block_diag([c.network.peers for c in self.cohorts], format="csr")
         self.coefficients = rules.coefficients([c.behaviour for c in self.cohorts])
         self.keys = np.stack([c.key for c in self.cohorts])
@@ -170,9 +173,7 @@ class Ensemble:
         cols["lapses"] += lapse
         cols["relapses"] += relapse
         cols["remissions"] += self.events["remission"]
-        lost = self.events["using_tie_lost"]
-        for row in np.flatnonzero(lost.any(axis=1)):
-            self.cohorts[row].network.drop_using_ties(np.flatnonzero(lost[row]))
+        self.lost += self.events["using_tie_lost"]  # network.drop_using_ties, every row at once
         for c in self.cohorts:
             if c.exits:
                 c.leave(day)
@@ -247,7 +248,7 @@ class Ensemble:
         protection = min(1.0, sum(kinds[j].erosion_protection() for j in self._acting(day)))
         g = self.cohorts[0].group.settings
         self.capacity[:, rows] = group.erode(self.capacity[:, rows], g, protection)
-        stopped = rows[self.capacity[:, rows].mean(axis=0) < g.stop_threshold]
+        stopped = rows[group.mean_capacity(self.capacity[:, rows]) < g.stop_threshold]
         for i in stopped:
             self.cohorts[i].group.active = False
             self.cohorts[i].group.stopped_day = day
@@ -288,7 +289,7 @@ class Ensemble:
         enabled = self.enabled
         if enabled.any():
             capacity = self.capacity.T
-            out["capacity_mean"][enabled, d] = capacity[enabled].mean(axis=1)
+            out["capacity_mean"][enabled, d] = group.mean_capacity(capacity[enabled].T)
             for j, domain in enumerate(DOMAINS):
                 out[f"capacity_{domain}"][enabled, d] = capacity[enabled, j]
 
