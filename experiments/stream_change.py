@@ -88,6 +88,8 @@ def compare() -> None:
     both = before.merge(after, on=["scenario", "metric"], suffixes=("_before", "_after"))
     both["difference"] = both["mean_after"] - both["mean_before"]
     both["difference_ci_half"] = np.hypot(both["ci_half_before"], both["ci_half_after"])
+    undefined = both["mean_before"].isna() & both["mean_after"].isna()  # e.g. no group: no capacity
+    both = both[~undefined].copy()
     both["within_mc_ci"] = both["difference"].abs() <= both["difference_ci_half"]
     both["within_own_ci"] = both["difference"].abs() <= np.maximum(
         both["ci_half_before"], both["ci_half_after"]
