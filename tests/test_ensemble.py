@@ -10,14 +10,20 @@ import kernel_cases
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, deep_update, make_scenario, write_toml
+from conftest import REPO, SCENARIOS, deep_update, make_scenario, write_toml
 
 from kds_sim.analysis import runner
 from kds_sim.analysis.runner import simulate
 from kds_sim.errors import InputError
 from kds_sim.io.scenario_files import load_scenario
 from kds_sim.model import rules
-from kds_sim.model.ensemble import batch_size, simulate_batch, simulate_columns
+from kds_sim.model.ensemble import (
+    STAGES,
+    Ensemble,
+    batch_size,
+    simulate_batch,
+    simulate_columns,
+)
 from kds_sim.model.parameters import Behaviour
 from kds_sim.model.rules import coefficients
 from kds_sim.model.scenario import Scenario
@@ -91,13 +97,47 @@ def test_agent_engine_equals_batch():
 
 
 def test_any_batch_size_gives_identical_output():
+    """Batches of 1, 7 and all 16 rows: identical tables."""
     scenario = make_scenario({**CHURN, **CAPACITY}, size=50, horizon=40)
-    whole = simulate_batch(scenario, 1, range(5))
+    whole = simulate_batch(scenario, 1, range(16))
     assert batch_size(50, 0.0) == 1
-    one_by_one = simulate_batch(scenario, 1, range(5), budget_mb=0.0)
-    pairs = simulate_batch(scenario, 1, range(5), budget_mb=50 * 2 * 1500 / 1e6)
+    one_by_one = simulate_batch(scenario, 1, range(16), budget_mb=0.0)
+    sevens = simulate_batch(scenario, 1, range(16), budget_mb=50 * 7 * 1500 / 1e6)
+    assert batch_size(50, 50 * 7 * 1500 / 1e6) == 7
     assert_same(one_by_one, whole)
-    assert_same(pairs, whole)
+    assert_same(sevens, whole)
+
+
+def test_stage_table_is_the_documented_one():
+    """docs/model.md section 5 lists ensemble.STAGES, in order."""
+    text = (REPO / "docs" / "model.md").read_text(encoding="utf-8")
+    table = text.split("<!-- stages:")[1].split("<!-- end: stages -->")[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| ")][1:]
+    assert [(a.strip(), b.strip()) for a, b in rows] == list(STAGES)
+    assert all(callable(getattr(Ensemble, f"stage_{name}")) for name, _ in STAGES)
+
+
+def test_mesa_batch_run_takes_a_scenario():
+    """mesa.batch_run: the scenario as a one-item list (a Scenario is iterable, so batch_run
+    would sweep its fields), seeds through `rng` (passed as `seed`); same as KDSModel.run."""
+    import mesa
+
+    from kds_sim.model.kds_model import KDSModel
+
+    scenario = make_scenario({"group": {"enabled": True}}, size=30, horizon=10)
+    rows = mesa.batch_run(
+        KDSModel,
+        {"scenario": [scenario]},
+        rng=[0, 1],
+        max_steps=10,
+        number_processes=1,
+        display_progress=False,
+    )
+    last = {row["seed"]: row for row in rows if row["Step"] == 10}
+    for seed in (0, 1):
+        daily = KDSModel(scenario, seed).run().daily_table()
+        assert last[seed]["relapsed"] == daily["relapsed"].iloc[-1]
+        assert last[seed]["exposures"] == daily["exposures"].iloc[-1]
 
 
 def test_rows_with_different_parameters_equal_separate_runs():

@@ -1,9 +1,8 @@
-"""One replicate's people, network and group, without Mesa: what every engine steps.
+"""One replicate's people, network and group: a row of a batch (kds_sim.model.ensemble).
 
-`Cohort` owns the setup (draws, network, group, first enrolment) and the parts of a day that
-are not the relapse rules (the group's day, bookkeeping, the person table). KDSModel (Mesa,
-one replicate) and the ensemble engine (many replicates at once) both use it, so the group,
-interventions and recruitment behave identically in every engine.
+`Cohort` owns a row's setup (draws, network, group, first enrolment), the per-row parts of a
+day (arrivals, exits, the group's day when rows differ in group settings) and is the `model`
+that intervention hooks act on. Its People arrays are row views of the batch's columns.
 """
 
 from __future__ import annotations
@@ -171,19 +170,6 @@ class Cohort:
             joining = arriving & (p.recruit_priority < self.settings.group.coverage)
             p.member[joining] = True
             p.ever_member[joining] = True
-
-    def record(self, day: int) -> None:
-        """First lapse and relapse days, counts, ties that ended, and exits (end of a day)."""
-        p, e = self.people, self.events
-        p.first_lapse_day[e["lapse"] & (p.first_lapse_day < 0)] = day
-        p.first_relapse_day[e["relapse"] & (p.first_relapse_day < 0)] = day
-        p.lapses += e["lapse"]
-        p.relapses += e["relapse"]
-        p.remissions += e["remission"]
-        if e["using_tie_lost"].any():
-            self.network.drop_using_ties(np.flatnonzero(e["using_tie_lost"]))
-        if self.exits:
-            self.leave(day)
 
     def leave(self, day: int) -> None:
         """Deaths (overdose among them) and moves, decided by each person's EXIT draw."""

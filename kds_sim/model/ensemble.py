@@ -77,6 +77,25 @@ BOOL_DAILY = ("meeting_held", "group_active")
 LEARNT = ("coping", "self_efficacy", "outcome_expectancy", "help_seeking")
 """The columns rules.learn reads and writes."""
 
+STAGES: tuple[tuple[str, str], ...] = (
+    ("admit", "people discharged today join the population (and the group, at its coverage)"),
+    ("group", "a meeting group: start-of-day hooks, dropout, sessions, a meeting and attendance"),
+    (
+        "exposure",
+        "using contacts from the start-of-day state; the group's partners cut members' idle "
+        "time and stress target",
+    ),
+    (
+        "rules",
+        "the relapse rules (`rules.person_day`) for every person, each drawing its own uniforms",
+    ),
+    ("bookkeeping", "first lapse and relapse days, counts, ties to users that ended, exits"),
+    ("erosion", "capacity erodes (slower under mentoring); below the threshold the group stops"),
+    ("record", "the day's row of the daily table"),
+)
+"""The stages of a day, in order: `Ensemble.step` runs `stage_<name>` for each (the table in
+docs/model.md section 5 is this one). KDSModel's agent engine replaces only "rules"."""
+
 BYTES_PER_PERSON_DAY = 1500
 """Rough working memory of one person in a batch (uniforms, columns, rule temporaries)."""
 
@@ -116,6 +135,8 @@ class Ensemble:
         self.daily = {k: np.zeros((r, self.horizon + 1)) for k in DAILY}
         self.enabled = np.array([c.group.enabled for c in self.cohorts])
         self.held = np.zeros(r, dtype=bool)
+        self.active = np.zeros(r, dtype=bool)
+        self.today: dict[str, np.ndarray] = {}
         first = self.cohorts[0].settings
         self.shared_group = all(
             c.settings.group == first.group
@@ -132,11 +153,19 @@ class Ensemble:
         self._collect()
 
     def step(self) -> None:
+        """One day: every stage of `STAGES`, in order, for every row."""
         self.day += 1
-        day, cols, u = self.day, self.cols, self.uniforms
+        for name, _ in STAGES:
+            getattr(self, f"stage_{name}")()
+
+    # -- the stages of a day, in the order of STAGES ------------------------------------------
+    def stage_admit(self) -> None:
         for c in self.cohorts:
-            c.admit(day)
-        active = np.array([c.group.active for c in self.cohorts])
+            c.admit(self.day)
+
+    def stage_group(self) -> None:
+        day, u = self.day, self.uniforms
+        self.active = active = np.array([c.group.active for c in self.cohorts])
         if active.any():  # only a meeting group draws: its draws have their own addresses
             u[active] = streams.person_uniforms(self.keys[active], self.size, day, GROUP_DRAWS)
             self.meeting_draws[:] = streams.group_uniforms(self.keys, day)
@@ -147,6 +176,8 @@ class Ensemble:
                 c.group_day(day, u[i], float(self.meeting_draws[i]))
                 self.held[i] = c.meeting_held
 
+    def stage_exposure(self) -> None:
+        cols, active = self.cols, self.active
         relapsed = cols["status"] == RELAPSED
         contacts = cols["using_ties"] + (self.peers @ relapsed.ravel().astype(np.float64)).reshape(
             relapsed.shape
@@ -163,10 +194,23 @@ class Ensemble:
             stress_target = np.where(
                 on, stress_target * (1.0 - member * cuts[:, 1:]), stress_target
             )
+        self.today = {"contacts": contacts, "idle": idle, "stress_target": stress_target}
+
+    def stage_rules(self) -> None:
+        t = self.today
         rules.advance_people(
-            cols, contacts, idle, stress_target, self.keys, day, self.coefficients, self.events
+            self.cols,
+            t["contacts"],
+            t["idle"],
+            t["stress_target"],
+            self.keys,
+            self.day,
+            self.coefficients,
+            self.events,
         )
 
+    def stage_bookkeeping(self) -> None:
+        day, cols = self.day, self.cols
         lapse, relapse = self.events["lapse"], self.events["relapse"]
         cols["first_lapse_day"][lapse & (cols["first_lapse_day"] < 0)] = day
         cols["first_relapse_day"][relapse & (cols["first_relapse_day"] < 0)] = day
@@ -177,13 +221,17 @@ class Ensemble:
         for c in self.cohorts:
             if c.exits:
                 c.leave(day)
+
+    def stage_erosion(self) -> None:
         if self.shared_group:
-            self._end_of_day(day)
+            self._end_of_day(self.day)
         else:
             for i, c in enumerate(self.cohorts):
-                c.end_of_day(day)  # rebinds the group's capacity: copy it back, view it again
+                c.end_of_day(self.day)  # rebinds the group's capacity: copy it back, view again
                 self.capacity[:, i] = c.group.capacity
                 c.group.capacity = self.capacity[:, i]
+
+    def stage_record(self) -> None:
         self._collect()
 
     # -- the group, every replicate at once (rows share group settings and interventions) ------
@@ -256,6 +304,11 @@ class Ensemble:
     def _collect(self) -> None:
         """The day's row of every replicate's daily table, counted from the arrays."""
         d, cols, e, out = self.day, self.cols, self.events, self.daily
+        if d >= out["day"].shape[1]:  # a Mesa model stepped past its horizon: room for more
+            for k, v in out.items():
+                out[k] = np.concatenate([v, np.zeros_like(v)], axis=1)
+                if k.startswith("capacity_"):
+                    out[k][~self.enabled] = np.nan
         status = cols["status"]
         out["day"][:, d] = d
         for name, value in (
@@ -303,7 +356,7 @@ class Ensemble:
         out = {}
         for k, v in self.daily.items():
             dtype = np.int64 if k in INTEGER_DAILY else bool if k in BOOL_DAILY else np.float64
-            out[k] = v.astype(dtype)
+            out[k] = v[:, : self.day + 1].astype(dtype)
         return out
 
     def person_columns(self) -> dict[str, np.ndarray]:
