@@ -213,8 +213,8 @@ def test_runner_output_is_identical_for_any_task_size_and_executor(monkeypatch):
 
 # The fused kernel (rules.person_day, compiled by numba) -----------------------------------------
 @pytest.mark.parametrize("name", list(kernel_cases.cases()))
-def test_kernel_reproduces_the_tables_stored_from_the_numpy_rules(name):
-    """Outputs stored from the numpy rulebook before the kernel: batched and alone, identical."""
+def test_kernel_reproduces_the_stored_reference_tables(name):
+    """Stored outputs (tests/kernel_cases.py): batched and alone, identical to the last bit."""
     daily, people = kernel_cases.stored(name)
     got_daily, got_people = kernel_cases.run(name)
     pd.testing.assert_frame_equal(got_daily, daily, check_exact=True)

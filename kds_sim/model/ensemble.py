@@ -1,17 +1,13 @@
-"""The ensemble engine: many replicates (and parameter sets) stepped as one [replicate x person]
-batch, with the same random numbers and the same rules as KDSModel, so each replicate's tables
-are identical to running it alone.
+"""The batch engine: many replicates (and parameter sets) stepped as one [replicate x person]
+batch, one day at a time, through the stages of `STAGES`; KDSModel (Mesa) is a one-row batch.
 
-Why: at cohort sizes of a few hundred a single replicate is dominated by per-day fixed costs
-(the Mesa loop, the DataCollector, numpy call overhead). Here each day costs one call of the
-compiled rules loop (`rules.advance_people`, rules.person_day for every [replicate, person]) on
-[R, n] arrays, one block-diagonal sparse mat-vec for relapsed peers and column counts for the
-daily table. What stays per replicate is cheap: drawing its uniforms into
-a preallocated buffer (its own stream, exactly as KDSModel draws them) and its group's day
-(`Cohort.group_day`, the code KDSModel runs), so interventions behave identically.
-
-Rows may carry different scenarios (parameter draws): the rules read one record of behaviour
-coefficients per row (`rules.coefficients`).
+Each day costs one call of the compiled rules loop (`rules.advance_people`: rules.person_day for
+every [replicate, person], each drawing its own counter-based uniforms, kds_sim.model.streams),
+one block-diagonal sparse mat-vec for relapsed peers, and column counts for the daily table. A
+replicate's numbers depend on (root seed, replicate index) alone, so its tables are identical
+in any batch. Rows may carry different scenarios (parameter draws): the rules read one record
+of behaviour coefficients per row (`rules.coefficients`); rows that differ in group settings
+run the group stage row by row (`Cohort.group_day`), others all at once (`_group_day`).
 """
 
 from __future__ import annotations

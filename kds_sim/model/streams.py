@@ -111,12 +111,6 @@ def _philox_compiled(k0, k1, c0, c1, c2, c3):
     )
 
 
-def draw(k0, k1, person, day, which):
-    """One person's draw `which` (a `Draw`) of a day."""
-    u = philox_block(k0, k1, person, day, which // 4, PERSON)
-    return u[which % 4]
-
-
 def _person_draws(keys, day, which, out):
     """out[r, j, i] = draw `which[j]` of person i of row r on `day` (one block per person)."""
     rows, count, n = out.shape
