@@ -1,7 +1,7 @@
 """The Mesa model: one step is one day after discharge from rehab.
 
-`KDSModel` is a Mesa facade over a one-row batch (kds_sim.model.ensemble.Ensemble): the day is
-the batch's, stage by stage (`ensemble.STAGES`, documented in docs/model.md section 5), so the
+`KDSModel` is a Mesa facade over a one-row batch (kds_sim.model.batch.Ensemble): the day is
+the batch's, stage by stage (`batch.STAGES`, documented in docs/model.md section 5), so the
 Mesa model and the batched engine cannot drift apart. What Mesa adds: the agents
 (`RecoveringPerson`, `UsingFriend`, in an `AgentSet`), the `DataCollector` (its reporters read
 the batch's daily counts), and, in the agent engine, the rules stage done by the agents
@@ -23,8 +23,8 @@ from mesa import DataCollector
 
 from kds_sim.model import rules, streams
 from kds_sim.model.agents import RecoveringPerson, UsingFriend
+from kds_sim.model.batch import BOOL_DAILY, DAILY, INTEGER_DAILY, Ensemble
 from kds_sim.model.cohort import EVENTS, STREAMS, Cohort, stream
-from kds_sim.model.ensemble import BOOL_DAILY, DAILY, INTEGER_DAILY, Ensemble
 from kds_sim.model.scenario import Scenario
 from kds_sim.model.streams import Draw
 

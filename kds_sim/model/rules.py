@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from kds_sim.model import streams
 from kds_sim.model.parameters import Behaviour, Population
-from kds_sim.model.streams import PERSON, Draw, _mulhilo, _philox_compiled, philox_block
+from kds_sim.model.streams import PERSON, Draw, philox_block
 
 __all__ = ["Draw"]
 
@@ -553,11 +554,8 @@ def kernel(name: str = "loop", compiled: bool = True) -> Any:
                 def _where(condition, a, b):  # scalars only in compiled code
                     return lambda condition, a, b: a if condition else b
 
-                @overload(philox_block)
-                def _philox(k0, k1, c0, c1, c2, c3):  # the compiled generator in compiled code
-                    return _philox_compiled
-
-                for function in (*JITABLE, _mulhilo):
+                streams.register_compiled()  # philox_block, compiled
+                for function in JITABLE:
                     register_jitable(function)
                 # numpy's error model: x/0 gives inf as numpy does (and no check per division)
                 jit = numba.njit(cache=True, nogil=True, error_model="numpy")

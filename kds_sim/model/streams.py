@@ -14,7 +14,9 @@ that both give the same bits for given keys and counters.
 
 from __future__ import annotations
 
+import threading
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
@@ -130,19 +132,37 @@ def _group_draws(keys, day, out):
 
 
 _COMPILED: dict[str, object] = {}
+_LOCK = threading.Lock()
 
 
-def _compiled(name: str):
-    if not _COMPILED:
-        from kds_sim.model.rules import kernel
+def register_compiled() -> None:
+    """Teach numba to compile `philox_block` as `_philox_compiled` (once; numba imported here)."""
+    with _LOCK:
+        if "registered" in _COMPILED:
+            return
+        from numba.extending import overload, register_jitable
 
-        kernel("loop")  # registers philox_block's compiled form with numba
+        register_jitable(_mulhilo)
+
+        @overload(philox_block)
+        def _philox(k0, k1, c0, c1, c2, c3):
+            return _philox_compiled
+
+        _COMPILED["registered"] = True
+
+
+def _compiled(name: str) -> Any:
+    if name not in _COMPILED:
+        register_compiled()
         import numba
 
         jit = numba.njit(cache=True, nogil=True)
-        _COMPILED.update(
-            person=jit(_person_draws), group=jit(_group_draws), block=jit(_philox_compiled)
-        )
+        functions: dict[str, Any] = {
+            "person": _person_draws,
+            "group": _group_draws,
+            "block": _philox_compiled,
+        }
+        _COMPILED[name] = jit(functions[name])
     return _COMPILED[name]
 
 
