@@ -111,23 +111,27 @@ class KDSModel(mesa.Model):
         self.datacollector.collect(self)
 
     def _agents_apply_rules(self) -> None:
-        """The rules stage in the agent engine: every agent, in random order."""
+        """The rules stage in the agent engine: every agent, in random order.
+
+        Each agent reads its own start-of-day values and uniforms (found by address, so drawn
+        here for everyone at once), which is why the order cannot change the result."""
+        p, t, n = self.people, self.batch.today, self.people.size
+        keys = self.cohort.key[None]
+        u = np.concatenate(
+            [
+                streams.person_uniforms(keys, n, self.day, tuple(Draw)[:4])[0],
+                streams.person_uniforms(keys, n, self.day, (Draw.RELAPSE, Draw.REENTRY))[0],
+            ]
+        )
+        columns = [getattr(p, name) for name in (*rules.STATE, *rules.TRAITS_READ)]
+        inputs = [t["contacts"][0], t["idle"][0], t["stress_target"][0]]
+        self._arguments = [*zip(*(c.tolist() for c in (*columns, *inputs, *u)), strict=True)]
         self.agents_by_type[RecoveringPerson].shuffle_do("step")
 
     def apply_rules_to(self, i: int) -> None:
         """Run the day's relapse rules for person i alone (rules.person_day, compiled)."""
-        t, p = self.batch.today, self.people
-        k0, k1 = self.cohort.key
-        first, second = (streams.block(k0, k1, i, self.day, b, streams.PERSON) for b in (0, 1))
-        u = (*first, *second)
-        new, events = rules.kernel("person_day")(
-            *(getattr(p, name)[i] for name in (*rules.STATE, *rules.TRAITS_READ)),
-            float(t["contacts"][0, i]),
-            float(t["idle"][0, i]),
-            float(t["stress_target"][0, i]),
-            *u[Draw.EXPOSURE : Draw.REENTRY + 1],
-            self.coefficients[0],
-        )
+        p = self.people
+        new, events = rules.kernel("person_day")(*self._arguments[i], self.coefficients[0])
         for name, value in zip(rules.STATE, new, strict=True):
             getattr(p, name)[i] = value
         for name, value in zip(rules.EVENTS, events, strict=True):
