@@ -321,3 +321,18 @@ def test_simulate_columns_are_the_tables_as_arrays():
     other = make_scenario(base, size=31, horizon=25)
     with pytest.raises(InputError, match="one cohort size and horizon"):
         simulate_columns([low, other], 5, [0, 1])
+
+
+def test_simulate_columns_agent_rows_equal_batched_rows():
+    """Rows on the Mesa agent engine (stepped one at a time) give the batched rows' arrays."""
+    agent = make_scenario(
+        {"group": {"enabled": True}, "run": {"engine": "agent"}}, size=30, horizon=20
+    )
+    vector = make_scenario({"group": {"enabled": True}}, size=30, horizon=20)
+    mixed = simulate_columns([agent, agent, vector], 3, [0, 1, 0])
+    batched = simulate_columns([vector] * 3, 3, [0, 1, 0])
+    for got, want in ((mixed.daily, batched.daily), (mixed.people, batched.people)):
+        assert list(got) == list(want)
+        for name in want:
+            assert got[name].dtype == want[name].dtype, name
+            np.testing.assert_array_equal(got[name], want[name], err_msg=name)
