@@ -5,14 +5,16 @@ Engines (each measurement in a fresh subprocess, engines interleaved size by siz
 - vector: KDSModel (Mesa, vector engine), one replicate after another;
 - starsim_port: a Starsim 3.7 Sim whose one intervention runs the same rules written as numpy
   array operations, as a port to Starsim would (experiments/numpy_rules.py, the 0.2 rules as
-  kds-sim ran them before the fused kernel; bit-identical to it), on the same cohort, network
-  and uniforms (needs the `bench` extra);
-- starsim_kernel: the same Sim calling kds-sim's compiled kernel (rules.advance_people), to
-  show what Starsim itself costs around the same compiled rules;
+  kds-sim ran them before the fused kernel), on the same cohort and network, drawing six
+  uniforms per person-day from numpy as such a port would (needs the `bench` extra);
+- starsim_kernel: the same Sim calling kds-sim's compiled kernel (rules.advance_people, with
+  its counter-based draws), to show what Starsim itself costs around the same compiled rules;
 - starsim_sis: Starsim's built-in SIS on its random network, for scale.
 
-Rows: agent-steps/s (people x replicates x days / run wall seconds, setup excluded), the run's
-CPU seconds, peak RSS of the subprocess, and the ratio to the Starsim port at the same size.
+Rows: agent-steps/s (people x replicates x days / run wall seconds, setup excluded), the same
+per CPU second of the run (the honest measure on a shared machine), the CPU seconds of setup and
+run together, peak RSS of the subprocess, the load average, and the ratios to the Starsim port
+and to Starsim calling our kernel at the same size (by CPU time).
 
 Examples:
     python experiments/benchmark_peers.py                      # 300 x 200 and 10k
@@ -53,34 +55,35 @@ def seeds(replicates: int):
     return [np.random.SeedSequence(1, spawn_key=(i,)) for i in range(replicates)]
 
 
-def run_ensemble(size: int, replicates: int, days: int) -> tuple[float, float]:
+def run_ensemble(size: int, replicates: int, days: int) -> tuple[float, float, float]:
     from kds_sim.model.ensemble import Ensemble
 
     start = time.perf_counter()
     model = Ensemble([scenario_for(size, days)] * replicates, seeds(replicates))
     setup = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model.run()
-    return setup, time.perf_counter() - start
+    return setup, time.perf_counter() - start, time.process_time() - cpu
 
 
-def run_vector(size: int, replicates: int, days: int) -> tuple[float, float]:
+def run_vector(size: int, replicates: int, days: int) -> tuple[float, float, float]:
     from kds_sim.model.kds_model import KDSModel
 
-    setup = run = 0.0
+    setup = run = cpu = 0.0
     for seed in seeds(replicates):
         start = time.perf_counter()
         model = KDSModel(scenario_for(size, days), seed)
         setup += time.perf_counter() - start
-        start = time.perf_counter()
+        start, begun = time.perf_counter(), time.process_time()
         model.run()
         run += time.perf_counter() - start
-    return setup, run
+        cpu += time.process_time() - begun
+    return setup, run, cpu
 
 
 def run_starsim_port(
     size: int, replicates: int, days: int, kernel: bool = False
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """Starsim drives the days; kds-sim's Cohort sets up the people, and the rules run as
     numpy array operations (a port), or as kds-sim's compiled kernel (`kernel`)."""
     import numpy as np
@@ -89,7 +92,7 @@ def run_starsim_port(
 
     from kds_sim.model import rules
     from kds_sim.model.cohort import Cohort
-    from kds_sim.model.rules import N_DRAWS, RELAPSED
+    from kds_sim.model.rules import RELAPSED
 
     class Relapse(ss.Intervention):
         def __init__(self, cohort: Cohort):
@@ -97,11 +100,11 @@ def run_starsim_port(
             self.cohort = cohort
             self.k = rules.coefficients([cohort.behaviour])
             self.events = {name: np.zeros((1, cohort.people.size), bool) for name in rules.EVENTS}
+            self.rng = np.random.default_rng(cohort.key)
 
         def step(self) -> None:
             c = self.cohort
             p = c.people
-            u = c.daily_rng.random((N_DRAWS, p.size))
             contacts = c.network.using_ties + c.network.relapsed_peers(p.status == RELAPSED)
             if kernel:
                 cols = {name: getattr(p, name)[None] for name in (*rules.STATE, *rules.TRAITS_READ)}
@@ -110,17 +113,19 @@ def run_starsim_port(
                     contacts[None],
                     p.idle[None],
                     p.stress_baseline[None],
-                    u[None],
+                    c.key[None],
+                    int(self.ti) + 1,
                     self.k,
                     self.events,
                 )
                 return
+            u = self.rng.random((6, p.size))
             new, events = numpy_rules.advance_day(
                 p.view(slice(None)), contacts, p.idle, p.stress_baseline, u, c.behaviour
             )
             p.write(slice(None), new)
 
-    setup = run = 0.0
+    setup = run = cpu = 0.0
     for seed in seeds(replicates):
         start = time.perf_counter()
         cohort = Cohort()
@@ -130,17 +135,18 @@ def run_starsim_port(
         )
         sim.init()
         setup += time.perf_counter() - start
-        start = time.perf_counter()
+        start, begun = time.perf_counter(), time.process_time()
         sim.run()
         run += time.perf_counter() - start
+        cpu += time.process_time() - begun
     assert np.isfinite(cohort.people.stress).all()
-    return setup, run
+    return setup, run, cpu
 
 
-def run_starsim_sis(size: int, replicates: int, days: int) -> tuple[float, float]:
+def run_starsim_sis(size: int, replicates: int, days: int) -> tuple[float, float, float]:
     import starsim as ss
 
-    setup = run = 0.0
+    setup = run = cpu = 0.0
     for i in range(replicates):
         start = time.perf_counter()
         sim = ss.Sim(
@@ -155,13 +161,14 @@ def run_starsim_sis(size: int, replicates: int, days: int) -> tuple[float, float
         )
         sim.init()
         setup += time.perf_counter() - start
-        start = time.perf_counter()
+        start, begun = time.perf_counter(), time.process_time()
         sim.run()
         run += time.perf_counter() - start
-    return setup, run
+        cpu += time.process_time() - begun
+    return setup, run, cpu
 
 
-def run_starsim_kernel(size: int, replicates: int, days: int) -> tuple[float, float]:
+def run_starsim_kernel(size: int, replicates: int, days: int) -> tuple[float, float, float]:
     return run_starsim_port(size, replicates, days, kernel=True)
 
 
@@ -177,7 +184,7 @@ RUNNERS = {
 def worker(engine: str, size: int, replicates: int, days: int) -> dict:
     RUNNERS[engine](10, 2, 2)  # warm up imports and first calls
     start_cpu = time.process_time()
-    setup, run = RUNNERS[engine](size, replicates, days)
+    setup, run, run_cpu = RUNNERS[engine](size, replicates, days)
     return {
         "engine": engine,
         "people": size,
@@ -186,7 +193,10 @@ def worker(engine: str, size: int, replicates: int, days: int) -> dict:
         "setup_s": round(setup, 3),
         "run_s": round(run, 3),
         "cpu_s": round(time.process_time() - start_cpu, 3),
+        "run_cpu_s": round(run_cpu, 3),
         "steps_per_s": size * replicates * days / run,
+        "steps_per_cpu_s": size * replicates * days / run_cpu,
+        "load_1min": round(os.getloadavg()[0], 2),
         "rss_peak_mb": round(_rss_mb(), 1),
     }
 
@@ -194,7 +204,7 @@ def worker(engine: str, size: int, replicates: int, days: int) -> dict:
 def bytes_per_step() -> int:
     """Memory traffic of one agent-step of the ensemble's day, a lower bound: the columns the
     kernel reads and writes, its inputs, the day's events and the uniforms (written by the
-    generator, read by the kernel; the group's rows are skipped when there is no group)."""
+    generator, read by the kernel; now drawn inside it, so none)."""
     import numpy as np
 
     from kds_sim.model import rules
@@ -205,7 +215,7 @@ def bytes_per_step() -> int:
     size = {name: getattr(people, name).itemsize for name in (*rules.STATE, *rules.TRAITS_READ)}
     state = sum(size[name] for name in rules.STATE)
     traits = sum(size[name] for name in rules.TRAITS_READ)
-    inputs, events, uniforms = 3 * 8, len(rules.EVENTS), 2 * rules.Draw.MEETING * 8
+    inputs, events, uniforms = 3 * 8, len(rules.EVENTS), 0
     return 2 * state + traits + inputs + events + uniforms
 
 
@@ -266,10 +276,11 @@ def main(argv: list[str] | None = None) -> None:
     traffic, bandwidth = bytes_per_step(), copy_bandwidth()
     print(f"{traffic} bytes per agent-step; copy bandwidth {bandwidth / 1e9:.1f} GB/s")
     for row in rows:
-        port = [r for r in rows if r["engine"] == "starsim_port" and r["people"] == row["people"]]
-        row["ratio_to_starsim_port"] = (
-            round(row["steps_per_s"] / port[0]["steps_per_s"], 2) if port else None
-        )
+        for other in ("starsim_port", "starsim_kernel"):
+            same = [r for r in rows if r["engine"] == other and r["people"] == row["people"]]
+            row[f"cpu_ratio_to_{other}"] = (
+                round(row["steps_per_cpu_s"] / same[0]["steps_per_cpu_s"], 2) if same else None
+            )
         ensemble = row["engine"] == "ensemble"
         row["bandwidth_share"] = (
             round(row["steps_per_s"] * traffic / bandwidth, 3) if ensemble else None

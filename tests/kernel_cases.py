@@ -1,5 +1,7 @@
-"""Scenarios whose outputs were stored (tests/data/kernel_reference) from the numpy rulebook
-before the fused kernel replaced it: the kernel must reproduce them byte for byte.
+"""Scenarios whose outputs are stored (tests/data/kernel_reference): the engine must reproduce
+them byte for byte. First stored from the numpy rulebook before the fused kernel replaced it
+(which reproduced them exactly); regenerated with `python tests/kernel_cases.py` when the
+random streams changed (counter-based draws, CHANGELOG), and only then.
 
 `built()` says how each case was made; the scenarios themselves are stored beside the tables
 (`NAME.json`, fully resolved), so later changes to defaults or shipped scenario files (which
@@ -152,7 +154,7 @@ def freeze() -> None:
 
 
 def save() -> None:
-    """Write the reference tables (run once, from the numpy rulebook)."""
+    """Write the reference tables (only when a change is meant to alter results)."""
     REFERENCE.mkdir(parents=True, exist_ok=True)
     for name in cases():
         daily, people = run(name)

@@ -163,7 +163,7 @@ def test_compare_aligns_runs_and_builds_a_tidy_table(small):
     assert wide.loc["no_group", "capacity_end"] == "n/a"
     assert wide.loc["no_group", "averted_per_100_horizon"] == "0.000 (same in every replicate)"
     assert re.fullmatch(
-        r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", wide.loc["group_as_assessed", "relapse_horizon"]
+        r"\d\.\d{3} \[-?\d\.\d{3}, \d\.\d{3}\]", wide.loc["group_as_assessed", "relapse_horizon"]
     )
 
 

@@ -4,7 +4,6 @@ different parameter sets."""
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import kernel_cases
@@ -15,15 +14,19 @@ from conftest import REPO, SCENARIOS, deep_update, make_scenario, write_toml
 
 from kds_sim.analysis import runner
 from kds_sim.analysis.runner import simulate
+from kds_sim.errors import InputError
 from kds_sim.io.scenario_files import load_scenario
 from kds_sim.model import rules
-from kds_sim.model.ensemble import batch_size, simulate_batch
+from kds_sim.model.ensemble import (
+    STAGES,
+    Ensemble,
+    batch_size,
+    simulate_batch,
+    simulate_columns,
+)
 from kds_sim.model.parameters import Behaviour
 from kds_sim.model.rules import coefficients
 from kds_sim.model.scenario import Scenario
-
-sys.path.insert(0, str(REPO / "experiments"))
-import numpy_rules  # noqa: E402  (the frozen numpy formulation: the oracle)
 
 CAPACITY = {
     "group": {"enabled": True, "coverage": 0.3},
@@ -94,13 +97,47 @@ def test_agent_engine_equals_batch():
 
 
 def test_any_batch_size_gives_identical_output():
+    """Batches of 1, 7 and all 16 rows: identical tables."""
     scenario = make_scenario({**CHURN, **CAPACITY}, size=50, horizon=40)
-    whole = simulate_batch(scenario, 1, range(5))
+    whole = simulate_batch(scenario, 1, range(16))
     assert batch_size(50, 0.0) == 1
-    one_by_one = simulate_batch(scenario, 1, range(5), budget_mb=0.0)
-    pairs = simulate_batch(scenario, 1, range(5), budget_mb=50 * 2 * 1500 / 1e6)
+    one_by_one = simulate_batch(scenario, 1, range(16), budget_mb=0.0)
+    sevens = simulate_batch(scenario, 1, range(16), budget_mb=50 * 7 * 1500 / 1e6)
+    assert batch_size(50, 50 * 7 * 1500 / 1e6) == 7
     assert_same(one_by_one, whole)
-    assert_same(pairs, whole)
+    assert_same(sevens, whole)
+
+
+def test_stage_table_is_the_documented_one():
+    """docs/model.md section 5 lists ensemble.STAGES, in order."""
+    text = (REPO / "docs" / "model.md").read_text(encoding="utf-8")
+    table = text.split("<!-- stages:")[1].split("<!-- end: stages -->")[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| ")][1:]
+    assert [(a.strip(), b.strip()) for a, b in rows] == list(STAGES)
+    assert all(callable(getattr(Ensemble, f"stage_{name}")) for name, _ in STAGES)
+
+
+def test_mesa_batch_run_takes_a_scenario():
+    """mesa.batch_run: the scenario as a one-item list (a Scenario is iterable, so batch_run
+    would sweep its fields), seeds through `rng` (passed as `seed`); same as KDSModel.run."""
+    import mesa
+
+    from kds_sim.model.kds_model import KDSModel
+
+    scenario = make_scenario({"group": {"enabled": True}}, size=30, horizon=10)
+    rows = mesa.batch_run(
+        KDSModel,
+        {"scenario": [scenario]},
+        rng=[0, 1],
+        max_steps=10,
+        number_processes=1,
+        display_progress=False,
+    )
+    last = {row["seed"]: row for row in rows if row["Step"] == 10}
+    for seed in (0, 1):
+        daily = KDSModel(scenario, seed).run().daily_table()
+        assert last[seed]["relapsed"] == daily["relapsed"].iloc[-1]
+        assert last[seed]["exposures"] == daily["exposures"].iloc[-1]
 
 
 def test_rows_with_different_parameters_equal_separate_runs():
@@ -176,8 +213,8 @@ def test_runner_output_is_identical_for_any_task_size_and_executor(monkeypatch):
 
 # The fused kernel (rules.person_day, compiled by numba) -----------------------------------------
 @pytest.mark.parametrize("name", list(kernel_cases.cases()))
-def test_kernel_reproduces_the_tables_stored_from_the_numpy_rules(name):
-    """Outputs stored from the numpy rulebook before the kernel: batched and alone, identical."""
+def test_kernel_reproduces_the_stored_reference_tables(name):
+    """Stored outputs (tests/kernel_cases.py): batched and alone, identical to the last bit."""
     daily, people = kernel_cases.stored(name)
     got_daily, got_people = kernel_cases.run(name)
     pd.testing.assert_frame_equal(got_daily, daily, check_exact=True)
@@ -217,41 +254,40 @@ def test_plain_python_rules_give_the_compiled_tables(monkeypatch):
         pd.testing.assert_frame_equal(got_people, people, check_exact=True)
 
 
-def _random_people(
-    n: int, seed: int
-) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _random_people(n: int, seed: int) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     p = {k: rng.random(n) for k in (*rules.STATE, *rules.TRAITS_READ)}
     p["status"] = rng.integers(0, 4, n).astype(np.int8)
     for k in ("days_abstinent", "spell_at_lapse", "days_using"):
         p[k] = rng.integers(0, 400, n).astype(np.int32)
     p["using_ties"] = rng.integers(0, 4, n).astype(np.int64)
-    u = rng.random((rules.N_DRAWS, n))
+    u = rng.random((6, n))
     u[:, : n // 20] = 0.0  # every chance event happens
     u[:, n // 20 : n // 10] = 1.0  # none does
-    return p, rng.integers(0, 6, n).astype(float), rng.random(n), rng.random(n), u
+    return p, rng.integers(0, 6, n).astype(float), rng.random((2, n)), u
 
 
-def test_kernel_equals_the_numpy_rules_and_plain_python_bit_for_bit():
+def test_compiled_person_day_equals_plain_python_bit_for_bit():
     """Random people in every state, every 0.2 mechanism on (high rates, so all rules fire)."""
     behaviour = Behaviour.model_validate(
         {**kernel_cases.MECHANISMS["behaviour"], "hrs_base_rate": 0.3, "remission_rate": 20.0}
     )
-    p, contacts, idle, target, u = _random_people(50_000, 5)
-    expected = numpy_rules.advance_day(p, contacts, idle, target, u, behaviour)
-    compiled = rules.advance_day(p, contacts, idle, target, u, behaviour)
-    head = {k: v[:2_000] for k, v in p.items()}
-    plain = rules.advance_day(
-        head, contacts[:2_000], idle[:2_000], target[:2_000], u[:, :2_000], behaviour, False
-    )
-    for got, want in zip(compiled, expected, strict=True):
-        assert set(got) == set(want)
-        for key in want:
-            np.testing.assert_array_equal(got[key], want[key], strict=False, err_msg=key)
-    for got, want in zip(plain, compiled, strict=True):
-        for key in want:
-            np.testing.assert_array_equal(got[key], want[key][:2_000], err_msg=key)
-    assert all(compiled[1][k].any() for k in rules.EVENTS)
+    k = coefficients([behaviour])[0]
+    p, contacts, (idle, target), u = _random_people(3_000, 5)
+    compiled = rules.kernel("person_day")
+    fired = set()
+    for i in range(3_000):
+        args = (
+            *(p[name][i] for name in (*rules.STATE, *rules.TRAITS_READ)),
+            contacts[i],
+            idle[i],
+            target[i],
+            *u[:, i],
+        )
+        got, want = compiled(*args, k), rules.person_day(*args, k)
+        assert got[0] == want[0] and got[1] == want[1], i
+        fired |= {name for name, e in zip(rules.EVENTS, got[1], strict=True) if e}
+    assert fired == set(rules.EVENTS)
 
 
 def test_worker_processes_give_identical_output():
@@ -260,3 +296,43 @@ def test_worker_processes_give_identical_output():
     pooled = runner.run(scenario, progress=False, workers=2)
     pd.testing.assert_frame_equal(pooled.daily, whole.daily, check_exact=True)
     pd.testing.assert_frame_equal(pooled.people, whole.people, check_exact=True)
+
+
+def test_simulate_columns_are_the_tables_as_arrays():
+    """Rows with different parameters, one size and horizon: each column [row, ...] with the
+    table's dtype, equal to simulate_batch's tables; mixed shapes are a clear error."""
+    base = {**CHURN, **CAPACITY}
+    low = make_scenario(base, size=30, horizon=25)
+    high = make_scenario(
+        deep_update(base, {"behaviour": {"coping_weight": 3.0}}), size=30, horizon=25
+    )
+    columns = simulate_columns([low, high, low], 5, [4, 4, 1])
+    tables = simulate_batch([low, high, low], 5, [4, 4, 1])
+    assert columns.replicates.tolist() == [4, 4, 1]
+    for row, (daily, people) in enumerate(tables):
+        assert list(columns.daily) == list(daily.columns[1:])
+        assert list(columns.people) == list(people.columns[1:])
+        for name, values in columns.daily.items():
+            assert values.shape == (3, 26) and values.dtype == daily[name].to_numpy().dtype, name
+            np.testing.assert_array_equal(values[row], daily[name].to_numpy())
+        for name, values in columns.people.items():
+            assert values.shape == (3, 30) and values.dtype == people[name].to_numpy().dtype, name
+            np.testing.assert_array_equal(values[row], people[name].to_numpy())
+    other = make_scenario(base, size=31, horizon=25)
+    with pytest.raises(InputError, match="one cohort size and horizon"):
+        simulate_columns([low, other], 5, [0, 1])
+
+
+def test_simulate_columns_agent_rows_equal_batched_rows():
+    """Rows on the Mesa agent engine (stepped one at a time) give the batched rows' arrays."""
+    agent = make_scenario(
+        {"group": {"enabled": True}, "run": {"engine": "agent"}}, size=30, horizon=20
+    )
+    vector = make_scenario({"group": {"enabled": True}}, size=30, horizon=20)
+    mixed = simulate_columns([agent, agent, vector], 3, [0, 1, 0])
+    batched = simulate_columns([vector] * 3, 3, [0, 1, 0])
+    for got, want in ((mixed.daily, batched.daily), (mixed.people, batched.people)):
+        assert list(got) == list(want)
+        for name in want:
+            assert got[name].dtype == want[name].dtype, name
+            np.testing.assert_array_equal(got[name], want[name], err_msg=name)

@@ -131,20 +131,20 @@ def test_longer_lapses_resolve_more_slowly(b):
 # 5. recovery dynamics
 def test_craving_decays_while_abstinent_and_flares_on_exposure(b):
     craving = np.linspace(0.2, 0.9, 8)  # all above the floor
-    decayed = B.craving_next(craving, True, False, b)
+    decayed = B.craving_after(craving, B.craving_decay_share(b), False, b)
     assert np.all(decayed < craving)
     assert np.all(decayed > b.craving_floor)
-    np.testing.assert_array_equal(B.craving_next(craving, False, False, b), craving)
-    assert np.all(B.craving_next(craving, True, True, b) > decayed)
+    np.testing.assert_array_equal(B.craving_after(craving, 0.0, False, b), craving)
+    assert np.all(B.craving_after(craving, B.craving_decay_share(b), True, b) > decayed)
     slow = b.model_copy(update={"craving_decay_days": 240.0})
-    assert np.all(B.craving_next(craving, True, False, slow) > decayed)
+    assert np.all(B.craving_after(craving, B.craving_decay_share(slow), False, slow) > decayed)
 
 
 def test_craving_falls_over_time_towards_its_floor(b):
     craving = np.array([0.9])
     path = [craving[0]]
     for _ in range(720):
-        craving = B.craving_next(craving, True, False, b)
+        craving = B.craving_after(craving, B.craving_decay_share(b), False, b)
         path.append(craving[0])
     assert decreasing(path)
     assert path[-1] == pytest.approx(b.craving_floor, abs=0.01)
@@ -158,8 +158,8 @@ def test_self_efficacy_grows_only_while_abstinent(b):
 
 def test_stress_relaxes_towards_baseline_from_both_sides(b):
     baseline = 0.5
-    above = B.stress_next(np.array([0.9]), baseline, b)
-    below = B.stress_next(np.array([0.1]), baseline, b)
+    above = B.toward(np.array([0.9]), baseline, B.stress_relax_share(b))
+    below = B.toward(np.array([0.1]), baseline, B.stress_relax_share(b))
     assert baseline < above[0] < 0.9
     assert 0.1 < below[0] < baseline
 
@@ -211,26 +211,47 @@ def _people(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return p
 
 
+def advance_day(p, contacts, idle, target, u, b, compiled=True):
+    """B.person_day for each person of the arrays (or scalars) in `p`, with uniforms u[:6]."""
+    day = B.kernel("person_day", compiled)
+    k = B.coefficients([b])[0]
+    n = np.size(p["status"])
+    news, events = [], []
+    for i in range(n):
+        at = (lambda v: v) if np.ndim(p["status"]) == 0 else (lambda v: v[i])  # noqa: B023
+        new, happened = day(
+            *(at(p[name]) for name in (*B.STATE, *B.TRAITS_READ)),
+            *(float(np.broadcast_to(x, (n,))[i]) for x in (contacts, idle, target)),
+            *(float(np.reshape(u, (6, n))[j, i]) for j in range(6)),
+            k,
+        )
+        news.append(new)
+        events.append(happened)
+    new_cols = {name: np.array([v[j] for v in news]) for j, name in enumerate(B.STATE)}
+    event_cols = {name: np.array([e[j] for e in events]) for j, name in enumerate(B.EVENTS)}
+    return new_cols, event_cols
+
+
 def _day(p, u, b, contacts=None, idle=None, target=None):
     n = len(p["status"])
     contacts = np.full(n, 2.0) if contacts is None else contacts
     idle = np.full(n, 0.5) if idle is None else idle
     target = np.full(n, 0.4) if target is None else target
-    return B.advance_day(p, contacts, idle, target, u, b)
+    return advance_day(p, contacts, idle, target, u, b)
 
 
-def test_advance_day_same_for_scalars_and_arrays(b):
+def test_compiled_and_plain_python_person_day_agree(b):
     rng = np.random.default_rng(1)
     p = _people(50, rng)
     u = rng.random((6, 50))
     new, events = _day(p, u, b)
     for i in range(50):
         one = {k: v[i].item() for k, v in p.items()}  # plain Python scalars
-        new_i, events_i = B.advance_day(one, 2.0, 0.5, 0.4, u[:, i].tolist(), b)
+        new_i, events_i = advance_day(one, 2.0, 0.5, 0.4, u[:, i].tolist(), b, compiled=False)
         for key in new:
-            assert new_i[key] == new[key][i], (key, i)
+            assert new_i[key][0] == new[key][i], (key, i)
         for key in events:
-            assert bool(events_i[key]) == bool(events[key][i]), (key, i)
+            assert bool(events_i[key][0]) == bool(events[key][i]), (key, i)
 
 
 def test_advance_day_does_not_depend_on_the_order_of_people(b):

@@ -1,9 +1,8 @@
-"""One replicate's people, network and group, without Mesa: what every engine steps.
+"""One replicate's people, network and group: a row of a batch (kds_sim.model.ensemble).
 
-`Cohort` owns the setup (draws, network, group, first enrolment) and the parts of a day that
-are not the relapse rules (the group's day, bookkeeping, the person table). KDSModel (Mesa,
-one replicate) and the ensemble engine (many replicates at once) both use it, so the group,
-interventions and recruitment behave identically in every engine.
+`Cohort` owns a row's setup (draws, network, group, first enrolment), the per-row parts of a
+day (arrivals, exits, the group's day when rows differ in group settings) and is the `model`
+that intervention hooks act on. Its People arrays are row views of the batch's columns.
 """
 
 from __future__ import annotations
@@ -12,17 +11,22 @@ import numpy as np
 import pandas as pd
 from numpy.random import default_rng
 
-from kds_sim.model import group, rules
+from kds_sim.model import group, rules, streams
 from kds_sim.model.interventions import plan, recruitment_order
 from kds_sim.model.network import SocialNetwork, build
 from kds_sim.model.parameters import Population
 from kds_sim.model.people import People, draw_people, entry_days
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, STAYED, Draw, SkillGains
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, STAYED, SkillGains
 from kds_sim.model.scenario import Scenario
+from kds_sim.model.streams import Draw
 
 STREAMS = ("population", "network", "daily", "group", "mesa", "flow")
-"""Named random streams; "flow" (exits from an open population) is drawn only when some exit
-rate is set, so a closed cohort's numbers do not depend on it."""
+"""Named random streams of the setup (population, network) and of Mesa; the day's draws come
+from the counter-based generator keyed by "daily" (kds_sim.model.streams); "group" and "flow"
+are kept as names so the others keep their numbers."""
+GROUP_DRAWS = (Draw.MEETING, Draw.TRAINING, Draw.DROPOUT)
+"""The group stage's per-person draws of a day, rows of the `u` that `group_day` reads."""
+MEETING, TRAINING, DROPOUT = range(3)
 EVENTS = (
     "exposed",
     "coped",
@@ -70,9 +74,8 @@ class Cohort:
     def setup(self, scenario: Scenario, seed: np.random.SeedSequence) -> None:
         self.settings = scenario
         self.behaviour = scenario.behaviour
-        names = ("network", "daily", "group", "flow")
-        rng = {name: np.random.default_rng(stream(seed, name)) for name in names}
-        self.daily_rng, self.group_rng, self.flow_rng = rng["daily"], rng["group"], rng["flow"]
+        rng = {"network": np.random.default_rng(stream(seed, "network"))}
+        self.key = streams.key_of(stream(seed, "daily"))
 
         pop = scenario.population
         entries = entry_days(pop, scenario.run.horizon_days)
@@ -109,7 +112,9 @@ class Cohort:
 
     # -- the group's part of a day -------------------------------------------------------------
     def group_day(self, day: int, u: np.ndarray, meeting_draw: float) -> None:
-        """Recruitment, dropout, sessions, a meeting and attendance (step 1 of a day)."""
+        """Recruitment, dropout, sessions, a meeting and attendance (step 1 of a day).
+
+        `u` holds the day's `GROUP_DRAWS`, one row each; `meeting_draw` the group's draw."""
         p, g = self.people, self.group
         self.attended[:] = False
         self.meeting_held = False
@@ -119,16 +124,16 @@ class Cohort:
         acting = [k for k in self.interventions if k.acts_on(day - 1)]
         for kind in acting:
             kind.on_day_start(self)
-        leaving = p.member & (u[Draw.DROPOUT] < group.dropout_probability(g.capacity, settings))
+        leaving = p.member & (u[DROPOUT] < group.dropout_probability(g.capacity, settings))
         p.member[leaving] = False
         for kind in acting:
-            kind.on_session(self, u[Draw.TRAINING])
+            kind.on_session(self, u[TRAINING])
         self.meeting_held = bool(meeting_draw < group.meeting_probability(g.capacity, settings))
         if self.meeting_held:
             attendance = group.attendance_probability(p.engagement, g.capacity, settings)
-            self.attended[:] = p.member & (u[Draw.MEETING] < attendance)
+            self.attended[:] = p.member & (u[MEETING] < attendance)
             p.meetings_attended += self.attended
-            self.befriend(group.befriended(self.attended, u[Draw.MEETING], attendance, settings))
+            self.befriend(group.befriended(self.attended, u[MEETING], attendance, settings))
             p.stress[:] = group.relieve_stress(p.stress, self.attended, settings)
             self.learn(
                 group.skill_transfer(g.capacity, settings) * self.attended,
@@ -166,23 +171,11 @@ class Cohort:
             p.member[joining] = True
             p.ever_member[joining] = True
 
-    def record(self, day: int) -> None:
-        """First lapse and relapse days, counts, ties that ended, and exits (end of a day)."""
-        p, e = self.people, self.events
-        p.first_lapse_day[e["lapse"] & (p.first_lapse_day < 0)] = day
-        p.first_relapse_day[e["relapse"] & (p.first_relapse_day < 0)] = day
-        p.lapses += e["lapse"]
-        p.relapses += e["relapse"]
-        p.remissions += e["remission"]
-        if e["using_tie_lost"].any():
-            self.network.drop_using_ties(np.flatnonzero(e["using_tie_lost"]))
-        if self.exits:
-            self.leave(day)
-
     def leave(self, day: int) -> None:
-        """Deaths (overdose among them) and moves, decided on the "flow" stream."""
+        """Deaths (overdose among them) and moves, decided by each person's EXIT draw."""
         p = self.people
-        reason = rules.exit_reason(self.flow_rng.random(p.size), p.status, self.settings.population)
+        u = streams.person_uniforms(self.key[None], p.size, day, (Draw.EXIT,))[0, 0]
+        reason = rules.exit_reason(u, p.status, self.settings.population)
         leaving = reason != STAYED
         p.status[leaving] = ABSENT
         p.exit_day[leaving] = day
@@ -216,36 +209,75 @@ class Cohort:
 
     def person_table(self, horizon: int) -> pd.DataFrame:
         """One row per person; days count from the person's own discharge."""
-        p, net = self.people, self.network
-        event = p.first_relapse_day >= 0
-        lapse = p.first_lapse_day >= 0
-        end = np.where(p.exit_day >= 0, p.exit_day, horizon)
-        return pd.DataFrame(
-            {
-                "person": np.arange(p.size),
-                "member": p.ever_member,
-                "member_at_end": p.member,
-                "meetings_attended": p.meetings_attended,
-                "using_ties": net.using_ties,
-                "supportive_ties": net.supportive_ties,
-                "stigmatising_ties": net.stigmatising_ties,
-                "first_lapse_day": np.where(lapse, p.first_lapse_day - p.entry_day, np.nan),
-                "first_relapse_day": np.where(event, p.first_relapse_day - p.entry_day, np.nan),
-                "relapse_time": np.where(event, p.first_relapse_day, end) - p.entry_day,
-                "relapse_censored": ~event,
-                "lapses": p.lapses,
-                "relapses": p.relapses,
-                "open_lapse": p.status == LAPSED,
-                "status_at_end": np.vectorize(rules.STATES.get, otypes=[object])(p.status),
-                "coping_at_end": p.coping,
-                "self_efficacy_at_end": p.self_efficacy,
-                "entry_day": p.entry_day,
-                "exit_day": np.where(p.exit_day >= 0, p.exit_day, np.nan),
-                "exit_reason": np.vectorize(rules.EXITS.get, otypes=[object])(p.exit_reason),
-                "followed_days": end - p.entry_day,
-                "remissions": p.remissions,
-                "days_using": p.days_using,
-                "using_ties_at_end": p.using_ties,
-                "supportive_ties_at_end": p.supportive_ties,
-            }
-        )
+        cols = {name: getattr(self.people, name)[None] for name in PERSON_INPUTS}
+        net = self.network
+        start = {
+            "using_ties_start": net.using_ties[None],
+            "supportive_ties_start": net.supportive_ties[None],
+            "stigmatising_ties": net.stigmatising_ties[None],
+        }
+        return pd.DataFrame({k: v[0] for k, v in person_columns(cols | start, horizon).items()})
+
+
+PERSON_INPUTS = (
+    "ever_member",
+    "member",
+    "meetings_attended",
+    "first_lapse_day",
+    "first_relapse_day",
+    "entry_day",
+    "exit_day",
+    "exit_reason",
+    "lapses",
+    "relapses",
+    "status",
+    "coping",
+    "self_efficacy",
+    "remissions",
+    "days_using",
+    "using_ties",
+    "supportive_ties",
+)
+"""The People columns the person table is made from (with the network's counts at the start)."""
+_STATE_NAMES = np.array([rules.STATES[k] for k in sorted(rules.STATES)], dtype=object)
+_EXIT_NAMES = np.array([rules.EXITS[k] for k in sorted(rules.EXITS)], dtype=object)
+
+
+def person_columns(p: dict[str, np.ndarray], horizon: int) -> dict[str, np.ndarray]:
+    """The person table's columns as [row, person] arrays, from [row, person] state.
+
+    `p` holds `PERSON_INPUTS` and the network's using_ties_start, supportive_ties_start and
+    stigmatising_ties; days count from each person's own discharge."""
+    event = p["first_relapse_day"] >= 0
+    lapse = p["first_lapse_day"] >= 0
+    left = p["exit_day"] >= 0
+    end = np.where(left, p["exit_day"], horizon)
+    entry = p["entry_day"]
+    rows, n = p["status"].shape
+    return {
+        "person": np.broadcast_to(np.arange(n), (rows, n)).copy(),
+        "member": p["ever_member"].copy(),
+        "member_at_end": p["member"].copy(),
+        "meetings_attended": p["meetings_attended"].copy(),
+        "using_ties": p["using_ties_start"].copy(),
+        "supportive_ties": p["supportive_ties_start"].copy(),
+        "stigmatising_ties": p["stigmatising_ties"].copy(),
+        "first_lapse_day": np.where(lapse, p["first_lapse_day"] - entry, np.nan),
+        "first_relapse_day": np.where(event, p["first_relapse_day"] - entry, np.nan),
+        "relapse_time": np.where(event, p["first_relapse_day"], end) - entry,
+        "relapse_censored": ~event,
+        "lapses": p["lapses"].copy(),
+        "relapses": p["relapses"].copy(),
+        "open_lapse": p["status"] == LAPSED,
+        "status_at_end": _STATE_NAMES[p["status"]],
+        "coping_at_end": p["coping"].copy(),
+        "self_efficacy_at_end": p["self_efficacy"].copy(),
+        "entry_day": entry.copy(),
+        "exit_day": np.where(left, p["exit_day"], np.nan),
+        "exit_reason": _EXIT_NAMES[p["exit_reason"]],
+        "followed_days": end - entry,
+        "remissions": p["remissions"].copy(),
+        "days_using": p["days_using"].copy(),
+        "using_ties_at_end": p["using_ties"].copy(),
+        "supportive_ties_at_end": p["supportive_ties"].copy(),
+    }

@@ -1,304 +1,136 @@
-"""The ensemble engine: many replicates (and parameter sets) stepped as one [replicate x person]
-batch, with the same random numbers and the same rules as KDSModel, so each replicate's tables
-are identical to running it alone.
-
-Why: at cohort sizes of a few hundred a single replicate is dominated by per-day fixed costs
-(the Mesa loop, the DataCollector, numpy call overhead). Here each day costs one call of the
-compiled rules loop (`rules.advance_people`, rules.person_day for every [replicate, person]) on
-[R, n] arrays, one block-diagonal sparse mat-vec for relapsed peers and column counts for the
-daily table. What stays per replicate is cheap: drawing its uniforms into
-a preallocated buffer (its own stream, exactly as KDSModel draws them) and its group's day
-(`Cohort.group_day`, the code KDSModel runs), so interventions behave identically.
-
-Rows may carry different scenarios (parameter draws): the rules read one record of behaviour
-coefficients per row (`rules.coefficients`).
-"""
+"""Replicates run in batches (kds_sim.model.batch), returned as arrays (`simulate_columns`) or
+as each replicate's daily and person tables (`simulate_batch`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
-from kds_sim.model import group, rules
-from kds_sim.model.cohort import EVENTS, Cohort
-from kds_sim.model.parameters import DOMAINS
-from kds_sim.model.people import COLUMNS, People
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw
+from kds_sim.errors import InputError
+from kds_sim.model.batch import (
+    BOOL_DAILY,
+    BYTES_PER_PERSON_DAY,
+    COUNTS,
+    DAILY,
+    INTEGER_DAILY,
+    STAGES,
+    Ensemble,
+    batch_size,
+)
+from kds_sim.model.people import entry_days
 from kds_sim.model.scenario import Scenario
 
-COUNTS = ("abstinent", "lapsed", "relapsed", "ever_relapsed", "new_lapses", "new_relapses")
-DAILY = (
-    "day",
-    *COUNTS,
-    "reentries",
-    "exposures",
-    "members",
-    "meeting_held",
-    "attendance",
-    "group_active",
-    "mean_coping",
-    "mean_self_efficacy",
-    "capacity_mean",
-    *(f"capacity_{d}" for d in DOMAINS),
-    "present",
-    "exits",
-    "remissions",
-)
-"""Columns of the daily table, in KDSModel's DataCollector order."""
-
-LEARNT = ("coping", "self_efficacy", "outcome_expectancy", "help_seeking")
-"""The columns rules.learn reads and writes."""
-
-BYTES_PER_PERSON_DAY = 1500
-"""Rough working memory of one person in a batch (uniforms, columns, rule temporaries)."""
+__all__ = [
+    "BOOL_DAILY",
+    "BYTES_PER_PERSON_DAY",
+    "COUNTS",
+    "DAILY",
+    "INTEGER_DAILY",
+    "STAGES",
+    "Columns",
+    "Ensemble",
+    "batch_size",
+    "simulate_batch",
+    "simulate_columns",
+]
 
 
-class Ensemble:
-    """R replicates of n people each, stepped together one day at a time."""
+@dataclass
+class Columns:
+    """Replicates' daily and person tables as arrays: `daily[name]` is [row, day] (days 0 to
+    the horizon), `people[name]` is [row, person]; names and dtypes are the tables' columns."""
 
-    def __init__(self, scenarios: Sequence[Scenario], seeds: Sequence[np.random.SeedSequence]):
-        self.cohorts = []
-        for scenario, seed in zip(scenarios, seeds, strict=True):
-            cohort = Cohort()
-            cohort.setup(scenario, seed)
-            self.cohorts.append(cohort)
-        sizes = {c.people.size for c in self.cohorts}
-        if len(sizes) != 1:
-            raise ValueError(f"a batch needs one cohort size, got {sorted(sizes)}")
-        self.size = n = sizes.pop()
-        self.replicates = r = len(self.cohorts)
-        self.day = 0
-        # state as [R, n] columns; each cohort's People and event arrays become row views
-        self.cols = {k: np.stack([getattr(c.people, k) for c in self.cohorts]) for k in COLUMNS}
-        self.events = {k: np.zeros((r, n), dtype=bool) for k in EVENTS}
-        self.attended = np.zeros((r, n), dtype=bool)
-        for i, c in enumerate(self.cohorts):
-            c.people = People(**{k: v[i] for k, v in self.cols.items()})
-            c.events = {k: v[i] for k, v in self.events.items()}
-            c.attended = self.attended[i]
-        self.peers = sparse.block_diag([c.network.peers for c in self.cohorts], format="csr")
-        self.coefficients = rules.coefficients([c.behaviour for c in self.cohorts])
-        self.uniforms = np.empty((r, N_DRAWS, n))
-        self.meeting_draws = np.empty(r)
-        self.horizon = max(c.settings.run.horizon_days for c in self.cohorts)
-        self.daily = {k: np.zeros((r, self.horizon + 1)) for k in DAILY}
-        self.enabled = np.array([c.group.enabled for c in self.cohorts])
-        self.held = np.zeros(r, dtype=bool)
-        first = self.cohorts[0].settings
-        self.shared_group = all(
-            c.settings.group == first.group
-            and c.settings.interventions == first.interventions
-            and c.settings.intervention_effects == first.intervention_effects
-            for c in self.cohorts
+    replicates: np.ndarray
+    daily: dict[str, np.ndarray]
+    people: dict[str, np.ndarray]
+
+    def tables(self, row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Row `row` as the (daily, people) tables, with a "replicate" first column."""
+        replicate = int(self.replicates[row])
+        daily = pd.DataFrame({k: v[row] for k, v in self.daily.items()})
+        people = pd.DataFrame({k: v[row] for k, v in self.people.items()})
+        daily.insert(0, "replicate", replicate)
+        people.insert(0, "replicate", replicate)
+        return daily, people
+
+
+def _per_row(scenarios: Scenario | Sequence[Scenario], rows: list[int]) -> list[Scenario]:
+    per_row = [scenarios] * len(rows) if isinstance(scenarios, Scenario) else list(scenarios)
+    if len(per_row) != len(rows):
+        raise InputError(
+            f"give one scenario or one per index: {len(per_row)} scenarios, {len(rows)} indices"
         )
-        # capacity as [domain, replicate]; each group's capacity is a column view of it
-        self.capacity = np.stack([c.group.capacity for c in self.cohorts], axis=1)
-        for i, c in enumerate(self.cohorts):
-            c.group.capacity = self.capacity[:, i]
-        for k in ("capacity_mean", *(f"capacity_{d}" for d in DOMAINS)):
-            self.daily[k][~self.enabled] = np.nan
-        self._collect()
+    return per_row
 
-    def step(self) -> None:
-        self.day += 1
-        day, cols, u = self.day, self.cols, self.uniforms
-        for c in self.cohorts:
-            c.admit(day)
-        group_rows = u.shape[1] - Draw.MEETING  # the last rows: only an active group reads them
-        for i, c in enumerate(self.cohorts):
-            if c.group.active:
-                c.daily_rng.random(out=u[i])
-            else:  # skip the group's rows: the stream moves on as if they were drawn
-                c.daily_rng.random(out=u[i, : Draw.MEETING])
-                cast(np.random.PCG64, c.daily_rng.bit_generator).advance(group_rows * self.size)
-            self.meeting_draws[i] = c.group_rng.random()
-        if self.shared_group:
-            self._group_day(day)
-        else:
-            for i, c in enumerate(self.cohorts):
-                c.group_day(day, u[i], float(self.meeting_draws[i]))
-                self.held[i] = c.meeting_held
 
-        relapsed = cols["status"] == RELAPSED
-        contacts = cols["using_ties"] + (self.peers @ relapsed.ravel().astype(np.float64)).reshape(
-            relapsed.shape
+def simulate_columns(
+    scenarios: Scenario | Sequence[Scenario],
+    seed: int,
+    indices: Sequence[int],
+    budget_mb: float = 512.0,
+) -> Columns:
+    """Replicate `indices[k]` of `scenarios[k]` (or of one scenario) for every k, as arrays.
+
+    Every row must share one cohort size and horizon (the arrays are [row, ...]); rows may
+    differ in any other parameter. Stepped in batches that fit a memory budget; the output
+    does not depend on the batching.
+    """
+    rows = list(indices)
+    per_row = _per_row(scenarios, rows)
+    shapes = {_shape(s) for s in per_row}
+    if len(shapes) > 1:
+        raise InputError(
+            "simulate_columns needs one cohort size and horizon for all rows, got (size, "
+            f"horizon) {sorted(shapes)}; call it once per group of rows (simulate_batch does)"
         )
-        idle, stress_target = cols["idle"], cols["stress_baseline"]
-        active = np.array([c.group.active for c in self.cohorts])
-        if active.any():
-            if self.shared_group:
-                cuts = np.array(self._group_effects()).T
-            else:
-                cuts = np.array([c.group_effects() for c in self.cohorts])
-            member = cols["member"].astype(np.float64)
-            on = active[:, None]
-            idle = np.where(on, idle * (1.0 - member * cuts[:, :1]), idle)
-            stress_target = np.where(
-                on, stress_target * (1.0 - member * cuts[:, 1:]), stress_target
+    parts: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = []
+    size = shapes.pop()[0] if shapes else 1
+    agent = [s.run.engine == "agent" for s in per_row]
+    step = batch_size(size if isinstance(size, int) else per_row[0].population.size, budget_mb)
+    start = 0
+    while start < len(rows):  # consecutive rows of one engine, a budget's worth at a time
+        stop = start + 1
+        while stop < len(rows) and stop - start < step and agent[stop] == agent[start]:
+            stop += 1
+        if agent[start]:  # Mesa agents: one at a time
+            stop = start + 1
+        chunk = range(start, stop)
+        seeds = [np.random.SeedSequence(seed, spawn_key=(rows[k],)) for k in chunk]
+        if agent[start]:
+            from kds_sim.model.kds_model import KDSModel  # Mesa only when asked for
+
+            model = KDSModel(per_row[start], seeds[0]).run()
+            daily = model.daily_table()
+            people = model.person_table()
+            parts.append(
+                (
+                    {str(k): daily[k].to_numpy()[None] for k in daily.columns},
+                    {str(k): people[k].to_numpy()[None] for k in people.columns},
+                )
             )
-        rules.advance_people(cols, contacts, idle, stress_target, u, self.coefficients, self.events)
-
-        lapse, relapse = self.events["lapse"], self.events["relapse"]
-        cols["first_lapse_day"][lapse & (cols["first_lapse_day"] < 0)] = day
-        cols["first_relapse_day"][relapse & (cols["first_relapse_day"] < 0)] = day
-        cols["lapses"] += lapse
-        cols["relapses"] += relapse
-        cols["remissions"] += self.events["remission"]
-        lost = self.events["using_tie_lost"]
-        for row in np.flatnonzero(lost.any(axis=1)):
-            self.cohorts[row].network.drop_using_ties(np.flatnonzero(lost[row]))
-        for c in self.cohorts:
-            if c.exits:
-                c.leave(day)
-        if self.shared_group:
-            self._end_of_day(day)
         else:
-            for i, c in enumerate(self.cohorts):
-                c.end_of_day(day)  # rebinds the group's capacity: copy it back, view it again
-                self.capacity[:, i] = c.group.capacity
-                c.group.capacity = self.capacity[:, i]
-        self._collect()
-
-    # -- the group, every replicate at once (rows share group settings and interventions) ------
-    def _acting(self, day: int) -> list[int]:
-        return [j for j, k in enumerate(self.cohorts[0].interventions) if k.acts_on(day - 1)]
-
-    def _group_day(self, day: int) -> None:
-        """Cohort.group_day for every replicate, vectorised over replicates; hooks per row."""
-        self.attended[:] = False
-        self.held[:] = False
-        rows = np.flatnonzero([c.group.active for c in self.cohorts])
-        if rows.size == 0:
-            return
-        g, cols, u, capacity = (
-            self.cohorts[0].group.settings,
-            self.cols,
-            self.uniforms,
-            self.capacity,
-        )
-        acting = self._acting(day)
-        for j in acting:
-            for i in rows:
-                self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
-        member = cols["member"]
-        dropout = group.dropout_probability(capacity[:, rows, None], g)
-        member[rows] &= ~(u[rows, Draw.DROPOUT] < dropout)
-        for j in acting:
-            for i in rows:
-                self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, Draw.TRAINING])
-        held = self.meeting_draws[rows] < group.meeting_probability(capacity[:, rows], g)
-        self.held[rows] = held
-        rows = rows[held]
-        if rows.size == 0:
-            return
-        level = capacity[:, rows, None]
-        attendance = group.attendance_probability(cols["engagement"][rows], level, g)
-        attended = member[rows] & (u[rows, Draw.MEETING] < attendance)
-        self.attended[rows] = attended
-        friends = group.befriended(attended, u[rows, Draw.MEETING], attendance, g)
-        for j, i in enumerate(rows):
-            self.cohorts[i].befriend(friends[j])
-        cols["meetings_attended"][rows] += attended
-        cols["stress"][rows] = group.relieve_stress(cols["stress"][rows], attended, g)
-        learnt = rules.learn(
-            {k: cols[k][rows] for k in LEARNT},
-            group.skill_transfer(level, g) * attended,
-            group.meeting_gains(g),
-        )
-        for k, v in learnt.items():
-            cols[k][rows] = v
-
-    def _group_effects(self) -> tuple[np.ndarray, np.ndarray]:
-        g, level = self.cohorts[0].group.settings, self.capacity[:, :, None]
-        return group.idle_reduction(level, g)[:, 0], group.stress_reduction(level, g)[:, 0]
-
-    def _end_of_day(self, day: int) -> None:
-        """PeerGroup.end_of_day for every replicate: erosion, and stopping below threshold."""
-        rows = np.flatnonzero([c.group.active for c in self.cohorts])
-        if rows.size == 0:
-            return
-        kinds = self.cohorts[0].interventions
-        protection = min(1.0, sum(kinds[j].erosion_protection() for j in self._acting(day)))
-        g = self.cohorts[0].group.settings
-        self.capacity[:, rows] = group.erode(self.capacity[:, rows], g, protection)
-        stopped = rows[self.capacity[:, rows].mean(axis=0) < g.stop_threshold]
-        for i in stopped:
-            self.cohorts[i].group.active = False
-            self.cohorts[i].group.stopped_day = day
-
-    def _collect(self) -> None:
-        """The day's row of every replicate's daily table, counted from the arrays."""
-        d, cols, e, out = self.day, self.cols, self.events, self.daily
-        status = cols["status"]
-        out["day"][:, d] = d
-        for name, value in (
-            ("abstinent", status == ABSTINENT),
-            ("lapsed", status == LAPSED),
-            ("relapsed", status == RELAPSED),
-            ("ever_relapsed", cols["first_relapse_day"] >= 0),
-            ("new_lapses", e["lapse"]),
-            ("new_relapses", e["relapse"]),
-            ("reentries", e["reentry"]),
-            ("exposures", e["exposed"]),
-            ("members", cols["member"]),
-            ("attendance", self.attended),
-        ):
-            out[name][:, d] = np.count_nonzero(value, axis=1)
-        present = status != ABSENT
-        out["present"][:, d] = np.count_nonzero(present, axis=1)
-        out["exits"][:, d] = np.count_nonzero(cols["exit_day"] == d, axis=1)
-        out["remissions"][:, d] = np.count_nonzero(e["remission"], axis=1)
-        if present.all():
-            out["mean_coping"][:, d] = cols["coping"].mean(axis=1)
-            out["mean_self_efficacy"][:, d] = cols["self_efficacy"].mean(axis=1)
-        else:  # as KDSModel computes them: over the people present, row by row
-            for i in range(self.replicates):
-                here = present[i]
-                out["mean_coping"][i, d] = cols["coping"][i, here].mean()
-                out["mean_self_efficacy"][i, d] = cols["self_efficacy"][i, here].mean()
-        groups = [c.group for c in self.cohorts]
-        out["meeting_held"][:, d] = self.held
-        out["group_active"][:, d] = [g.active for g in groups]
-        enabled = self.enabled
-        if enabled.any():
-            capacity = self.capacity.T
-            out["capacity_mean"][enabled, d] = capacity[enabled].mean(axis=1)
-            for j, domain in enumerate(DOMAINS):
-                out[f"capacity_{domain}"][enabled, d] = capacity[enabled, j]
-
-    def run(self) -> Ensemble:
-        for _ in range(self.horizon):
-            self.step()
-        return self
-
-    def tables(self, i: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Row i's daily and person tables, as KDSModel.daily_table and person_table give them."""
-        days = self.cohorts[i].settings.run.horizon_days + 1
-        daily = pd.DataFrame({k: v[i, :days] for k, v in self.daily.items()})
-        for k in (
-            "day",
-            *COUNTS,
-            "reentries",
-            "exposures",
-            "members",
-            "attendance",
-            "present",
-            "exits",
-            "remissions",
-        ):
-            daily[k] = daily[k].astype(np.int64)
-        for k in ("meeting_held", "group_active"):
-            daily[k] = daily[k].astype(bool)
-        return daily, self.cohorts[i].person_table(days - 1)
+            ensemble = Ensemble([per_row[k] for k in chunk], seeds).run()
+            parts.append((ensemble.daily_columns(), ensemble.person_columns()))
+        start = stop
+    if not parts:
+        return Columns(np.array(rows, dtype=np.int64), {}, {})
+    return Columns(
+        replicates=np.array(rows, dtype=np.int64),
+        daily={k: np.concatenate([d[k] for d, _ in parts]) for k in parts[0][0]},
+        people={k: np.concatenate([p[k] for _, p in parts]) for k in parts[0][1]},
+    )
 
 
-def batch_size(people: int, budget_mb: float) -> int:
-    """Replicates of `people` each that fit in a memory budget (at least one)."""
-    return max(1, int(budget_mb * 1e6 // (people * BYTES_PER_PERSON_DAY)))
+def _shape(scenario: Scenario) -> tuple[int | str, int]:
+    """What fixes a row's array shapes: its cohort size (or network file) and horizon."""
+    if scenario.network.edges_file:
+        return scenario.network.edges_file, scenario.run.horizon_days
+    return len(
+        entry_days(scenario.population, scenario.run.horizon_days)
+    ), scenario.run.horizon_days
 
 
 def simulate_batch(
@@ -308,36 +140,18 @@ def simulate_batch(
     budget_mb: float = 512.0,
 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Replicate `indices[k]` of `scenarios[k]` (or of one scenario) for every k, as
-    `runner.simulate` returns them, stepped in batches that fit a memory budget.
-
-    Rows with different cohort sizes or horizons go to separate batches; the output does not
-    depend on how rows are batched.
-    """
+    `runner.simulate` returns them: `simulate_columns` per group of rows that share a cohort
+    size and horizon, as tables (the output does not depend on how rows are batched)."""
     rows = list(indices)
-    per_row = [scenarios] * len(rows) if isinstance(scenarios, Scenario) else list(scenarios)
-    if len(per_row) != len(rows):
-        raise ValueError("give one scenario, or one scenario per index")
+    per_row = _per_row(scenarios, rows)
     out: list[tuple[pd.DataFrame, pd.DataFrame] | None] = [None] * len(rows)
-    groups: dict[tuple[int, int, str | None, str], list[int]] = {}
+    groups: dict[tuple[int | str, int], list[int]] = {}
     for k, s in enumerate(per_row):
-        key = (s.population.size, s.run.horizon_days, s.network.edges_file, s.run.engine)
-        groups.setdefault(key, []).append(k)
-    for (size, *_), members in groups.items():
-        agent = per_row[members[0]].run.engine == "agent"  # Mesa agents: one at a time
-        step = 1 if agent else batch_size(size, budget_mb)
-        for start in range(0, len(members), step):
-            chunk = members[start : start + step]
-            seeds = [np.random.SeedSequence(seed, spawn_key=(rows[k],)) for k in chunk]
-            if agent:
-                from kds_sim.model.kds_model import KDSModel  # Mesa only when asked for
-
-                model = KDSModel(per_row[chunk[0]], seeds[0]).run()
-                tables = [(model.daily_table(), model.person_table())]
-            else:
-                ensemble = Ensemble([per_row[k] for k in chunk], seeds).run()
-                tables = [ensemble.tables(j) for j in range(len(chunk))]
-            for k, (daily, people) in zip(chunk, tables, strict=True):
-                daily.insert(0, "replicate", rows[k])
-                people.insert(0, "replicate", rows[k])
-                out[k] = (daily, people)
+        groups.setdefault(_shape(s), []).append(k)
+    for members in groups.values():
+        columns = simulate_columns(
+            [per_row[k] for k in members], seed, [rows[k] for k in members], budget_mb
+        )
+        for j, k in enumerate(members):
+            out[k] = columns.tables(j)
     return [t for t in out if t is not None]

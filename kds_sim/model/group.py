@@ -10,6 +10,7 @@ table in docs/parameters.md is generated from it.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -129,12 +130,30 @@ def stress_reduction(capacity: np.ndarray, g: Group) -> Any:
     return g.stress_reduction_max * level(capacity, "external_relations")
 
 
+def half_power(x: Any) -> np.ndarray:
+    """0.5 ** x, element by element with the C library's scalar pow.
+
+    Capacity feeds back into the dynamics, so it must not depend on which SIMD loop numpy
+    picks for an array's shape or CPU (an AVX-512 pow can differ in the last bit)."""
+    values = np.asarray(x, dtype=np.float64)
+    return np.array([math.pow(0.5, v) for v in values.ravel().tolist()]).reshape(values.shape)
+
+
+def mean_capacity(capacity: np.ndarray) -> Any:
+    """Mean over the domains (axis 0), added in domain order: elementwise adds only, so one
+    group alone and a batch of groups give the same bits on any CPU."""
+    total = capacity[0]
+    for d in range(1, len(DOMAINS)):
+        total = total + capacity[d]
+    return total / len(DOMAINS)
+
+
 def erode(capacity: np.ndarray, g: Group, protection: float = 0.0) -> np.ndarray:
     """One day of erosion towards the floor; `protection` (0-1) is the share mentoring prevents."""
     half_life = lerp(
         g.erosion_half_life_min, g.erosion_half_life_max, level(capacity, "sustainability")
     )
-    keep = 0.5 ** ((1.0 - protection) / half_life)
+    keep = half_power((1.0 - protection) / half_life)
     above = np.maximum(capacity - g.erosion_floor, 0.0)
     return np.minimum(capacity, g.erosion_floor + above * keep)
 
@@ -172,7 +191,7 @@ class PeerGroup:
 
     @property
     def mean_capacity(self) -> float:
-        return float(self.capacity.mean())
+        return float(mean_capacity(self.capacity))
 
     def end_of_day(self, day: int, protection: float) -> None:
         """Capacity erodes; a group that falls below the threshold stops meeting for good."""

@@ -57,11 +57,6 @@ class Intervention(Section):
             self.start_day, self.start_day + self.sessions * self.interval_days, self.interval_days
         )
 
-    def is_running(self, day: int) -> bool:
-        """Continuous kinds act every day from start_day for duration_days (or forever)."""
-        end = self.start_day + self.duration_days if self.duration_days else None
-        return day >= self.start_day and (end is None or day < end)
-
 
 class Effects(Section):
     """Effect sizes shared by every entry of a kind (`intervention_effects.<kind>`)."""

@@ -1,16 +1,15 @@
 """The Mesa model: one step is one day after discharge from rehab.
 
-Order of events in a day (day d = 1, 2, ...; interventions act on their day d-1):
-1. group (if it exists and still meets): interventions' start-of-day hooks (recruitment
-   drives), member dropout, intervention sessions, a meeting (held by chance set by
-   capacity) and attendance;
-2. each person's network exposure is read from the start-of-day state: using friends plus
-   peers who are currently relapsed; members' idle time and stress baseline are lowered
-   through the group's outside partners;
-3. the relapse rules (kds_sim.model.rules.person_day) for every person, all reading the
-   same start-of-day state, so activation order cannot change the result;
-4. bookkeeping (first lapse/relapse days), then capacity erodes (slower under mentoring)
-   and a group whose mean capacity falls below the threshold stops meeting.
+`KDSModel` is a Mesa facade over a one-row batch (kds_sim.model.batch.Ensemble): the day is
+the batch's, stage by stage (`batch.STAGES`, documented in docs/model.md section 5), so the
+Mesa model and the batched engine cannot drift apart. What Mesa adds: the agents
+(`RecoveringPerson`, `UsingFriend`, in an `AgentSet`), the `DataCollector` (its reporters read
+the batch's daily counts), and, in the agent engine, the rules stage done by the agents
+themselves (`shuffle_do` calling `rules.person_day` for each), which gives identical results.
+
+For `mesa.batch_run`, pass the scenario as a one-item list (a Scenario is iterable, so alone
+it would be swept field by field) and the seeds as `rng` (batch_run hands them to `seed`):
+`mesa.batch_run(KDSModel, {"scenario": [scenario]}, rng=[0, 1, 2], max_steps=365)`.
 """
 
 from __future__ import annotations
@@ -22,128 +21,117 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector
 
-from kds_sim.model import rules
+from kds_sim.model import rules, streams
 from kds_sim.model.agents import RecoveringPerson, UsingFriend
+from kds_sim.model.batch import BOOL_DAILY, DAILY, INTEGER_DAILY, Ensemble
 from kds_sim.model.cohort import EVENTS, STREAMS, Cohort, stream
-from kds_sim.model.parameters import DOMAINS
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, N_DRAWS, RELAPSED, Draw
 from kds_sim.model.scenario import Scenario
+from kds_sim.model.streams import Draw
 
 __all__ = ["EVENTS", "STREAMS", "KDSModel", "stream"]
 
 
-class KDSModel(Cohort, mesa.Model):
+class KDSModel(mesa.Model):
     """Relapse after rehab among recovering people on a social network, with an optional KDS.
 
-    `scenario.run.engine` decides how a day is stepped: "vector" applies the rules to everyone
-    at once, "agent" has each Mesa `RecoveringPerson` apply them to itself (in random order;
-    both give identical results). The Mesa agents exist in either case.
+    `scenario.run.engine` decides who does the rules stage: "vector" runs the compiled loop
+    over everyone, "agent" has each Mesa `RecoveringPerson` apply them to itself (in random
+    order; both give identical results). The Mesa agents exist in either case.
     """
 
-    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0):
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int | None = 0):
         seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         super().__init__(rng=int(stream(seed, "mesa").generate_state(1)[0]))
         # self.settings: the validated Scenario (Mesa's own `scenario` is another thing)
-        self.setup(scenario, seed)
-        self.coefficients = rules.coefficients([self.behaviour])
-        size, net = self.people.size, self.network
+        self.settings = scenario
+        self.batch = Ensemble([scenario], [seed])
+        self.cohort: Cohort = self.batch.cohorts[0]
         self.engine = scenario.run.engine
+        if self.engine == "agent":
+            self.batch.stage_rules = self._agents_apply_rules  # type: ignore[method-assign]
+        size, net = self.people.size, self.network
         RecoveringPerson.create_agents(self, size, list(range(size)))
         UsingFriend.create_agents(self, net.n_using_friends, list(range(net.n_using_friends)))
-        self.today: dict[str, np.ndarray] = {}
         self.datacollector = DataCollector(model_reporters=self._reporters())
         self.datacollector.collect(self)
 
+    # -- the replicate's state (row 0 of the batch) ---------------------------------------------
     @property
     def day(self) -> int:
         """Days since discharge: Mesa's step counter."""
         return self.steps
 
-    # -- reporters ---------------------------------------------------------------------------
+    @property
+    def people(self) -> Any:
+        return self.cohort.people
+
+    @property
+    def network(self) -> Any:
+        return self.cohort.network
+
+    @property
+    def group(self) -> Any:
+        return self.cohort.group
+
+    @property
+    def interventions(self) -> Any:
+        return self.cohort.interventions
+
+    @property
+    def behaviour(self) -> Any:
+        return self.cohort.behaviour
+
+    @property
+    def events(self) -> dict[str, np.ndarray]:
+        return self.cohort.events
+
+    @property
+    def attended(self) -> np.ndarray:
+        return self.cohort.attended
+
+    @property
+    def meeting_held(self) -> bool:
+        return bool(self.batch.held[0])
+
+    @property
+    def coefficients(self) -> np.recarray:
+        return self.batch.coefficients
+
+    # -- reporters: the batch's daily counts ------------------------------------------------------
     def _reporters(self) -> dict[str, Any]:
-        p = self.people
-        reporters: dict[str, Any] = {
-            "day": lambda m: m.day,
-            "abstinent": lambda m: int(np.count_nonzero(p.status == ABSTINENT)),
-            "lapsed": lambda m: int(np.count_nonzero(p.status == LAPSED)),
-            "relapsed": lambda m: int(np.count_nonzero(p.status == RELAPSED)),
-            "ever_relapsed": lambda m: int(np.count_nonzero(p.first_relapse_day >= 0)),
-            "new_lapses": lambda m: int(np.count_nonzero(m.events["lapse"])),
-            "new_relapses": lambda m: int(np.count_nonzero(m.events["relapse"])),
-            "reentries": lambda m: int(np.count_nonzero(m.events["reentry"])),
-            "exposures": lambda m: int(np.count_nonzero(m.events["exposed"])),
-            "members": lambda m: int(np.count_nonzero(p.member)),
-            "meeting_held": lambda m: bool(m.meeting_held),
-            "attendance": lambda m: int(np.count_nonzero(m.attended)),
-            "group_active": lambda m: bool(m.group.active),
-            "mean_coping": lambda m: float(p.coping[p.status != ABSENT].mean()),
-            "mean_self_efficacy": lambda m: float(p.self_efficacy[p.status != ABSENT].mean()),
-            "capacity_mean": lambda m: m.group.mean_capacity if m.group.enabled else np.nan,
-        }
-        for i, domain in enumerate(DOMAINS):
-            reporters[f"capacity_{domain}"] = lambda m, i=i: (
-                float(m.group.capacity[i]) if m.group.enabled else np.nan
-            )
-        reporters |= {  # added in 0.2, after the 0.1 columns
-            "present": lambda m: int(np.count_nonzero(p.status != ABSENT)),
-            "exits": lambda m: int(np.count_nonzero(p.exit_day == m.day)),
-            "remissions": lambda m: int(np.count_nonzero(m.events["remission"])),
-        }
-        return reporters
+        def reporter(name: str) -> Any:
+            kind = int if name in INTEGER_DAILY else bool if name in BOOL_DAILY else float
+            return lambda m: kind(m.batch.daily[name][0, m.day])
+
+        return {name: reporter(name) for name in DAILY}
 
     # -- one day -----------------------------------------------------------------------------
     def step(self) -> None:
-        p, n = self.people, self.people.size
-        self.admit(self.day)
-        u = self.daily_rng.random((N_DRAWS, n))
-        meeting_draw = self.group_rng.random()
-        self.group_day(self.day, u, meeting_draw)
-
-        relapsed = p.status == RELAPSED
-        idle, stress_target = p.idle, p.stress_baseline
-        if self.group.active:
-            idle_cut, stress_cut = self.group_effects()
-            member = p.member.astype(np.float64)
-            idle = p.idle * (1.0 - member * idle_cut)
-            stress_target = p.stress_baseline * (1.0 - member * stress_cut)
-        self.today = {
-            "u": u,
-            "idle": idle,
-            "stress_target": stress_target,
-            "contacts": p.using_ties + self.network.relapsed_peers(relapsed),
-        }
-        if self.engine == "agent":
-            self.agents_by_type[RecoveringPerson].shuffle_do("step")
-        else:
-            self.apply_rules()
-        self.record(self.day)
-        self.end_of_day(self.day)
+        self.batch.step()
         self.datacollector.collect(self)
 
-    def apply_rules(self) -> None:
-        """Run the day's relapse rules for everyone (the compiled loop over rules.person_day)."""
-        t, p = self.today, self.people
-        rules.advance_people(
-            {name: getattr(p, name)[None] for name in (*rules.STATE, *rules.TRAITS_READ)},
-            t["contacts"][None],
-            t["idle"][None],
-            t["stress_target"][None],
-            t["u"][None],
-            self.coefficients,
-            {name: value[None] for name, value in self.events.items()},
+    def _agents_apply_rules(self) -> None:
+        """The rules stage in the agent engine: every agent, in random order.
+
+        Each agent reads its own start-of-day values and uniforms (found by address, so drawn
+        here for everyone at once), which is why the order cannot change the result."""
+        p, t, n = self.people, self.batch.today, self.people.size
+        keys = self.cohort.key[None]
+        u = np.concatenate(
+            [
+                streams.person_uniforms(keys, n, self.day, tuple(Draw)[:4])[0],
+                streams.person_uniforms(keys, n, self.day, (Draw.RELAPSE, Draw.REENTRY))[0],
+            ]
         )
+        columns = [getattr(p, name) for name in (*rules.STATE, *rules.TRAITS_READ)]
+        inputs = [t["contacts"][0], t["idle"][0], t["stress_target"][0]]
+        self._arguments = [*zip(*(c.tolist() for c in (*columns, *inputs, *u)), strict=True)]
+        self.agents_by_type[RecoveringPerson].shuffle_do("step")
 
     def apply_rules_to(self, i: int) -> None:
         """Run the day's relapse rules for person i alone (rules.person_day, compiled)."""
-        t, p = self.today, self.people
-        new, events = rules.kernel("person_day")(
-            *(getattr(p, name)[i] for name in (*rules.STATE, *rules.TRAITS_READ)),
-            float(t["contacts"][i]),
-            float(t["idle"][i]),
-            float(t["stress_target"][i]),
-            *(float(x) for x in t["u"][Draw.EXPOSURE : Draw.REENTRY + 1, i]),
-            self.coefficients[0],
-        )
+        p = self.people
+        new, events = rules.kernel("person_day")(*self._arguments[i], self.coefficients[0])
         for name, value in zip(rules.STATE, new, strict=True):
             getattr(p, name)[i] = value
         for name, value in zip(rules.EVENTS, events, strict=True):
@@ -159,4 +147,4 @@ class KDSModel(Cohort, mesa.Model):
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
     def person_table(self, horizon: int | None = None) -> pd.DataFrame:
-        return Cohort.person_table(self, self.day if horizon is None else horizon)
+        return self.cohort.person_table(self.day if horizon is None else horizon)

@@ -11,10 +11,11 @@ smoothly (common random numbers, and a smooth objective for calibration).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from kds_sim.model.parameters import Distribution, Population
 from kds_sim.model.rules import ABSTINENT
@@ -94,12 +95,53 @@ COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(People))
 MEANINGS: dict[str, str] = {f.name: f.metadata["meaning"] for f in fields(People)}
 
 
+GRID = 1024
+"""Cells of the quantile table of a Beta distribution (`_beta_table`)."""
+TAIL_CELLS = 16
+"""Cells at each end where the quantile is computed exactly (the curve is steepest there)."""
+
+
+@lru_cache(maxsize=512)
+def _beta_table(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles at u = 0, 1/GRID, ..., 1 and their slopes dx/du = 1/pdf(x)."""
+    x = special.betaincinv(a, b, np.linspace(0.0, 1.0, GRID + 1))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        slope = np.exp(special.betaln(a, b) - (a - 1) * np.log(x) - (b - 1) * np.log1p(-x))
+    return x, slope
+
+
 def beta_quantile(u: np.ndarray, d: Distribution) -> np.ndarray:
-    """Values of a Beta(mean, sd) attribute at the quantiles u."""
+    """Values of a Beta(mean, sd) attribute at the quantiles u.
+
+    Why not `scipy.stats.beta.ppf`: it costs about 2 us a person and attribute, most of a
+    large cohort's setup. Here a cubic Hermite interpolation in a table of exact quantiles
+    (with their exact slopes) is polished by one Newton step on the CDF; the end cells are
+    computed exactly. Agrees with the exact quantile within 1e-13 (tests/test_model.py),
+    about 3x faster, and depends only on (u, mean, sd)."""
+    u = np.asarray(u, dtype=np.float64)
     if d.sd == 0:
         return np.full_like(u, d.mean)
     k = d.mean * (1 - d.mean) / d.sd**2 - 1
-    return np.asarray(stats.beta.ppf(u, d.mean * k, (1 - d.mean) * k))
+    a, b = d.mean * k, (1 - d.mean) * k
+    grid, slope = _beta_table(a, b)
+    t = u * GRID
+    j = np.minimum(t.astype(np.int64), GRID - 1)
+    s = t - j
+    s2, s3 = s * s, s * s * s
+    with np.errstate(invalid="ignore", over="ignore"):  # infinite slopes: end cells, redone below
+        x = (
+            (2 * s3 - 3 * s2 + 1) * grid[j]
+            + (s3 - 2 * s2 + s) * slope[j] / GRID
+            + (3 * s2 - 2 * s3) * grid[j + 1]
+            + (s3 - s2) * slope[j + 1] / GRID
+        )
+    tail = (j < TAIL_CELLS) | (j >= GRID - TAIL_CELLS)
+    body = ~tail
+    xb = x[body]
+    density = np.exp((a - 1) * np.log(xb) + (b - 1) * np.log1p(-xb) - special.betaln(a, b))
+    x[body] = xb - (special.betainc(a, b, xb) - u[body]) / density
+    x[tail] = special.betaincinv(a, b, u[tail])
+    return x
 
 
 def entry_days(population: Population, horizon: int) -> np.ndarray:

@@ -18,12 +18,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 import numpy as np
 
+from kds_sim.model import streams
 from kds_sim.model.parameters import Behaviour, Population
+from kds_sim.model.streams import PERSON, Draw, philox_block
+
+__all__ = ["Draw"]
 
 ABSTINENT, LAPSED, RELAPSED, ABSENT = 0, 1, 2, 3
 STATES = {ABSTINENT: "abstinent", LAPSED: "lapsed", RELAPSED: "relapsed", ABSENT: "absent"}
@@ -32,27 +35,6 @@ No rule acts on an absent person."""
 
 STAYED, DIED, OVERDOSE, MOVED = 0, 1, 2, 3
 EXITS = {STAYED: "", DIED: "died", OVERDOSE: "died of overdose", MOVED: "moved away"}
-
-
-class Draw(IntEnum):
-    """Rows of the day's uniform matrix, one per random decision, in a fixed order.
-
-    Every scenario draws the whole matrix every day whether or not a row is used, so the
-    same row holds the same numbers in every scenario of a replicate (common random numbers).
-    """
-
-    EXPOSURE = 0
-    COPING = 1
-    LAPSE = 2
-    RESOLVE = 3
-    RELAPSE = 4
-    REENTRY = 5
-    MEETING = 6
-    TRAINING = 7
-    DROPOUT = 8
-
-
-N_DRAWS = len(Draw)
 
 
 def logistic(x: Any) -> Any:
@@ -165,11 +147,6 @@ def craving_after(craving, decay, exposed, b: Behaviour):
     return toward(decayed, 1.0, b.exposure_craving_boost * exposed)
 
 
-def craving_next(craving, abstinent, exposed, b: Behaviour):
-    """Craving decays towards its floor while abstinent and flares in high-risk situations."""
-    return craving_after(craving, abstinent * craving_decay_share(b), exposed, b)
-
-
 def self_efficacy_growth(self_efficacy, abstinent, b: Behaviour):
     """Confidence grows slowly with every abstinent day."""
     return toward(self_efficacy, 1.0, b.self_efficacy_growth * abstinent)
@@ -178,11 +155,6 @@ def self_efficacy_growth(self_efficacy, abstinent, b: Behaviour):
 def stress_relax_share(b: Behaviour):
     """Share of the gap to the stress target that closes in a day."""
     return 1.0 - np.exp(-1.0 / b.stress_relax_days)
-
-
-def stress_next(stress, stress_baseline, b: Behaviour):
-    """Proximal stress relaxes towards its distal baseline (stigma, support, economy)."""
-    return toward(stress, stress_baseline, stress_relax_share(b))
 
 
 def reentry_probability(b: Behaviour):
@@ -222,11 +194,6 @@ def expectancy_decay_share(b: Behaviour):
 def expectancy_after(outcome_expectancy, decay, b: Behaviour):
     """Positive expectancy after closing a share `decay` of the gap to its floor."""
     return toward(outcome_expectancy, b.expectancy_floor, decay)
-
-
-def expectancy_next(outcome_expectancy, abstinent, b: Behaviour):
-    """Positive expectancies fade towards their floor with time abstinent."""
-    return expectancy_after(outcome_expectancy, abstinent * expectancy_decay_share(b), b)
 
 
 def using_tie_loss_probability(using_ties, coping, abstinent, b: Behaviour):
@@ -465,7 +432,8 @@ def _advance_people(
     contacts,
     idle,
     stress_target,
-    u,
+    keys,
+    day,
     k,
     exposed,
     coped,
@@ -476,14 +444,23 @@ def _advance_people(
     recovered,
     using_tie_lost,
 ):
-    """`person_day` for every [row, person] of the arrays; u is [row, Draw, person], k a record
-    per row. Compiled by numba, or run as plain Python."""
+    """`person_day` for every [row, person] of the arrays, drawing each person's uniforms
+    (streams.Draw) from row r's key `keys[r]` as the rules need them: block 0 for everyone
+    present, block 1 only for the lapsed and relapsed. k is a record per row. Compiled by
+    numba, or run as plain Python."""
     rows, n = status.shape
     for r in range(rows):
         kr = k[r]
+        k0, k1 = keys[r, 0], keys[r, 1]
         for i in range(n):
+            s = status[r, i]
+            u0 = u1 = u2 = u3 = u4 = u5 = 1.0  # absent: no rule reads them
+            if s != ABSENT:
+                u0, u1, u2, u3 = philox_block(k0, k1, i, day, 0, PERSON)
+                if s in (LAPSED, RELAPSED):
+                    u4, u5, _, _ = philox_block(k0, k1, i, day, 1, PERSON)
             new, events = person_day(
-                status[r, i],
+                s,
                 stress[r, i],
                 coping[r, i],
                 self_efficacy[r, i],
@@ -502,32 +479,36 @@ def _advance_people(
                 contacts[r, i],
                 idle[r, i],
                 stress_target[r, i],
-                u[r, 0, i],
-                u[r, 1, i],
-                u[r, 2, i],
-                u[r, 3, i],
-                u[r, 4, i],
-                u[r, 5, i],
+                u0,
+                u1,
+                u2,
+                u3,
+                u4,
+                u5,
                 kr,
             )
-            status[r, i] = new[0]
-            stress[r, i] = new[1]
-            coping[r, i] = new[2]
-            self_efficacy[r, i] = new[3]
-            craving[r, i] = new[4]
-            outcome_expectancy[r, i] = new[5]
-            days_abstinent[r, i] = new[6]
-            spell_at_lapse[r, i] = new[7]
-            days_using[r, i] = new[8]
-            using_ties[r, i] = new[9]
-            exposed[r, i] = events[0]
-            coped[r, i] = events[1]
-            lapse[r, i] = events[2]
-            relapse[r, i] = events[3]
-            reentry[r, i] = events[4]
-            remission[r, i] = events[5]
-            recovered[r, i] = events[6]
-            using_tie_lost[r, i] = events[7]
+            (
+                status[r, i],
+                stress[r, i],
+                coping[r, i],
+                self_efficacy[r, i],
+                craving[r, i],
+                outcome_expectancy[r, i],
+                days_abstinent[r, i],
+                spell_at_lapse[r, i],
+                days_using[r, i],
+                using_ties[r, i],
+            ) = new
+            (
+                exposed[r, i],
+                coped[r, i],
+                lapse[r, i],
+                relapse[r, i],
+                reentry[r, i],
+                remission[r, i],
+                recovered[r, i],
+                using_tie_lost[r, i],
+            ) = events
 
 
 JITABLE = (
@@ -573,6 +554,7 @@ def kernel(name: str = "loop", compiled: bool = True) -> Any:
                 def _where(condition, a, b):  # scalars only in compiled code
                     return lambda condition, a, b: a if condition else b
 
+                streams.register_compiled()  # philox_block, compiled
                 for function in JITABLE:
                     register_jitable(function)
                 # numpy's error model: x/0 gives inf as numpy does (and no check per division)
@@ -586,15 +568,16 @@ def advance_people(
     contacts: np.ndarray,
     idle: np.ndarray,
     stress_target: np.ndarray,
-    u: np.ndarray,
+    keys: np.ndarray,
+    day: int,
     k: np.recarray,
     events: dict[str, np.ndarray],
     compiled: bool = True,
 ) -> None:
     """One day of the rules for [row, person] arrays, written into `cols` and `events` in place.
 
-    `cols` holds the `STATE` and `TRAITS_READ` columns (dtypes as people.People), u is
-    [row, Draw, person], k one `coefficients` record per row.
+    `cols` holds the `STATE` and `TRAITS_READ` columns (dtypes as people.People), keys is
+    [row, 2] (streams.key_of of each row's replicate), k one `coefficients` record per row.
     """
     kernel("loop", compiled)(
         *(cols[name] for name in STATE),
@@ -602,50 +585,11 @@ def advance_people(
         np.asarray(contacts, dtype=np.float64),
         np.asarray(idle, dtype=np.float64),
         np.asarray(stress_target, dtype=np.float64),
-        u,
+        keys,
+        day,
         k,
         *(events[name] for name in EVENTS),
     )
-
-
-def advance_day(
-    p: dict[str, Any],
-    using_contacts: Any,
-    idle: Any,
-    stress_target: Any,
-    u: Any,
-    b: Behaviour,
-    compiled: bool = True,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Apply one day's rules to the people in `p` (a mapping of equal-length arrays or scalars).
-
-    `u` holds the day's uniforms, one row per `Draw`. Returns the new values and the day's
-    events (`p` is not changed). The engines call `advance_people` in place instead.
-    """
-    scalar = np.ndim(p["status"]) == 0
-    n = np.size(p["status"])
-
-    def row(value: Any, dtype: Any = np.float64) -> np.ndarray:
-        return np.array(np.broadcast_to(value, (n,)), dtype=dtype).reshape(1, n)
-
-    cols = {name: row(p[name], DTYPES.get(name, np.float64)) for name in (*STATE, *TRAITS_READ)}
-    events = {name: np.zeros((1, n), dtype=bool) for name in EVENTS}
-    draws = np.asarray(u, dtype=np.float64).reshape(1, -1, n)
-    advance_people(
-        cols,
-        row(using_contacts),
-        row(idle),
-        row(stress_target),
-        draws,
-        coefficients([b]),
-        events,
-        compiled,
-    )
-    if scalar:
-        return {k: v[0, 0] for k, v in cols.items() if k in STATE}, {
-            k: v[0, 0] for k, v in events.items()
-        }
-    return {k: cols[k][0] for k in STATE}, {k: v[0] for k, v in events.items()}
 
 
 # Learning: what a group meeting or a relapse-prevention training session teaches -------------

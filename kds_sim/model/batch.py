@@ -1,0 +1,375 @@
+"""The batch: many replicates (and parameter sets) stepped as one [replicate x person]
+batch, one day at a time, through the stages of `STAGES`; KDSModel (Mesa) is a one-row batch.
+
+Each day costs one call of the compiled rules loop (`rules.advance_people`: rules.person_day for
+every [replicate, person], each drawing its own counter-based uniforms, kds_sim.model.streams),
+one block-diagonal sparse mat-vec for relapsed peers, and column counts for the daily table. A
+replicate's numbers depend on (root seed, replicate index) alone, so its tables are identical
+in any batch. Rows may carry different scenarios (parameter draws): the rules read one record
+of behaviour coefficients per row (`rules.coefficients`); rows that differ in group settings
+run the group stage row by row (`Cohort.group_day`), others all at once (`_group_day`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from kds_sim.model import group, rules, streams
+from kds_sim.model.cohort import (
+    DROPOUT,
+    EVENTS,
+    GROUP_DRAWS,
+    MEETING,
+    PERSON_INPUTS,
+    TRAINING,
+    Cohort,
+    person_columns,
+)
+from kds_sim.model.parameters import DOMAINS
+from kds_sim.model.people import COLUMNS, People
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, RELAPSED
+from kds_sim.model.scenario import Scenario
+
+COUNTS = ("abstinent", "lapsed", "relapsed", "ever_relapsed", "new_lapses", "new_relapses")
+DAILY = (
+    "day",
+    *COUNTS,
+    "reentries",
+    "exposures",
+    "members",
+    "meeting_held",
+    "attendance",
+    "group_active",
+    "mean_coping",
+    "mean_self_efficacy",
+    "capacity_mean",
+    *(f"capacity_{d}" for d in DOMAINS),
+    "present",
+    "exits",
+    "remissions",
+)
+"""Columns of the daily table, in KDSModel's DataCollector order."""
+
+INTEGER_DAILY = (
+    "day",
+    *COUNTS,
+    "reentries",
+    "exposures",
+    "members",
+    "attendance",
+    "present",
+    "exits",
+    "remissions",
+)
+BOOL_DAILY = ("meeting_held", "group_active")
+"""Daily columns held as int64 and bool; the others are float64."""
+
+LEARNT = ("coping", "self_efficacy", "outcome_expectancy", "help_seeking")
+"""The columns rules.learn reads and writes."""
+
+STAGES: tuple[tuple[str, str], ...] = (
+    ("admit", "people discharged today join the population (and the group, at its coverage)"),
+    ("group", "a meeting group: start-of-day hooks, dropout, sessions, a meeting and attendance"),
+    (
+        "exposure",
+        "using contacts from the start-of-day state; the group's partners cut members' idle "
+        "time and stress target",
+    ),
+    (
+        "rules",
+        "the relapse rules (`rules.person_day`) for every person, each drawing its own uniforms",
+    ),
+    ("bookkeeping", "first lapse and relapse days, counts, ties to users that ended, exits"),
+    ("erosion", "capacity erodes (slower under mentoring); below the threshold the group stops"),
+    ("record", "the day's row of the daily table"),
+)
+"""The stages of a day, in order: `Ensemble.step` runs `stage_<name>` for each (the table in
+docs/model.md section 5 is this one). KDSModel's agent engine replaces only "rules"."""
+
+BYTES_PER_PERSON_DAY = 1500
+"""Rough working memory of one person in a batch (uniforms, columns, rule temporaries)."""
+
+
+class Ensemble:
+    """R replicates of n people each, stepped together one day at a time."""
+
+    def __init__(self, scenarios: Sequence[Scenario], seeds: Sequence[np.random.SeedSequence]):
+        self.cohorts = []
+        for scenario, seed in zip(scenarios, seeds, strict=True):
+            cohort = Cohort()
+            cohort.setup(scenario, seed)
+            self.cohorts.append(cohort)
+        sizes = {c.people.size for c in self.cohorts}
+        if len(sizes) != 1:
+            raise ValueError(f"a batch needs one cohort size, got {sorted(sizes)}")
+        self.size = n = sizes.pop()
+        self.replicates = r = len(self.cohorts)
+        self.day = 0
+        # state as [R, n] columns; each cohort's People and event arrays become row views
+        self.cols = {k: np.stack([getattr(c.people, k) for c in self.cohorts]) for k in COLUMNS}
+        self.events = {k: np.zeros((r, n), dtype=bool) for k in EVENTS}
+        self.attended = np.zeros((r, n), dtype=bool)
+        for i, c in enumerate(self.cohorts):
+            c.people = People(**{k: v[i] for k, v in self.cols.items()})
+            c.events = {k: v[i] for k, v in self.events.items()}
+            c.attended = self.attended[i]
+        self.lost = np.stack([c.network.lost for c in self.cohorts])
+        for i, c in enumerate(self.cohorts):
+            c.network.lost = self.lost[i]
+        self.peers = sparse.block_diag([c.network.peers for c in self.cohorts], format="csr")
+        self.coefficients = rules.coefficients([c.behaviour for c in self.cohorts])
+        self.keys = np.stack([c.key for c in self.cohorts])
+        self.uniforms = np.empty((r, len(GROUP_DRAWS), n))
+        self.meeting_draws = np.empty(r)
+        self.horizon = max(c.settings.run.horizon_days for c in self.cohorts)
+        self.daily = {k: np.zeros((r, self.horizon + 1)) for k in DAILY}
+        self.enabled = np.array([c.group.enabled for c in self.cohorts])
+        self.held = np.zeros(r, dtype=bool)
+        self.active = np.zeros(r, dtype=bool)
+        self.today: dict[str, np.ndarray] = {}
+        first = self.cohorts[0].settings
+        self.shared_group = all(
+            c.settings.group == first.group
+            and c.settings.interventions == first.interventions
+            and c.settings.intervention_effects == first.intervention_effects
+            for c in self.cohorts
+        )
+        # capacity as [domain, replicate]; each group's capacity is a column view of it
+        self.capacity = np.stack([c.group.capacity for c in self.cohorts], axis=1)
+        for i, c in enumerate(self.cohorts):
+            c.group.capacity = self.capacity[:, i]
+        for k in ("capacity_mean", *(f"capacity_{d}" for d in DOMAINS)):
+            self.daily[k][~self.enabled] = np.nan
+        self._collect()
+
+    def step(self) -> None:
+        """One day: every stage of `STAGES`, in order, for every row."""
+        self.day += 1
+        for name, _ in STAGES:
+            getattr(self, f"stage_{name}")()
+
+    # -- the stages of a day, in the order of STAGES ------------------------------------------
+    def stage_admit(self) -> None:
+        for c in self.cohorts:
+            c.admit(self.day)
+
+    def stage_group(self) -> None:
+        day, u = self.day, self.uniforms
+        self.active = active = np.array([c.group.active for c in self.cohorts])
+        if active.any():  # only a meeting group draws: its draws have their own addresses
+            u[active] = streams.person_uniforms(self.keys[active], self.size, day, GROUP_DRAWS)
+            self.meeting_draws[:] = streams.group_uniforms(self.keys, day)
+        if self.shared_group:
+            self._group_day(day)
+        else:
+            for i, c in enumerate(self.cohorts):
+                c.group_day(day, u[i], float(self.meeting_draws[i]))
+                self.held[i] = c.meeting_held
+
+    def stage_exposure(self) -> None:
+        cols, active = self.cols, self.active
+        relapsed = cols["status"] == RELAPSED
+        contacts = cols["using_ties"] + (self.peers @ relapsed.ravel().astype(np.float64)).reshape(
+            relapsed.shape
+        )
+        idle, stress_target = cols["idle"], cols["stress_baseline"]
+        if active.any():
+            if self.shared_group:
+                cuts = np.array(self._group_effects()).T
+            else:
+                cuts = np.array([c.group_effects() for c in self.cohorts])
+            member = cols["member"].astype(np.float64)
+            on = active[:, None]
+            idle = np.where(on, idle * (1.0 - member * cuts[:, :1]), idle)
+            stress_target = np.where(
+                on, stress_target * (1.0 - member * cuts[:, 1:]), stress_target
+            )
+        self.today = {"contacts": contacts, "idle": idle, "stress_target": stress_target}
+
+    def stage_rules(self) -> None:
+        t = self.today
+        rules.advance_people(
+            self.cols,
+            t["contacts"],
+            t["idle"],
+            t["stress_target"],
+            self.keys,
+            self.day,
+            self.coefficients,
+            self.events,
+        )
+
+    def stage_bookkeeping(self) -> None:
+        day, cols = self.day, self.cols
+        lapse, relapse = self.events["lapse"], self.events["relapse"]
+        cols["first_lapse_day"][lapse & (cols["first_lapse_day"] < 0)] = day
+        cols["first_relapse_day"][relapse & (cols["first_relapse_day"] < 0)] = day
+        cols["lapses"] += lapse
+        cols["relapses"] += relapse
+        cols["remissions"] += self.events["remission"]
+        self.lost += self.events["using_tie_lost"]  # network.drop_using_ties, every row at once
+        for c in self.cohorts:
+            if c.exits:
+                c.leave(day)
+
+    def stage_erosion(self) -> None:
+        if self.shared_group:
+            self._end_of_day(self.day)
+        else:
+            for i, c in enumerate(self.cohorts):
+                c.end_of_day(self.day)  # rebinds the group's capacity: copy it back, view again
+                self.capacity[:, i] = c.group.capacity
+                c.group.capacity = self.capacity[:, i]
+
+    def stage_record(self) -> None:
+        self._collect()
+
+    # -- the group, every replicate at once (rows share group settings and interventions) ------
+    def _acting(self, day: int) -> list[int]:
+        return [j for j, k in enumerate(self.cohorts[0].interventions) if k.acts_on(day - 1)]
+
+    def _group_day(self, day: int) -> None:
+        """Cohort.group_day for every replicate, vectorised over replicates; hooks per row."""
+        self.attended[:] = False
+        self.held[:] = False
+        rows = np.flatnonzero([c.group.active for c in self.cohorts])
+        if rows.size == 0:
+            return
+        g, cols, u, capacity = (
+            self.cohorts[0].group.settings,
+            self.cols,
+            self.uniforms,
+            self.capacity,
+        )
+        acting = self._acting(day)
+        for j in acting:
+            for i in rows:
+                self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
+        member = cols["member"]
+        dropout = group.dropout_probability(capacity[:, rows, None], g)
+        member[rows] &= ~(u[rows, DROPOUT] < dropout)
+        for j in acting:
+            for i in rows:
+                self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, TRAINING])
+        held = self.meeting_draws[rows] < group.meeting_probability(capacity[:, rows], g)
+        self.held[rows] = held
+        rows = rows[held]
+        if rows.size == 0:
+            return
+        level = capacity[:, rows, None]
+        attendance = group.attendance_probability(cols["engagement"][rows], level, g)
+        attended = member[rows] & (u[rows, MEETING] < attendance)
+        self.attended[rows] = attended
+        friends = group.befriended(attended, u[rows, MEETING], attendance, g)
+        for j, i in enumerate(rows):
+            self.cohorts[i].befriend(friends[j])
+        cols["meetings_attended"][rows] += attended
+        cols["stress"][rows] = group.relieve_stress(cols["stress"][rows], attended, g)
+        learnt = rules.learn(
+            {k: cols[k][rows] for k in LEARNT},
+            group.skill_transfer(level, g) * attended,
+            group.meeting_gains(g),
+        )
+        for k, v in learnt.items():
+            cols[k][rows] = v
+
+    def _group_effects(self) -> tuple[np.ndarray, np.ndarray]:
+        g, level = self.cohorts[0].group.settings, self.capacity[:, :, None]
+        return group.idle_reduction(level, g)[:, 0], group.stress_reduction(level, g)[:, 0]
+
+    def _end_of_day(self, day: int) -> None:
+        """PeerGroup.end_of_day for every replicate: erosion, and stopping below threshold."""
+        rows = np.flatnonzero([c.group.active for c in self.cohorts])
+        if rows.size == 0:
+            return
+        kinds = self.cohorts[0].interventions
+        protection = min(1.0, sum(kinds[j].erosion_protection() for j in self._acting(day)))
+        g = self.cohorts[0].group.settings
+        self.capacity[:, rows] = group.erode(self.capacity[:, rows], g, protection)
+        stopped = rows[group.mean_capacity(self.capacity[:, rows]) < g.stop_threshold]
+        for i in stopped:
+            self.cohorts[i].group.active = False
+            self.cohorts[i].group.stopped_day = day
+
+    def _collect(self) -> None:
+        """The day's row of every replicate's daily table, counted from the arrays."""
+        d, cols, e, out = self.day, self.cols, self.events, self.daily
+        if d >= out["day"].shape[1]:  # a Mesa model stepped past its horizon: room for more
+            for k, v in out.items():
+                out[k] = np.concatenate([v, np.zeros_like(v)], axis=1)
+                if k.startswith("capacity_"):
+                    out[k][~self.enabled] = np.nan
+        status = cols["status"]
+        out["day"][:, d] = d
+        for name, value in (
+            ("abstinent", status == ABSTINENT),
+            ("lapsed", status == LAPSED),
+            ("relapsed", status == RELAPSED),
+            ("ever_relapsed", cols["first_relapse_day"] >= 0),
+            ("new_lapses", e["lapse"]),
+            ("new_relapses", e["relapse"]),
+            ("reentries", e["reentry"]),
+            ("exposures", e["exposed"]),
+            ("members", cols["member"]),
+            ("attendance", self.attended),
+        ):
+            out[name][:, d] = np.count_nonzero(value, axis=1)
+        present = status != ABSENT
+        out["present"][:, d] = np.count_nonzero(present, axis=1)
+        out["exits"][:, d] = np.count_nonzero(cols["exit_day"] == d, axis=1)
+        out["remissions"][:, d] = np.count_nonzero(e["remission"], axis=1)
+        if present.all():
+            out["mean_coping"][:, d] = cols["coping"].mean(axis=1)
+            out["mean_self_efficacy"][:, d] = cols["self_efficacy"].mean(axis=1)
+        else:  # as KDSModel computes them: over the people present, row by row
+            for i in range(self.replicates):
+                here = present[i]
+                out["mean_coping"][i, d] = cols["coping"][i, here].mean()
+                out["mean_self_efficacy"][i, d] = cols["self_efficacy"][i, here].mean()
+        groups = [c.group for c in self.cohorts]
+        out["meeting_held"][:, d] = self.held
+        out["group_active"][:, d] = [g.active for g in groups]
+        enabled = self.enabled
+        if enabled.any():
+            capacity = self.capacity.T
+            out["capacity_mean"][enabled, d] = group.mean_capacity(capacity[enabled].T)
+            for j, domain in enumerate(DOMAINS):
+                out[f"capacity_{domain}"][enabled, d] = capacity[enabled, j]
+
+    def run(self) -> Ensemble:
+        for _ in range(self.horizon):
+            self.step()
+        return self
+
+    def daily_columns(self) -> dict[str, np.ndarray]:
+        """The daily table's columns, [row, day], with the table's dtypes."""
+        out = {}
+        for k, v in self.daily.items():
+            dtype = np.int64 if k in INTEGER_DAILY else bool if k in BOOL_DAILY else np.float64
+            out[k] = v[:, : self.day + 1].astype(dtype)
+        return out
+
+    def person_columns(self) -> dict[str, np.ndarray]:
+        """The person table's columns, [row, person]."""
+        p = {name: self.cols[name] for name in PERSON_INPUTS}
+        for name, attribute in (
+            ("using_ties_start", "using_ties"),
+            ("supportive_ties_start", "supportive_ties"),
+            ("stigmatising_ties", "stigmatising_ties"),
+        ):
+            p[name] = np.stack([getattr(c.network, attribute) for c in self.cohorts])
+        return person_columns(p, self.horizon)
+
+    def tables(self, i: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Row i's daily and person tables, as KDSModel.daily_table and person_table give them."""
+        daily = pd.DataFrame({k: v[i] for k, v in self.daily_columns().items()})
+        return daily, self.cohorts[i].person_table(self.horizon)
+
+
+def batch_size(people: int, budget_mb: float) -> int:
+    """Replicates of `people` each that fit in a memory budget (at least one)."""
+    return max(1, int(budget_mb * 1e6 // (people * BYTES_PER_PERSON_DAY)))
