@@ -38,6 +38,7 @@ class Preset:
     name: str
     changes: dict[str, float | bool] = field(default_factory=dict)
     stop: int = 365
+    seed: int = 1
 
     def levers(self, defaults: Levers) -> Levers:
         return defaults.with_(**self.changes, days=max(defaults.days, self.stop))
@@ -63,9 +64,7 @@ PRESETS: dict[str, Preset] = {
         Preset("one_more_friend", {"using_ties": 3.0}),
         Preset("coping_no_group", {"group": False, "coping": 0.55}),
         Preset("no_group", {"group": False}),
-        Preset("coping_and_group", {"coping": 0.55}),
-        Preset("full_group", {"coverage": 1.0, "capacity_building": True, "mentoring": True},
-               730),
+        Preset("coping_and_group", {"coping": 0.55, "coverage": 1.0}),
         Preset("group_two_years", {}, 730),
         Preset("capacity_building", {"capacity_building": True}, 730),
         Preset("mentoring", {"capacity_building": True, "mentoring": True}, 730),
@@ -75,9 +74,10 @@ PRESETS: dict[str, Preset] = {
 }
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("more_friends_more_relapse", "defaults", "one_more_friend", "never_with", -1),
+    Exercise("the_gap_is_the_group", "no_group", "defaults", "averted", +1),
     Exercise("coping_training_helps", "no_group", "coping_no_group", "never_with", +1),
     Exercise("group_adds_to_coping", "coping_no_group", "coping_and_group", "never_with", +1),
-    Exercise("a_strong_group_averts", "group_two_years", "full_group", "averted", +1),
+    Exercise("training_averts_more", "group_two_years", "capacity_building", "averted", +1),
     Exercise("training_raises_capacity", "group_two_years", "capacity_building", "capacity", +1),
     Exercise("mentoring_keeps_capacity", "capacity_building", "mentoring", "capacity", +1),
     Exercise("ave_turns_lapses_into_relapses", "ave_low", "ave_high", "never_with", -1),
