@@ -27,7 +27,7 @@ from scipy import sparse
 import kds_sim
 from kds_sim.app import layout as layout_module
 from kds_sim.app import story
-from kds_sim.errors import ScenarioError
+from kds_sim.errors import InputError, ScenarioError
 
 CAPACITY_BUILDING_KINDS = (
     "work_plan",
@@ -151,6 +151,37 @@ def scenario_for(
     )
     data["interventions"] = chosen if on else []
     return kds_sim.Scenario.model_validate(data)
+
+
+def check_classroom(base: kds_sim.Scenario, levers: Levers, source: str) -> None:
+    """Refuse, in one line naming the file and key, a scenario the app cannot show.
+
+    The app shows one cohort of a fixed size, all present from day 0 to the end, on the
+    network it draws itself: no later discharges, deaths or moves, no network file.
+    """
+    population = base.population
+    fixed = {
+        "population.discharges_per_month": population.discharges_per_month,
+        "population.death_rate": population.death_rate,
+        "population.overdose_death_rate": population.overdose_death_rate,
+        "population.move_away_rate": population.move_away_rate,
+    }
+    for key, value in fixed.items():
+        if value:
+            raise InputError(
+                f"{source}: {key} = {value}: the classroom app shows one cohort present from "
+                "day 0 to the end; allowed 0 (for example scenarios/group_as_assessed.toml)"
+            )
+    if base.network.edges_file:
+        raise InputError(
+            f"{source}: network.edges_file = {base.network.edges_file!r}: the classroom app "
+            "draws its own class-sized network; allowed: no network file"
+        )
+    try:
+        scenario_for(base, levers)
+    except ValueError as err:  # pydantic's ValidationError is a ValueError
+        first = str(err).splitlines()
+        raise InputError(f"{source}: the levers cannot use this scenario: {first[-1]}") from None
 
 
 def _agent_option(agents: bool) -> dict[str, bool]:
