@@ -424,7 +424,7 @@ def App(config: AppConfig) -> None:
     preset = solara.use_reactive("")
     presenting = solara.use_reactive(False)
     panel = solara.use_reactive("")  # "", "info" or "classes"
-    classes = solara.use_reactive(None)  # (levers, stop, outcomes) of the last "20 classes"
+    classes: solara.Reactive[Any] = solara.use_reactive(None)  # (levers, stop, outcomes)
     person = solara.use_reactive(default_person(first))
     lock = solara.use_memo(threading.Lock, [])
     drawn = solara.use_memo(threading.Event, [])
