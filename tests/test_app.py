@@ -442,7 +442,8 @@ def test_page_renders_and_steps(monkeypatch):
     box, rc = solara.render(components.App(config), handle_error=False)
 
     def day() -> str:
-        return str(rc.find(v.Html, class_="kds-value kds-day").widget.children[0])
+        shown = rc.find(v.Html, class_="kds-monitors").widget.unsafe_innerHTML
+        return re.search(r'kds-day">(\d+)<', shown).group(1)
 
     assert day() == "0"
     for _ in range(3):

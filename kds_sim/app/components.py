@@ -311,6 +311,16 @@ def monitors(model: ClassroomModel, lang: str, stop: int) -> list[tuple[str, str
     ]
 
 
+def monitors_html(model: ClassroomModel, lang: str, stop: int) -> str:
+    """The big numbers as one block of HTML: one widget to update a day, not twelve."""
+    return "".join(
+        f'<div class="kds-monitor kds-monitor-{name}"><div class="kds-value'
+        f'{" kds-day" if name == "day" else ""}">{html.escape(value)}</div>'
+        f'<div class="kds-label">{html.escape(text)}</div></div>'
+        for name, value, text in monitors(model, lang, stop)
+    )
+
+
 def person_html(model: ClassroomModel, person: int, lang: str) -> str:
     """Heading, attribute bars and the person's story, as one block of HTML."""
     p = model.people
@@ -417,7 +427,9 @@ def App(config: AppConfig) -> None:
     model: solara.Reactive[ClassroomModel] = solara.use_reactive(first)
     levers = solara.use_reactive(first.levers)
     lang = solara.use_reactive(config.lang)
-    version = solara.use_reactive(0)
+    # a reactive of its own, not App's state: a new day redraws only what reads it (Today),
+    # not the whole page with its sliders (that doubled the cost of a day)
+    version: solara.Reactive[int] = solara.use_memo(lambda: solara.reactive(0), [])
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(SPEEDS[1])
     stop = solara.use_reactive(min(config.stop, first.horizon))
@@ -793,14 +805,9 @@ def Today(
     labels = solara.use_memo(lambda: network_labels(lg), [lg])
     chosen = min(person.value, m.people.size - 1)
     with solara.Div(classes=["kds-main"]):
-        with solara.Div(classes=["kds-monitors"]):
-            for name, value, text in monitors(m, lg, stop):
-                with solara.Div(classes=["kds-monitor", f"kds-monitor-{name}"]):
-                    extra = ["kds-day"] if name == "day" else []
-                    solara.Text(value, classes=["kds-value", *extra])
-                    solara.HTML(
-                        tag="div", unsafe_innerHTML=html.escape(text), classes=["kds-label"]
-                    )
+        solara.HTML(
+            tag="div", unsafe_innerHTML=monitors_html(m, lg, stop), classes=["kds-monitors"]
+        )
         with solara.Div(classes=["kds-panel", "kds-network-card"]):
             with solara.Div(classes=["kds-panel-head"]):
                 Legend(lg)
