@@ -442,7 +442,7 @@ def test_page_renders_and_steps(monkeypatch):
     box, rc = solara.render(components.App(config), handle_error=False)
 
     def day() -> str:
-        shown = rc.find(class_="kds-monitors").widget.unsafe_innerHTML
+        shown = rc.find(attributes={"class": "kds-monitors"}).widget.unsafe_innerHTML
         return re.search(r'kds-day">(\d+)<', shown).group(1)
 
     assert day() == "0"
