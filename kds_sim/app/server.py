@@ -90,10 +90,32 @@ def is_loopback(host: str) -> bool:
 
 
 def has_app_packages() -> bool:
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("solara", "ipyvuetify", "solara_assets")
-    )
+    return all(importlib.util.find_spec(name) is not None for name in ("solara", "ipyvuetify"))
+
+
+def offline_note() -> str:
+    """Empty when the front end can be served offline; else one line saying why not.
+
+    solara-assets bundles the front end of one solara version; with another solara (or none)
+    Solara fetches what is missing from its CDN, so the page still works with internet.
+    """
+    from importlib import metadata
+
+    try:
+        assets = metadata.version("solara-assets")
+    except metadata.PackageNotFoundError:
+        return (
+            "note: solara-assets is not installed, so the page loads its front end from the "
+            "internet; for a classroom without internet: pip install 'kds-sim[offline]'"
+        )
+    solara = metadata.version("solara")
+    if assets != solara:
+        return (
+            f"note: solara {solara} and solara-assets {assets} differ, so the page loads part "
+            f"of its front end from the internet; for a classroom without internet: "
+            f"pip install 'solara=={assets}'"
+        )
+    return ""
 
 
 def serve(

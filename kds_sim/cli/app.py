@@ -93,7 +93,7 @@ def run_app(args: argparse.Namespace) -> int:
     Everything the page would fail on is checked here, before serving, so a mistake is one
     line on the terminal and never a traceback in the browser.
     """
-    from kds_sim.app.server import AppConfig, has_app_packages, is_loopback, serve
+    from kds_sim.app.server import AppConfig, has_app_packages, is_loopback, offline_note, serve
     from kds_sim.messages import t
 
     lang = args.lang
@@ -139,6 +139,8 @@ def run_app(args: argparse.Namespace) -> int:
         return refuse(t("cli.port_busy", lang, port=port))
     if not is_loopback(args.host):
         print(t("cli.host_warning", lang, host=args.host, port=port), file=sys.stderr)
+    if note := offline_note():
+        print(note, file=sys.stderr)
     shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     print(t("cli.starting", lang, url=f"http://{shown}:{port}"), flush=True)
     return serve(config, host=args.host, port=port, open_browser=args.open)
