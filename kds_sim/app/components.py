@@ -233,6 +233,7 @@ def states_props(model: ClassroomModel, lang: str, stop: int | None = None) -> d
             {
                 "label": t(f"state.{s}", lang),
                 "color": c,
+                "outline": s == "lapsed",  # light yellow: edged, to be seen on white
                 "values": _thin(model.series(s), axis["stride"], 0),
             }
             for s, c in zip(STATES, STATE_COLORS, strict=True)
@@ -362,7 +363,11 @@ def default_person(model: ClassroomModel) -> int:
 
 def classes_svg(values: np.ndarray, this: int, label: str, lang: str) -> str:
     """A dot plot of one measure in CLASSES classes (seed k is dot k), this class ringed."""
-    width, height, left, right = 820, 230, 30, 30
+    keys = [round(float(v), 1) for v in values]
+    tallest = max(keys.count(k) for k in keys)
+    width, left, right, gap = 820, 30, 30, 22
+    base = 24 + gap * tallest  # the axis, below the tallest stack of dots
+    height = base + 64
     low, high = float(np.floor(values.min())) - 1, float(np.ceil(values.max())) + 1
 
     def x(v: float) -> float:
@@ -370,32 +375,32 @@ def classes_svg(values: np.ndarray, this: int, label: str, lang: str) -> str:
 
     stacks: dict[float, int] = {}
     dots = []
-    for seed, value in enumerate(values.tolist(), start=1):
-        level = stacks.get(round(value, 1), 0)
-        stacks[round(value, 1)] = level + 1
-        y = 150 - 22 * level
+    for seed, (value, key) in enumerate(zip(values.tolist(), keys, strict=True), start=1):
+        level = stacks.get(key, 0)
+        stacks[key] = level + 1
         ring = ' stroke="#000000" stroke-width="4"' if seed == this else ""
         dots.append(
-            f'<circle class="kds-class-dot" data-seed="{seed}" cx="{x(value):.1f}" cy="{y}" '
-            f'r="10" fill="{WITH_GROUP}"{ring}><title>seed {seed}: {number(value, lang)}</title>'
-            "</circle>"
+            f'<circle class="kds-class-dot" data-seed="{seed}" cx="{x(value):.1f}" '
+            f'cy="{base - 16 - gap * level}" r="10" fill="{WITH_GROUP}"{ring}>'
+            f"<title>seed {seed}: {number(value, lang)}</title></circle>"
         )
     mean = float(values.mean())
-    ticks = np.linspace(low, high, 6)
+    step = max(1, int(np.ceil((high - low) / 8)))
+    ticks = np.arange(low, high + 0.5, step)
     axis = "".join(
-        f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="166" y2="172" stroke="#555"/>'
-        f'<text x="{x(v):.1f}" y="192" font-size="18" text-anchor="middle">'
-        f"{number(float(v), lang, 1)}</text>"
+        f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{base}" y2="{base + 6}" stroke="#555"/>'
+        f'<text x="{x(v):.1f}" y="{base + 26}" font-size="18" text-anchor="middle">'
+        f"{number(float(v), lang, 0)}</text>"
         for v in ticks
     )
     return (
         f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         'style="max-width:100%">'
-        f'<line x1="{left}" x2="{width - right}" y1="166" y2="166" stroke="#555"/>{axis}'
-        f'<line x1="{x(mean):.1f}" x2="{x(mean):.1f}" y1="10" y2="166" stroke="#000" '
+        f'<line x1="{left}" x2="{width - right}" y1="{base}" y2="{base}" stroke="#555"/>{axis}'
+        f'<line x1="{x(mean):.1f}" x2="{x(mean):.1f}" y1="4" y2="{base}" stroke="#000" '
         'stroke-width="2" stroke-dasharray="8 5"/>'
         f"{''.join(dots)}"
-        f'<text x="{width / 2}" y="222" font-size="18" text-anchor="middle">'
+        f'<text x="{width / 2}" y="{base + 56}" font-size="18" text-anchor="middle">'
         f"{html.escape(label)}</text></svg>"
     )
 
