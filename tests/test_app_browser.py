@@ -146,6 +146,13 @@ def play_to_stop(page, timeout_ms: int = 240_000) -> int:
     return day(page)
 
 
+def shot(page, name: str) -> None:
+    """A screenshot for the docs, with no tooltip over it (the mouse moved off the controls)."""
+    page.mouse.move(700, 300)
+    page.wait_for_timeout(600)
+    page.screenshot(path=SHOTS / name)
+
+
 def monitor(page, name: str) -> str:
     return page.inner_text(f".kds-monitor-{name} .kds-value").strip()
 
@@ -263,7 +270,7 @@ def test_a_lesson_on_a_projector(browser, server):
         story = page.eval_on_selector_all(".kds-story-line", "els => els.map(e => e.innerText)")
         assert story[-1].startswith("day 0: left rehab") and "relapse" in "\n".join(story)
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SHOTS / "app-en.png")
+        shot(page, "app-en.png")
 
         # run 20 classes: one dot a class, and the group averts relapses in at least 18
         page.click(".kds-classes-button")
@@ -274,7 +281,7 @@ def test_a_lesson_on_a_projector(browser, server):
         assert sum(a > 0 for a in averted) >= 18, averted
         assert min(averted) == figures["defaults.low.averted"]
         assert max(averted) == figures["defaults.high.averted"]
-        page.screenshot(path=SHOTS / "app-classes.png")
+        shot(page, "app-classes.png")
         page.click(".kds-classes .kds-close")
 
         # the lesson inside the app
@@ -288,7 +295,7 @@ def test_a_lesson_on_a_projector(browser, server):
         page.wait_for_function("() => document.querySelector('.kds-day').innerText === '0'")
         assert play_to_stop(page, timeout_ms=400_000) == 730
         assert monitor(page, "averted") == f"+{round(figures['mentoring.seed1.averted'])}"
-        page.screenshot(path=SHOTS / "app-capacity.png")
+        shot(page, "app-capacity.png")
 
         # Bahasa Indonesia: every label switches, and the toggle shows it
         page.click(".kds-lang-id")
@@ -298,7 +305,7 @@ def test_a_lesson_on_a_projector(browser, server):
         page.wait_for_selector(
             f".kds-plot-never .kds-legend >> text={t('charts.without_group', 'id')}"
         )
-        page.screenshot(path=SHOTS / "app-id.png")
+        shot(page, "app-id.png")
         page.click(".kds-lang-en")
         page.wait_for_selector(".kds-monitor-day >> text=day")
     finally:
