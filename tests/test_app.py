@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 
 import kds_sim
+from kds_sim.app import colours, lessons, story
 from kds_sim.app import layout as layout_module
-from kds_sim.app import story
 from kds_sim.app.model import (
-    CAPACITY_BUILDING,
-    MENTORING,
     TRACED,
     ClassroomModel,
     Levers,
+    check_classroom,
     domains,
     scenario_for,
 )
@@ -87,6 +86,7 @@ def test_every_message_the_app_uses_exists():
     dynamic |= {f"state.{s}" for s in ("abstinent", "lapsed", "relapsed")}
     dynamic |= {f"domain.{d}" for d in domains()} | {f"person.{name}" for name in TRACED}
     dynamic |= {f"app.lang_{code}" for code in LANGS}
+    dynamic |= {f"lessons.{name}" for name in lessons.PRESETS}
     assert len(literal) > 40
     for lang in LANGS:
         assert not (literal | dynamic) - set(catalogue(lang)), lang
@@ -249,12 +249,11 @@ def test_baseline_is_the_same_seed_without_a_group(base, levers):
 def test_levers_set_the_scenario_keys(base, levers):
     cb = kds_sim.load_scenario(SCENARIOS / "capacity_building.toml")
     trained = scenario_for(base, levers.with_(capacity_building=True))
-    assert cb.interventions == trained.interventions
-    assert len(cb.interventions) == len(CAPACITY_BUILDING)
+    assert cb.interventions == trained.interventions  # read from the file, not a copy
     mentoring = kds_sim.load_scenario(SCENARIOS / "capacity_building_mentoring.toml")
     both = levers.with_(capacity_building=True, mentoring=True)
     assert mentoring.interventions == scenario_for(base, both).interventions
-    assert mentoring.interventions[-1].kind == MENTORING[0]["kind"]
+    assert mentoring.interventions[-1].kind == "mentoring"
     assert (
         Levers.from_scenario(mentoring).capacity_building
         and Levers.from_scenario(mentoring).mentoring
@@ -268,7 +267,7 @@ def test_levers_set_the_scenario_keys(base, levers):
     assert scenario.population.ave_susceptibility.mean == 0.3
     assert scenario.group.coverage == 0.8 and scenario.population.size == 90
     kinds = [item.kind for item in scenario.interventions]
-    assert kinds == [item["kind"] for item in CAPACITY_BUILDING] + ["mentoring"]
+    assert kinds == [item.kind for item in cb.interventions] + ["mentoring"]
     assert scenario_for(base, chosen.with_(group=False)).interventions == []
     extreme = scenario_for(base, levers.with_(coping=0.9, ave=0.1))  # SD kept valid
     assert extreme.population.coping.sd < (0.9 * 0.1) ** 0.5
@@ -300,7 +299,7 @@ def test_app_command_options():
         "127.0.0.1",
         8765,
         "en",
-        120,
+        150,
         1,
     )
     args = parser().parse_args(
@@ -336,6 +335,54 @@ def test_app_command_refuses_bad_settings_before_serving(capsys):
     args = parser().parse_args(["app", str(SCENARIOS / "missing.toml")])
     with pytest.raises(kds_sim.ScenarioError):
         args.func(args)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--seed", "-1"], "--seed -1: allowed 0 or more"),
+        (["scenarios/district.toml"], "district.toml: population.discharges_per_month = 25.0"),
+        (["--host", "nonsense.invalid"], "--host nonsense.invalid: not an address"),
+        (["--host", "999.1.1.1"], "--host 999.1.1.1: not an address"),
+        (["--host", "10.99.99.99"], "--host 10.99.99.99: not an address"),
+    ],
+)
+def test_app_refuses_in_one_line_without_a_traceback(argv, says, capsys, monkeypatch):
+    import kds_sim.app.server as server
+    from kds_sim.cli.main import main
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(server, "serve", lambda *a, **k: pytest.fail("served"))
+    assert main(["app", *argv, "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_ipv6_loopback_is_served(capsys, monkeypatch):
+    import kds_sim.app.server as server
+
+    served = []
+    monkeypatch.setattr(
+        server, "serve", lambda config, host, port, open_browser: served.append((host, port)) or 0
+    )
+    monkeypatch.setattr(server, "has_app_packages", lambda: True)
+    args = parser().parse_args(
+        ["app", str(SCENARIOS / "group_as_assessed.toml"), "--host", "::1", "--port", "0"]
+    )
+    assert args.func(args) == 0
+    host, port = served[0]
+    assert host == "::1" and port > 0
+    captured = capsys.readouterr()
+    assert f"http://[::1]:{port}" in captured.out and "warning" not in captured.err
+
+
+def test_scenarios_the_app_cannot_show_are_named(base, levers):
+    for key, value in (("discharges_per_month", 5.0), ("death_rate", 0.01)):
+        data = base.model_dump()
+        data["population"][key] = value
+        with pytest.raises(kds_sim.errors.InputError, match=f"x.toml: population.{key}"):
+            check_classroom(kds_sim.Scenario.model_validate(data), levers, "x.toml")
+    check_classroom(base, levers, "ok.toml")
 
 
 def test_a_public_host_is_a_choice_with_a_warning(monkeypatch, capsys):
@@ -392,27 +439,26 @@ def test_page_renders_and_steps(monkeypatch):
     )
     import ipyvuetify as v
 
-    @solara.component
-    def Page() -> None:
-        with solara.AppLayout():  # draws the sidebar; the app bar needs a real page
-            components.App(config)
+    box, rc = solara.render(components.App(config), handle_error=False)
 
-    box, rc = solara.render(Page(), handle_error=False)
+    def day() -> str:
+        shown = rc.find(attributes={"class": "kds-monitors"}).widget.unsafe_innerHTML
+        return re.search(r'kds-day">(\d+)<', shown).group(1)
 
-    def title() -> str:  # the network card's title carries the day
-        return next(
-            str(w.children[0])
-            for w in rc.find(v.CardTitle).widgets
-            if "network" in str(w.children[0])
-        )
-
-    assert title() == "The network on day 0"
+    assert day() == "0"
     for _ in range(3):
         rc.find(v.Btn, class_="kds-step").widget.click()
-    assert title() == "The network on day 3"
+    assert day() == "3"
     assert len(rc.find(v.Btn, class_="kds-play")) == 1
     rc.find(v.Btn, class_="kds-reset").widget.click()
-    assert title() == "The network on day 0"
+    assert day() == "0"
+    assert len(rc.find(class_="kds-controls")) == 1
+    rc.find(v.Btn, class_="kds-present").widget.click()  # presentation: the levers go
+    assert len(rc.find(class_="kds-controls")) == 0
+    rc.find(v.Btn, class_="kds-info-button").widget.click()
+    assert "Things to try" in str(rc.find(class_="kds-overlay kds-info").widget)
+    rc.find(v.Btn, class_="kds-lang-id kds-lang-off").widget.click()
+    assert "Hal yang bisa dicoba" in str(rc.find(class_="kds-overlay kds-info").widget)
     rc.close()
 
 
@@ -424,13 +470,88 @@ def test_plot_data_follows_the_model(base, levers):
     for _ in range(40):
         model.step()
     static = components.network_static(model)
-    assert len(static["people"]) == 90 and static["friend_path"].count("z") == static["friends"]
+    assert len(static["people"]) == 90 and np.max(static["people"]) <= 1
+    assert {f for _, f in static["using"]} == set(range(len(static["friends"])))
     never = components.never_relapsed_props(model, "en")
     assert [len(s["values"]) for s in never["series"]] == [41, 41]
-    assert never["series"][1]["values"][-1] == round(100 * model.never_relapsed()[-1], 2)
+    assert never["series"][0]["values"][-1] == round(100 * model.never_relapsed()[-1], 2)
+    assert never["series"][1]["dash"] and never["band"] == {
+        "upper": 0,
+        "lower": 1,
+        "color": colours.WITH_GROUP,
+    }  # the no-group line is drawn last: on top of the group's line
+    assert never["y_min"] <= min(v for s in never["series"] for v in s["values"])
     capacity = components.capacity_props(model, "id")
-    assert len(capacity["series"]) == 7 and capacity["hline"] == 2.75
+    assert len(capacity["series"]) == 8 and capacity["hline"] == 2.75
     assert capacity["series"][5]["label"] == "kemampuan SDM"
     assert capacity["series"][5]["values"][-1] > capacity["series"][5]["values"][0]  # trained
     dynamic = components.network_dynamic(model, 0)
     assert dynamic["status"] == model.people.status.tolist()
+
+
+def test_monitors_show_the_day_the_two_lines_and_the_gap(base, levers):
+    pytest.importorskip("solara")
+    from kds_sim.app import components
+
+    model = ClassroomModel(base, levers)
+    for _ in range(90):
+        model.step()
+    shown = {name: value for name, value, _ in components.monitors(model, "en", 365)}
+    never = 100 * model.never_relapsed()[-1]
+    without = 100 * model.never_relapsed(baseline=True)[-1]
+    assert shown["day"] == "90" and shown["never-with"] == f"{never:.1f} %"
+    assert shown["never-without"] == f"{without:.1f} %"
+    assert int(shown["averted"]) == round((never - without) * 90 / 100)
+
+
+def test_info_panel_in_both_languages():
+    pytest.importorskip("solara")
+    from kds_sim.app.components import info_markdown
+
+    heads = {lang: re.findall(r"^## (.+)$", info_markdown(lang), re.M) for lang in LANGS}
+    assert heads["en"][:4] == ["What it is", "How to use it", "Things to notice", "Things to try"]
+    assert len(heads["id"]) == len(heads["en"])
+
+
+# -- colours ---------------------------------------------------------------------------------
+MIN_LIGHTNESS_GAP = 20.0  # CIELAB L*; about the gap between mid grey and a light grey
+
+
+@pytest.mark.parametrize("vision", ["normal", "protanopia", "deuteranopia"])
+def test_states_differ_in_lightness_for_colour_blind_eyes(vision):
+    assert colours.smallest_lightness_gap(colours.STATE_COLORS, vision) >= MIN_LIGHTNESS_GAP
+    lines = (colours.WITH_GROUP, colours.WITHOUT_GROUP)
+    assert colours.smallest_lightness_gap(lines, vision) >= MIN_LIGHTNESS_GAP
+    assert len(set(colours.STATE_SHAPES)) == 3  # and shape, whatever the eyes
+
+
+def test_colour_blindness_simulation_is_machado_2009():
+    # red and green nearly merge for a deuteranope; white and black stay white and black
+    red = colours.lightness(colours.simulate("#d62728", "deuteranopia"))
+    green = colours.lightness(colours.simulate("#2ca02c", "deuteranopia"))
+    assert abs(red - green) < 12
+    for vision in colours.MACHADO_2009:
+        assert colours.lightness(colours.simulate("#ffffff", vision)) == pytest.approx(100, abs=0.5)
+        assert colours.lightness(colours.simulate("#000000", vision)) == pytest.approx(0, abs=1e-9)
+    assert colours.lightness(colours.linear_rgb("#777777")) == pytest.approx(50.0, abs=0.5)
+
+
+# -- lessons ---------------------------------------------------------------------------------
+def test_twenty_classes_are_the_apps_seeds(base):
+    settings = Levers.from_scenario(base, people=60, seed=1, days=90)
+    got = lessons.outcomes(base, settings, 60, [1, 2, 3])
+    for k, seed in enumerate([1, 2, 3]):
+        model = ClassroomModel(base, settings.with_(seed=seed))
+        for _ in range(60):
+            model.step()
+        assert got["never_with"][k] == pytest.approx(100 * model.never_relapsed()[-1])
+        assert got["never_without"][k] == pytest.approx(100 * model.never_relapsed(True)[-1])
+        assert got["capacity"][k] == pytest.approx(model.series("capacity_mean")[-1])
+
+
+def test_every_exercise_compares_presets_on_a_measure():
+    for exercise in lessons.EXERCISES:
+        assert {exercise.before, exercise.after} <= set(lessons.PRESETS)
+        assert exercise.measure in lessons.MEASURES and exercise.sign in (-1, 1)
+        before, after = lessons.PRESETS[exercise.before], lessons.PRESETS[exercise.after]
+        assert before.stop == after.stop  # compared on the same day

@@ -1,16 +1,20 @@
-"""End to end: `kds-sim app` in headless Chromium, as a lecturer would use it.
+"""End to end: `kds-sim app` in headless Chromium, as a lecturer would use it on a projector.
 
-Starts the app on a free loopback port, opens it in Debian's `chromium` driven by Playwright,
-presses play, moves a lever, follows a person, switches to Bahasa Indonesia, writes the
-screenshots used by docs/teaching.md and the README into docs/img/app/, and checks that the
-server listens on 127.0.0.1 only. Skipped, with the reason, where chromium or the app's
-packages are missing (`.ci/app-deps` installs them).
+Starts the app on a free loopback port and opens it in Debian's `chromium` driven by
+Playwright, at 1366x768 and 1920x1080: the big numbers, the network and the three plots are
+inside the window with no scrolling and no text under 18 px, also in presentation mode; Play
+with "stop at day 365" stops on day 365 exactly and shows the lesson plan's generated numbers;
+the state colours drawn keep their lightness apart for deuteranopes and protanopes; presets,
+"Run 20 classes", the Info panel and Bahasa Indonesia work. Writes the screenshots used by the
+README and docs/teaching*.md into docs/img/app/ (at 1366x768), and checks that the server
+listens on 127.0.0.1 only. Skipped, with the reason, where chromium or the app's packages are
+missing (`.ci/app-deps` installs them).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import re
+import json
 import shutil
 import socket
 import subprocess
@@ -23,7 +27,9 @@ import pytest
 
 ROOT = Path(__file__).absolute().parents[1]
 SHOTS = ROOT / "docs" / "img" / "app"
-PEOPLE = 100
+PEOPLE = 150  # the lesson presets' class size
+SIZES = [(1366, 768), (1920, 1080)]
+FIGURES = ROOT / "experiments" / "results" / "teaching_figures.json"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MISSING = [
     name
@@ -69,7 +75,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, int, subprocess.Popen]]:
     log = tmp_path_factory.mktemp("app") / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [*command(), "app", "--port", str(port), "--people", str(PEOPLE), "--seed", "3"],
+            [*command(), "app", "--port", str(port), "--people", str(PEOPLE), "--seed", "1"],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -97,160 +103,213 @@ def server(tmp_path_factory) -> Iterator[tuple[str, int, subprocess.Popen]]:
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
         )
-        tab = browser.new_page(viewport={"width": 1920, "height": 1080})
-        tab.set_default_timeout(30_000)
-        tab.goto(server[0])
-        tab.wait_for_selector(".kds-person")
-        yield tab
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, server, width: int, height: int):
+    tab = browser.new_page(viewport={"width": width, "height": height})
+    tab.set_default_timeout(30_000)
+    tab.goto(server[0])
+    tab.wait_for_selector(".kds-person")
+    tab.wait_for_timeout(500)  # the plots measure their boxes
+    return tab
 
 
 def day(page) -> int:
-    return int(re.search(r"\d+", page.inner_text(".kds-day")).group())
+    return int(page.inner_text(".kds-day"))
 
 
-DAY_AT_LEAST = """(n) => {
-  const day = document.querySelector('.kds-day');  // briefly absent while the page redraws
-  return day !== null && parseInt(day.innerText.match(/\\d+/)[0]) >= n;
-}"""
-DAY_IS = DAY_AT_LEAST.replace(">= n", "=== n")
+def playing(page) -> bool:
+    return page.inner_text(".kds-play").strip() in ("Pause", "Jeda")
 
 
-def wait_day(page, at_least: int) -> None:
-    page.wait_for_function(DAY_AT_LEAST, arg=at_least, timeout=60_000)
-
-
-def run_to(page, target: int) -> int:
-    """Press play, wait until the day counter reaches `target`, press pause."""
+def play_to_stop(page, timeout_ms: int = 240_000) -> int:
+    """Press Play and wait until the run stops by itself (on the stop day)."""
+    start = day(page)
     page.click(".kds-play")
-    wait_day(page, target)
-    page.click(".kds-play")
-    page.wait_for_timeout(400)  # let the last drawn day settle
+    page.wait_for_function(
+        "n => { const d = document.querySelector('.kds-day'); const p = document.querySelector("
+        "'.kds-play'); return d && p && parseInt(d.innerText) > n && "
+        "!['Pause', 'Jeda'].includes(p.innerText.trim()); }",
+        arg=start,
+        timeout=timeout_ms,
+    )
+    page.wait_for_timeout(1000)  # nothing moves after the stop
     return day(page)
 
 
-def fills(page) -> list[str]:
-    return page.eval_on_selector_all(".kds-person", "els => els.map(e => e.getAttribute('fill'))")
-
-
-def states(page) -> list[int]:
-    return [
-        int(s)
-        for s in page.eval_on_selector_all(
-            ".kds-person", "els => els.map(e => e.getAttribute('data-state'))"
-        )
-    ]
-
-
-def points(page, plot: str) -> list[str]:
-    return page.eval_on_selector_all(
-        f".kds-plot-{plot} polyline", "els => els.map(e => e.getAttribute('points'))"
-    )
-
-
-def screenshot(page, name: str) -> None:
-    """The whole page for the docs: the app scrolls inside its layout, so grow the window."""
-    page.set_viewport_size({"width": 1920, "height": 1360})
-    page.wait_for_timeout(500)
+def shot(page, name: str) -> None:
+    """A screenshot for the docs, with no tooltip over it (the mouse moved off the controls)."""
+    page.mouse.move(700, 300)
+    page.wait_for_timeout(600)
     page.screenshot(path=SHOTS / name)
-    page.set_viewport_size({"width": 1920, "height": 1080})
 
 
-def test_classroom_session(page):
-    assert page.locator(".kds-person").count() == PEOPLE
-    assert day(page) == 0
-    page.locator(".kds-lever-speed [role=slider]").press("End")  # fastest: the page sets the pace
-    start_fills, start_lines = fills(page), points(page, "states")
-    assert set(start_fills) == {start_fills[0]}  # everyone abstinent at discharge
+def monitor(page, name: str) -> str:
+    return page.inner_text(f".kds-monitor-{name} .kds-value").strip()
 
-    # play: the network and the plots move
-    reached = run_to(page, 60)
-    assert reached >= 60
-    assert set(states(page)) != {0}, "nobody lapsed or relapsed in 60 days"
-    before_fills, before_lines = fills(page), points(page, "states")
-    assert before_fills != start_fills
-    assert before_lines != start_lines
-    assert points(page, "never") != []
 
-    # a lever: more using friends; the run restarts from day 0 on the same seed
-    friends_before = int(page.get_attribute(".kds-friends", "data-friends"))
-    slider = page.locator(".kds-lever-using_ties [role=slider]")
-    slider.focus()
-    for _ in range(4):  # 2.0 -> 4.0 ties per person
-        slider.press("ArrowRight")
-        page.wait_for_timeout(250)
-    page.wait_for_function(
-        "() => document.querySelector('.kds-lever-using_ties').innerText.includes('4.0')"
-    )
-    page.wait_for_function(
-        "n => parseInt(document.querySelector('.kds-friends').getAttribute('data-friends')) > n",
-        arg=friends_before,
-    )
-    assert day(page) == 0
-    assert set(fills(page)) == {start_fills[0]}
-    after = run_to(page, reached)
-    assert after >= reached
-    assert fills(page) != before_fills
-    assert points(page, "states") != before_lines
+def inside(page, selector: str) -> None:
+    box = page.locator(selector).first.bounding_box()
+    view = page.viewport_size
+    assert box is not None, f"{selector} is not drawn"
+    assert box["x"] >= 0 and box["y"] >= 0, (selector, box)
+    assert box["x"] + box["width"] <= view["width"] + 0.5, (selector, box, view)
+    assert box["y"] + box["height"] <= view["height"] + 0.5, (selector, box, view)
+    assert box["width"] > 150 and box["height"] > 60, (selector, box)
 
-    # follow one person whose story has a lapse in it
-    chosen = next((i for i, s in enumerate(states(page)) if s != 0), 0)
-    page.click(f".kds-person[data-person='{chosen}']")
-    page.wait_for_function(
-        "n => document.querySelector('.kds-person-heading').innerText"
-        ".startsWith('Person ' + n + ':')",
-        arg=chosen + 1,
-    )
-    lines = page.eval_on_selector_all(".kds-story-line", "els => els.map(e => e.innerText)")
-    assert lines[-1].startswith("day 0: left rehab")
-    story = "\n".join(lines)
-    if states(page)[chosen] != 0:
-        assert "lapsed" in story or "relapse" in story, story
-    assert re.search(r"day \d+: .*\(high-risk situation\)", story), story
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    screenshot(page, "app-en.png")
 
-    # capacity building: the group's PEKA scores rise in month 1, then erode
-    page.click(".kds-lever-capacity_building label")
-    page.wait_for_function(DAY_IS, arg=0)
-    run_to(page, 200)
-    human_resources = points(page, "capacity")[5].split()
-    assert float(human_resources[-1].split(",")[1]) < float(human_resources[0].split(",")[1])
-    assert "Mean capacity today" in page.inner_text(".kds-plot-capacity")
-    screenshot(page, "app-capacity.png")
+SMALL_TEXT = """() => {
+  const out = [];
+  for (const e of document.querySelectorAll('.kds-app *')) {
+    const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const box = e.getBoundingClientRect();
+    if (!own || box.width === 0 || box.bottom < 0 || box.top > innerHeight) continue;
+    const size = parseFloat(getComputedStyle(e).fontSize);
+    if (size < 18) out.push(`${e.tagName}.${e.className}: ${size}px '${e.textContent.trim()}'`);
+  }
+  return out;
+}"""
+ON_SCREEN = [
+    ".kds-monitor-day",
+    ".kds-monitor-never-with",
+    ".kds-monitor-never-without",
+    ".kds-monitor-averted",
+    ".kds-network-card",
+    ".kds-plot-never",
+    ".kds-plot-states",
+    ".kds-plot-capacity",
+]
 
-    # Bahasa Indonesia: every label and the story switch
-    page.click(".kds-lang-id")
-    page.wait_for_function(
-        "() => (document.querySelector('.kds-day') || {innerText: ''}).innerText.startsWith('Hari')"
-    )
-    # the page re-renders part by part: wait for the followed person's panel too
-    page.wait_for_function(
-        "() => (document.querySelector('.kds-person-heading') || {innerText: ''})"
-        ".innerText.startsWith('Orang')"
-    )
-    heading = page.inner_text(".kds-person-heading")
-    assert heading.startswith(f"Orang {chosen + 1}:")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.kds-story-line')].every("
-        "e => e.innerText.startsWith('hari'))"
-    )
-    lines = page.eval_on_selector_all(".kds-story-line", "els => els.map(e => e.innerText)")
-    assert lines[-1].startswith("hari 0: keluar dari rehabilitasi")
-    page.wait_for_selector("text=Pengaturan untuk pembelajaran")  # the sidebar switched too
-    page.wait_for_selector("text=Jalankan model")
-    screenshot(page, "app-id.png")
-    page.click(".kds-lang-en")
-    page.wait_for_function(
-        "() => (document.querySelector('.kds-day') || {innerText: ''}).innerText.startsWith('Day')"
-    )
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_one_projector_screen(browser, server, width, height):
+    page = open_page(browser, server, width, height)
+    try:
+        assert "group_as_assessed" not in page.inner_text(".kds-app")  # details: folded away
+        for presenting in (False, True):
+            if presenting:
+                page.click(".kds-present")
+                page.wait_for_selector(".kds-controls", state="detached")
+                page.wait_for_timeout(500)
+            for selector in ON_SCREEN:
+                inside(page, selector)
+            size = page.evaluate(
+                "() => [document.documentElement.scrollWidth,"
+                " document.documentElement.scrollHeight]"
+            )
+            assert size == [width, height], "the page scrolls"
+            assert page.evaluate(SMALL_TEXT) == []
+            ticks = page.eval_on_selector_all(
+                ".kds-plot-never .kds-tick", "els => els.map(e => e.getBoundingClientRect().height)"
+            )
+            assert ticks and min(ticks) >= 16, ticks  # 18 px glyphs, measured on screen
+        # the language toggle says which language is on
+        assert page.get_attribute(".kds-lang-en", "aria-pressed") == "true"
+        assert page.get_attribute(".kds-lang-id", "aria-pressed") == "false"
+        assert "kds-lang-on" in page.get_attribute(".kds-lang-en", "class")
+    finally:
+        page.close()
+
+
+def test_a_lesson_on_a_projector(browser, server):
+    from kds_sim.app import colours
+    from kds_sim.messages import t
+
+    page = open_page(browser, server, *SIZES[0])
+    figures = json.loads(FIGURES.read_text())["values"]
+    try:
+        assert page.locator(".kds-person").count() == PEOPLE
+        assert day(page) == 0 and not playing(page)
+
+        # stop at day 365 (the default stop): Play stops on 365 exactly
+        assert play_to_stop(page) == 365
+        assert not playing(page)
+        # the lesson plan's numbers are what the app shows (exercise 1a, seed 1, day 365)
+        assert monitor(page, "never-with") == f"{figures['defaults.seed1.never_with']:.1f} %"
+        assert monitor(page, "never-without") == (
+            f"{figures['defaults.seed1.never_without']:.1f} %"
+        )
+        assert monitor(page, "averted") == f"+{round(figures['defaults.seed1.averted'])}"
+
+        # colours: what is drawn keeps states apart in lightness for colour-blind eyes
+        drawn: dict[int, set[str]] = {}
+        for state, fill, shape in page.eval_on_selector_all(
+            ".kds-person",
+            "els => els.map(e => [+e.dataset.state, e.getAttribute('fill'), e.getAttribute('d')])",
+        ):
+            drawn.setdefault(state, set()).add(fill.upper())
+            assert ("a" in shape) == (state == 0) and ("h" in shape) == (state == 2)
+        assert set(drawn) == {0, 1, 2} or set(drawn) == {0, 2}, drawn
+        fills = tuple(next(iter(f)) for f in drawn.values())
+        assert all(len(f) == 1 for f in drawn.values())
+        for vision in ("normal", "deuteranopia", "protanopia"):
+            assert colours.smallest_lightness_gap(fills, vision) >= 20, vision
+        # the no-group line is drawn on top of the group's line
+        order = page.eval_on_selector_all(
+            ".kds-plot-never polyline", "els => els.map(e => e.getAttribute('stroke'))"
+        )
+        assert order == [colours.WITH_GROUP, colours.WITHOUT_GROUP]
+
+        # follow a person whose story has a relapse in it
+        chosen = int(page.eval_on_selector(".kds-person[data-state='2']", "e => e.dataset.person"))
+        page.dispatch_event(f".kds-person[data-person='{chosen}']", "click")
+        page.wait_for_function(
+            "n => document.querySelector('.kds-person-heading').innerText"
+            ".startsWith('Person ' + n + ':')",
+            arg=chosen + 1,
+        )
+        story = page.eval_on_selector_all(".kds-story-line", "els => els.map(e => e.innerText)")
+        assert story[-1].startswith("day 0: left rehab") and "relapse" in "\n".join(story)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot(page, "app-en.png")
+
+        # run 20 classes: one dot a class, and the group averts relapses in at least 18
+        page.click(".kds-classes-button")
+        page.wait_for_selector(".kds-class-dot", timeout=120_000)
+        titles = page.eval_on_selector_all(".kds-class-dot", "els => els.map(e => e.textContent)")
+        assert len(titles) == 20
+        averted = [float(t.split(":")[1].replace(",", ".")) for t in titles]
+        assert sum(a > 0 for a in averted) >= 18, averted
+        assert min(averted) == figures["defaults.low.averted"]
+        assert max(averted) == figures["defaults.high.averted"]
+        shot(page, "app-classes.png")
+        page.click(".kds-classes .kds-close")
+
+        # the lesson inside the app
+        page.click(".kds-info-button")
+        page.wait_for_selector(".kds-info >> text=Things to try")
+        page.click(".kds-info .kds-close")
+
+        # a preset: capacity building and mentoring, two years (stops at 730)
+        page.click(".kds-preset")
+        page.click(".v-menu__content .v-list-item >> text=capacity building and mentoring")
+        page.wait_for_function("() => document.querySelector('.kds-day').innerText === '0'")
+        assert play_to_stop(page, timeout_ms=400_000) == 730
+        assert monitor(page, "averted") == f"+{round(figures['mentoring.seed1.averted'])}"
+        shot(page, "app-capacity.png")
+
+        # Bahasa Indonesia: every label switches, and the toggle shows it
+        page.click(".kds-lang-id")
+        page.wait_for_selector(".kds-monitor-day >> text=hari")
+        assert page.get_attribute(".kds-lang-id", "aria-pressed") == "true"
+        page.wait_for_selector("text=Latihan siap pakai")
+        page.wait_for_selector(
+            f".kds-plot-never .kds-legend >> text={t('charts.without_group', 'id')}"
+        )
+        shot(page, "app-id.png")
+        page.click(".kds-lang-en")
+        page.wait_for_selector(".kds-monitor-day >> text=day")
+    finally:
+        page.close()
 
 
 def _listeners(port: int) -> list[str]:

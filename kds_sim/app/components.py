@@ -1,16 +1,19 @@
 """The classroom page, built with Solara (mesa[viz]'s front end) on the ClassroomModel.
 
-Layout for a projector: run controls and teaching levers in the sidebar; the network and the
-person being followed side by side; three plots below that move as the model runs. Every
-text comes from the message catalogue in the page's current language.
+Made for a projector in a lecture hall: the whole page is one screen that never scrolls (at
+1366x768 and up). A top bar holds the run controls, the stop day, the lesson Info, the
+presentation switch and the language; under it four big numbers (the day, never relapsed
+with and without the group, relapses averted so far); then the network, the three plots and
+the person being followed in a grid that fills the rest. The levers, presets, speed and the
+technical details (seed, scenario) sit in a left column that presentation mode hides. Text is
+at least 18 px; plots and the network are drawn in screen pixels, so that stays true at any
+window size. Every text comes from the message catalogue in the page's current language.
 
 Why not Mesa's ready-made `SolaraViz` page: its controls and captions are fixed English
-strings ("Reset", "Step", "Model Parameters", ...), and a changed parameter only takes
-effect on the next Reset. A class needs both languages and a lever that restarts the run at
-once with the same seed, so the page has its own small controller with the same design as
-Mesa's (a threaded play loop that steps the Mesa model and bumps a redraw counter). The
-network and the plots are Vue templates drawing SVG: the server sends the day's states as
-short lists, the browser redraws, and nothing is fetched from the internet.
+strings, a changed parameter only takes effect on the next Reset, and its layout scrolls. A
+class needs both languages and a lever that restarts the run at once with the same seed, so
+the page has its own small controller with the same design as Mesa's (a threaded play loop
+that steps the Mesa model and bumps a redraw counter).
 
 The `*_props` functions compute what each component shows; they are plain functions so the
 benchmark and tests can time and check them without a browser.
@@ -25,29 +28,84 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import resources
 from typing import Any
 
 import numpy as np
 import solara
 
-from kds_sim.app import story
+from kds_sim.app import lessons, story
+from kds_sim.app.colours import (
+    DOMAIN_COLORS,
+    STATE_COLORS,
+    STATE_SHAPES,
+    TRACE_COLORS,
+    WITH_GROUP,
+    WITHOUT_GROUP,
+)
 from kds_sim.app.model import TRACED, ClassroomModel, Levers
 from kds_sim.app.server import STOPPING, AppConfig
 from kds_sim.messages import LANGS, number, t
 
-WIDTH, HEIGHT = 1000, 600
 STATES = ("abstinent", "lapsed", "relapsed")
-STATE_COLORS = ("#1b9e77", "#e6ab02", "#d7301f")
-DOMAIN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-TRACE_COLORS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#d62728")
 GOOD_LINE = 2.75
 MAX_POINTS = 370
 SPEEDS = (1, 30)
+STOP_DAYS = (30, 90, 180, 365, 730)
+
+CSS = """
+.kds-app { position: fixed; inset: 0; display: grid; grid-template-rows: auto minmax(0, 1fr);
+  font-size: 18px; background: #ffffff; color: #212121; }
+.kds-app .v-btn { font-size: 18px !important; text-transform: none !important;
+  letter-spacing: normal !important; }
+.kds-app .v-label, .kds-app .v-select__selection, .kds-app .v-list-item__title,
+.kds-app .v-input, .kds-app .v-messages,
+.kds-app .v-expansion-panel-header { font-size: 18px !important; }
+.kds-top { display: flex; align-items: center; gap: 8px; padding: 6px 12px; background: #263238;
+  color: #ffffff; flex-wrap: nowrap; min-width: 0; }
+.kds-top .kds-title { font-size: 20px; font-weight: 600; white-space: nowrap; margin-right: 8px; }
+.kds-top .kds-spacer { flex: 1 1 auto; }
+.kds-top .kds-stop { width: 5.5em; flex: 0 0 auto; margin-top: -4px; }
+.kds-stop-label { white-space: nowrap; margin-left: 6px; }
+.kds-top .kds-stop .v-select__selection, .kds-top .kds-stop .v-label { color: #ffffff !important; }
+.kds-langs { display: flex; border: 2px solid #ffffff; border-radius: 6px; overflow: hidden; }
+.kds-langs .v-btn { border-radius: 0 !important; min-width: 0 !important; }
+.kds-lang-on { background: #ffffff !important; color: #263238 !important; font-weight: 700; }
+.kds-lang-off { background: transparent !important; color: #ffffff !important; }
+.kds-body { display: grid; grid-template-columns: 330px minmax(0, 1fr); min-height: 0; }
+.kds-presenting .kds-body { grid-template-columns: minmax(0, 1fr); }
+.kds-controls { overflow-y: auto; padding: 8px 12px; border-right: 1px solid #e0e0e0; }
+.kds-controls .kds-section { font-weight: 600; font-size: 19px; margin: 10px 0 2px 0; }
+.kds-small { font-size: 18px; color: #424242; line-height: 1.3; }
+.kds-main { display: grid; grid-template-rows: auto minmax(0, 1fr) minmax(0, 1fr);
+  grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 8px; padding: 8px; min-height: 0; }
+.kds-monitors { grid-column: 1 / 4; display: grid; grid-template-columns: 0.8fr 1fr 1fr 1fr;
+  gap: 8px; }
+.kds-monitor { border: 2px solid #cfd8dc; border-radius: 8px; padding: 2px 12px;
+  line-height: 1.15; }
+.kds-monitor .kds-value { font-size: 38px; font-weight: 700; }
+.kds-presenting .kds-monitor .kds-value { font-size: 46px; }
+.kds-monitor .kds-label { font-size: 18px; color: #424242; }
+.kds-panel { min-height: 0; min-width: 0; border: 1px solid #e0e0e0; border-radius: 6px;
+  padding: 4px 8px; display: flex; flex-direction: column; overflow: hidden; }
+.kds-panel > * { flex: 1 1 auto; min-height: 0; }
+.kds-panel > .kds-panel-head { flex: 0 0 auto; }
+.kds-network-card { grid-column: 1 / 3; grid-row: 2; }
+.kds-plot-never { grid-column: 3; grid-row: 2; }
+.kds-plot-states { grid-column: 1; grid-row: 3; }
+.kds-plot-capacity { grid-column: 2; grid-row: 3; }
+.kds-person-card { grid-column: 3; grid-row: 3; overflow-y: auto; }
+.kds-overlay { position: fixed; top: 60px; right: 0; bottom: 0; width: min(860px, 70vw);
+  background: #ffffff; box-shadow: -4px 0 16px rgba(0, 0, 0, 0.3); z-index: 20;
+  overflow-y: auto; padding: 12px 24px; font-size: 19px; line-height: 1.45; }
+.kds-overlay h1 { font-size: 28px; } .kds-overlay h2 { font-size: 23px; margin-top: 14px; }
+.kds-overlay li, .kds-overlay p { font-size: 19px; }
+"""
 
 
 @solara.component_vue("network.vue", vuetify=False)
 def NetworkView(graph: str, today: str, labels: dict, event_select: Callable[[int], None]) -> None:
-    """SVG network: people coloured by state, using friends as diamonds, members outlined.
+    """SVG network: people shaped and coloured by state, using friends as diamonds.
 
     `graph` (positions and ties, sent once per run) and `today` (today's states) are JSON
     text: Solara walks list props element by element on every render, text it does not.
@@ -56,48 +114,24 @@ def NetworkView(graph: str, today: str, labels: dict, event_select: Callable[[in
 
 
 @solara.component_vue("chart.vue", vuetify=False)
-def LineChart(spec: str, height: str = "21vh") -> None:
+def LineChart(spec: str) -> None:
     """SVG line chart over days, drawn in the browser from `spec` (JSON of *_props)."""
 
 
 # -- what each component shows ----------------------------------------------------------------
-def _path(starts: np.ndarray, ends: np.ndarray) -> str:
-    return " ".join(
-        f"M{a[0]:.0f} {a[1]:.0f}L{b[0]:.0f} {b[1]:.0f}"
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
-    )
-
-
 def network_static(model: ClassroomModel) -> dict[str, Any]:
-    """The parts of the network picture that do not change while the model runs."""
-    layout, scale = model.layout, np.array([WIDTH, HEIGHT])
-    people, friends = layout.people * scale, layout.friends * scale
-    peer, using = layout.peer_edges, layout.using_edges
-    tied = np.bincount(using[:, 1], minlength=len(friends)) > 0  # others play no part
-    diamonds = " ".join(f"M{x:.0f} {y - 5:.0f}l5 5l-5 5l-5 -5z" for x, y in friends[tied])
+    """Positions (unit square) and ties: the parts of the picture that do not change."""
+    layout = model.layout
+    using = layout.using_edges
+    tied = np.flatnonzero(np.bincount(using[:, 1], minlength=len(layout.friends)) > 0)
+    renumber = np.full(len(layout.friends), -1)
+    renumber[tied] = np.arange(len(tied))  # friends nobody here knows play no part
     return {
-        "people": np.round(people, 1).tolist(),
-        "friends": int(tied.sum()),
-        "peer_path": _path(people[peer[:, 0]], people[peer[:, 1]]),
-        "using_path": _path(people[using[:, 0]], friends[using[:, 1]]),
-        "friend_path": diamonds,
+        "people": np.round(layout.people, 4).tolist(),
+        "friends": np.round(layout.friends[tied], 4).tolist(),
+        "peer": layout.peer_edges.tolist(),
+        "using": np.column_stack([using[:, 0], renumber[using[:, 1]]]).tolist(),
     }
-
-
-def selected_path(model: ClassroomModel, person: int) -> str:
-    """The ties of the person being followed, drawn darker."""
-    layout, scale = model.layout, np.array([WIDTH, HEIGHT])
-    people, friends = layout.people * scale, layout.friends * scale
-    peer = layout.peer_edges[(layout.peer_edges == person).any(axis=1)]
-    using = layout.using_edges[layout.using_edges[:, 0] == person]
-    return " ".join(
-        p
-        for p in (
-            _path(people[peer[:, 0]], people[peer[:, 1]]),
-            _path(people[using[:, 0]], friends[using[:, 1]]),
-        )
-        if p
-    )
 
 
 def network_dynamic(model: ClassroomModel, person: int) -> dict[str, Any]:
@@ -108,7 +142,6 @@ def network_dynamic(model: ClassroomModel, person: int) -> dict[str, Any]:
         "member": p.member.astype(int).tolist(),
         "hrs": model.events["exposed"].astype(int).tolist(),
         "selected": person,
-        "selected_path": selected_path(model, person),
     }
 
 
@@ -127,58 +160,71 @@ def _thin(values: list[float], stride: int, digits: int = 4) -> list[float | Non
     return [None if v is None or math.isnan(v) else round(v, digits) for v in values[::stride]]
 
 
-def _axis(model: ClassroomModel) -> dict[str, Any]:
+def _axis(model: ClassroomModel, stop: int | None = None) -> dict[str, Any]:
     horizon = model.horizon
     stride = max(1, math.ceil((model.day + 1) / MAX_POINTS))
-    step = next(s for s in (30, 60, 90, 180, 365, 730) if horizon / s <= 8)
-    return {"x_max": horizon, "stride": stride, "x_ticks": list(range(0, horizon + 1, step))}
-
-
-def never_relapsed_props(model: ClassroomModel, lang: str) -> dict[str, Any]:
-    """Share never relapsed, with the group and in the same-seed no-group baseline."""
-    axis = _axis(model)
-    with_group = [100 * v for v in model.never_relapsed()]
-    without = [100 * v for v in model.never_relapsed(baseline=True)]
-    averted = round((with_group[-1] - without[-1]) * model.people.size / 100)  # both start at 100
-    note = t(
-        "charts.gap",
-        lang,
-        with_group=number(with_group[-1], lang),
-        without_group=number(without[-1], lang),
-        averted=averted,
-    )
-    if not model.levers.group:
-        note = t("charts.same_run", lang)
+    step = next(s for s in (30, 60, 90, 180, 365, 730) if horizon / s <= 5)
     return {
-        **axis,
-        "title": t("charts.never_title", lang),
-        "series": [
-            {
-                "label": t("charts.without_group", lang),
-                "color": "#616161",
-                "dash": True,
-                "values": _thin(without, axis["stride"], 2),
-            },
-            {
-                "label": t("charts.with_group", lang),
-                "color": "#1b9e77",
-                "values": _thin(with_group, axis["stride"], 2),
-            },
-        ],
-        "y_min": 0,
-        "y_max": 100,
-        "y_ticks": [[v, str(v)] for v in range(0, 101, 20)],
-        "x_label": t("charts.days", lang),
-        "y_label": t("charts.never_axis", lang),
+        "x_max": horizon,
+        "stride": stride,
+        "x_ticks": list(range(0, horizon + 1, step)),
+        "stop": stop,
+        "band": None,
         "hline": None,
         "hline_label": "",
-        "note": note,
+        "note": "",
     }
 
 
-def states_props(model: ClassroomModel, lang: str) -> dict[str, Any]:
+def never_floor(values: list[float]) -> int:
+    """The never-relapsed axis starts at the 10 below the lowest value (a gap must be seen)."""
+    low = min(values) if values else 100.0
+    return int(max(0, min(80, 10 * math.floor((low - 5) / 10))))
+
+
+def never_relapsed_props(model: ClassroomModel, lang: str, stop: int | None = None) -> dict:
+    """Share never relapsed, with the group and in the same-seed no-group baseline.
+
+    The no-group line is dashed and drawn last, on top, and the gap between the two is shaded:
+    a gap of two points must stay visible from the back of the room.
+    """
+    axis = _axis(model, stop)
+    with_group = [100 * v for v in model.never_relapsed()]
+    without = [100 * v for v in model.never_relapsed(baseline=True)]
+    floor = never_floor(with_group + without)
+    span = 100 - floor
+    tick = 10 if span <= 50 else 20
+    series = [
+        {
+            "label": t("charts.with_group", lang),
+            "color": WITH_GROUP,
+            "width": 4,
+            "values": _thin(with_group, axis["stride"], 2),
+        },
+        {
+            "label": t("charts.without_group", lang),
+            "color": WITHOUT_GROUP,
+            "dash": True,
+            "width": 3,
+            "values": _thin(without, axis["stride"], 2),
+        },
+    ]
+    return {
+        **axis,
+        "title": t("charts.never_title", lang),
+        "series": series if model.levers.group else series[:1],
+        "band": {"upper": 0, "lower": 1, "color": WITH_GROUP} if model.levers.group else None,
+        "y_min": floor,
+        "y_max": 100,
+        "y_ticks": [[v, str(v)] for v in range(floor, 101, tick)],
+        "x_label": t("charts.days", lang),
+        "note": "" if model.levers.group else t("charts.same_run", lang),
+    }
+
+
+def states_props(model: ClassroomModel, lang: str, stop: int | None = None) -> dict[str, Any]:
     """How many people are abstinent, lapsed and relapsed, day by day."""
-    axis, n = _axis(model), model.people.size
+    axis, n = _axis(model, stop), model.people.size
     top = int(math.ceil(n / 20) * 20)
     return {
         **axis,
@@ -187,6 +233,7 @@ def states_props(model: ClassroomModel, lang: str) -> dict[str, Any]:
             {
                 "label": t(f"state.{s}", lang),
                 "color": c,
+                "outline": s == "lapsed",  # light yellow: edged, to be seen on white
                 "values": _thin(model.series(s), axis["stride"], 0),
             }
             for s, c in zip(STATES, STATE_COLORS, strict=True)
@@ -195,16 +242,12 @@ def states_props(model: ClassroomModel, lang: str) -> dict[str, Any]:
         "y_max": top,
         "y_ticks": [[v, str(v)] for v in range(0, top + 1, top // 4)],
         "x_label": t("charts.days", lang),
-        "y_label": t("charts.states_axis", lang),
-        "hline": None,
-        "hline_label": "",
-        "note": "",
     }
 
 
-def capacity_props(model: ClassroomModel, lang: str) -> dict[str, Any]:
+def capacity_props(model: ClassroomModel, lang: str, stop: int | None = None) -> dict[str, Any]:
     """The group's seven PEKA domain scores, day by day, against the 2.75 'good' line."""
-    axis = _axis(model)
+    axis = _axis(model, stop)
     series: list[dict[str, Any]] = []
     note = t("charts.no_group", lang)
     if model.levers.group:
@@ -212,58 +255,71 @@ def capacity_props(model: ClassroomModel, lang: str) -> dict[str, Any]:
             {
                 "label": t(f"domain.{d}", lang),
                 "color": c,
+                "width": 1.5,
+                "legend": False,
                 "values": _thin(model.series(f"capacity_{d}"), axis["stride"], 3),
             }
             for d, c in zip(model.domains, DOMAIN_COLORS, strict=True)
         ]
+        series.append(
+            {
+                "label": t("charts.capacity_mean_line", lang),
+                "color": "#000000",
+                "width": 5,
+                "values": _thin(model.series("capacity_mean"), axis["stride"], 3),
+            }
+        )
         active = model.series("group_active")
         note = t(
             "charts.capacity_mean", lang, mean=number(float(np.mean(model.group.capacity)), lang, 2)
         )
         if not active[-1]:
             note += " " + t("charts.stopped", lang, day=active.index(False))
-    ticks = [[v, number(v, lang)] for v in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)]
     return {
         **axis,
         "title": t("charts.capacity_title", lang),
         "series": series,
         "y_min": 1,
         "y_max": 4,
-        "y_ticks": ticks,
+        "y_ticks": [[v, number(v, lang)] for v in (1.0, 2.0, 3.0, 4.0)],
         "x_label": t("charts.days", lang),
-        "y_label": t("charts.capacity_axis", lang),
         "hline": GOOD_LINE,
-        "hline_label": t("charts.good_line", lang),
+        "hline_label": number(GOOD_LINE, lang, 2),
         "note": note,
     }
 
 
-def person_chart_props(model: ClassroomModel, person: int, lang: str) -> dict[str, Any]:
-    """The followed person's coping, self-efficacy, outcome expectancy and craving."""
-    axis = _axis(model)
-    trace = np.array([day[:, person] for day in model.trace[:: axis["stride"]]])
-    ticks = [[v, number(v, lang)] for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
-    return {
-        **axis,
-        "stride": axis["stride"],
-        "title": t("charts.person_title", lang, number=person + 1),
-        "series": [
-            {
-                "label": t(f"person.{name}", lang),
-                "color": c,
-                "values": [round(float(v), 3) for v in trace[:, k]],
-            }
-            for k, (name, c) in enumerate(zip(TRACED, TRACE_COLORS, strict=True))
-        ],
-        "y_min": 0,
-        "y_max": 1,
-        "y_ticks": ticks,
-        "x_label": t("charts.days", lang),
-        "y_label": "0-1",
-        "hline": None,
-        "hline_label": "",
-        "note": "",
-    }
+def monitors(model: ClassroomModel, lang: str, stop: int) -> list[tuple[str, str, str]]:
+    """The big numbers: (css name, value, label) for the day, the two lines and the gap."""
+    size = model.people.size
+    with_group = 100 * model.never_relapsed()[-1]
+    without = 100 * model.never_relapsed(baseline=True)[-1]
+    averted = round((with_group - without) * size / 100)  # both start at 100 %
+    on = model.levers.group
+    return [
+        ("day", str(model.day), t("monitor.day", lang) + " " + t("monitor.of", lang, days=stop)),
+        ("never-with", f"{number(with_group, lang)} %", t("monitor.never_with", lang)),
+        (
+            "never-without",
+            f"{number(without, lang)} %",
+            t("monitor.never_without", lang),
+        ),
+        (
+            "averted",
+            f"{averted:+d}" if on and averted else str(averted),
+            t("monitor.averted", lang) if on else t("monitor.group_off", lang),
+        ),
+    ]
+
+
+def monitors_html(model: ClassroomModel, lang: str, stop: int) -> str:
+    """The big numbers as one block of HTML: one widget to update a day, not twelve."""
+    return "".join(
+        f'<div class="kds-monitor kds-monitor-{name}"><div class="kds-value'
+        f'{" kds-day" if name == "day" else ""}">{html.escape(value)}</div>'
+        f'<div class="kds-label">{html.escape(text)}</div></div>'
+        for name, value, text in monitors(model, lang, stop)
+    )
 
 
 def person_html(model: ClassroomModel, person: int, lang: str) -> str:
@@ -281,23 +337,22 @@ def person_html(model: ClassroomModel, person: int, lang: str) -> str:
         label = html.escape(t(f"person.{name}", lang))
         rows.append(
             f'<div class="kds-attr kds-attr-{name}" style="display:flex;align-items:center;'
-            f'gap:8px;margin:2px 0"><span style="width:46%">{label}'
-            f'</span><span style="flex:1;background:#eeeeee;height:12px;border-radius:3px">'
-            f'<span style="display:block;width:{100 * value:.0f}%;height:12px;background:{color};'
-            f'border-radius:3px"></span></span><span style="width:3.2em;text-align:right">'
+            f'gap:8px;margin:1px 0"><span style="width:52%;line-height:1.15">{label}'
+            f'</span><span style="flex:1;background:#eeeeee;height:14px;border-radius:3px">'
+            f'<span style="display:block;width:{100 * value:.0f}%;height:14px;background:{color};'
+            f'border-radius:3px"></span></span><span style="width:2.6em;text-align:right">'
             f"{number(value, lang, 2)}</span></div>"
         )
     lines = story.render_story(model.stories[person], lang)
     story_html = "".join(f'<div class="kds-story-line">{html.escape(line)}</div>' for line in lines)
     heading = t("person.heading", lang, number=person + 1, state=state)
     return (
-        f'<div class="kds-person-heading" style="font-size:20px;font-weight:500">'
+        f'<div class="kds-person-heading" style="font-size:20px;font-weight:600">'
         f"{html.escape(heading)}</div>"
-        f'<div style="margin-bottom:6px">{html.escape("; ".join(facts))}</div>'
+        f'<div style="margin-bottom:4px;line-height:1.25">{html.escape("; ".join(facts))}</div>'
         f"{''.join(rows)}"
-        f'<div style="font-weight:500;margin-top:8px">{html.escape(t("person.story", lang))}'
-        f'</div><div class="kds-story" style="max-height:15vh;overflow-y:auto;'
-        f'font-size:15px;line-height:1.45">{story_html}</div>'
+        f'<div style="font-weight:600;margin-top:4px">{html.escape(t("person.story", lang))}'
+        f'</div><div class="kds-story" style="line-height:1.3">{story_html}</div>'
     )
 
 
@@ -306,13 +361,62 @@ def default_person(model: ClassroomModel) -> int:
     return int(np.argmax(model.using_ties))
 
 
+def classes_svg(values: np.ndarray, this: int, label: str, lang: str) -> str:
+    """A dot plot of one measure in CLASSES classes (seed k is dot k), this class ringed."""
+    keys = [round(float(v), 1) for v in values]
+    tallest = max(keys.count(k) for k in keys)
+    width, left, right, gap = 820, 30, 30, 22
+    base = 24 + gap * tallest  # the axis, below the tallest stack of dots
+    height = base + 64
+    low, high = float(np.floor(values.min())) - 1, float(np.ceil(values.max())) + 1
+
+    def x(v: float) -> float:
+        return left + (width - left - right) * (v - low) / (high - low)
+
+    stacks: dict[float, int] = {}
+    dots = []
+    for seed, (value, key) in enumerate(zip(values.tolist(), keys, strict=True), start=1):
+        level = stacks.get(key, 0)
+        stacks[key] = level + 1
+        ring = ' stroke="#000000" stroke-width="4"' if seed == this else ""
+        dots.append(
+            f'<circle class="kds-class-dot" data-seed="{seed}" cx="{x(value):.1f}" '
+            f'cy="{base - 16 - gap * level}" r="10" fill="{WITH_GROUP}"{ring}>'
+            f"<title>seed {seed}: {number(value, lang)}</title></circle>"
+        )
+    mean = float(values.mean())
+    step = max(1, int(np.ceil((high - low) / 8)))
+    ticks = np.arange(low, high + 0.5, step)
+    axis = "".join(
+        f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{base}" y2="{base + 6}" stroke="#555"/>'
+        f'<text x="{x(v):.1f}" y="{base + 26}" font-size="18" text-anchor="middle">'
+        f"{number(float(v), lang, 0)}</text>"
+        for v in ticks
+    )
+    return (
+        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        'style="max-width:100%">'
+        f'<line x1="{left}" x2="{width - right}" y1="{base}" y2="{base}" stroke="#555"/>{axis}'
+        f'<line x1="{x(mean):.1f}" x2="{x(mean):.1f}" y1="4" y2="{base}" stroke="#000" '
+        'stroke-width="2" stroke-dasharray="8 5"/>'
+        f"{''.join(dots)}"
+        f'<text x="{width / 2}" y="{base + 56}" font-size="18" text-anchor="middle">'
+        f"{html.escape(label)}</text></svg>"
+    )
+
+
+def info_markdown(lang: str) -> str:
+    """The lesson inside the app: what it is, how to use it, what to notice and to try."""
+    return resources.files("kds_sim.app").joinpath(f"info.{lang}.md").read_text("utf-8")
+
+
 # -- the page ---------------------------------------------------------------------------------
 @contextmanager
 def lever_box(name: str, help_text: str, label: str = "") -> Iterator[None]:
     """A lever with its tooltip and label; the CSS class lets the browser test find it."""
     with solara.Tooltip(help_text), solara.Column(classes=[f"kds-lever-{name}"], gap="0px"):
         if label:
-            solara.Text(label, classes=["kds-lever-label"], style={"font-size": "15px"})
+            solara.Text(label, classes=["kds-lever-label"], style={"font-size": "18px"})
         yield
 
 
@@ -320,17 +424,24 @@ def lever_box(name: str, help_text: str, label: str = "") -> Iterator[None]:
 def App(config: AppConfig) -> None:
     """The classroom page for one browser tab (each tab has its own model): state, controls.
 
-    Only `Today` reads the redraw counter, so a new day redraws the network, the person and
-    the plots, not the sidebar.
+    Only `Today` reads the redraw counter, so a new day redraws the numbers, the network, the
+    person and the plots, not the controls.
     """
     base = solara.use_memo(config.base_scenario, [])
     first = solara.use_memo(lambda: ClassroomModel(base, config.levers(base)), [])
     model: solara.Reactive[ClassroomModel] = solara.use_reactive(first)
     levers = solara.use_reactive(first.levers)
     lang = solara.use_reactive(config.lang)
-    version = solara.use_reactive(0)
+    # a reactive of its own, not App's state: a new day redraws only what reads it (Today),
+    # not the whole page with its sliders (that doubled the cost of a day)
+    version: solara.Reactive[int] = solara.use_memo(lambda: solara.reactive(0), [])
     playing = solara.use_reactive(False)
-    speed = solara.use_reactive(10)
+    speed = solara.use_reactive(SPEEDS[1])
+    stop = solara.use_reactive(min(config.stop, first.horizon))
+    preset = solara.use_reactive("")
+    presenting = solara.use_reactive(False)
+    panel = solara.use_reactive("")  # "", "info" or "classes"
+    classes: solara.Reactive[Any] = solara.use_reactive(None)  # (levers, stop, outcomes)
     person = solara.use_reactive(default_person(first))
     lock = solara.use_memo(threading.Lock, [])
     drawn = solara.use_memo(threading.Event, [])
@@ -349,14 +460,17 @@ def App(config: AppConfig) -> None:
 
     def step() -> None:
         with lock:
-            model.value.step()
-            version.set(version.value + 1)
+            if model.value.running:
+                model.value.step()
+                version.set(version.value + 1)
 
     def play_loop() -> None:
         if not playing.value:
             return
         run_id[0] += 1
         mine = run_id[0]
+        # stop exactly on the stop day; started on or after it, play on to the end
+        target = stop.value if model.value.day < stop.value else model.value.horizon
         while (
             playing.value
             and run_id[0] == mine
@@ -366,7 +480,7 @@ def App(config: AppConfig) -> None:
             started = time.perf_counter()
             with lock:
                 current = model.value
-                if not current.running or run_id[0] != mine:
+                if not current.running or current.day >= target or run_id[0] != mine:
                     playing.set(False)
                     break
                 current.step()
@@ -375,147 +489,309 @@ def App(config: AppConfig) -> None:
             # never run ahead of the page: a render still under way elsewhere would restart
             # with every new day and never finish; at full speed the page sets the pace
             drawn.wait(timeout=2.0)
-            time.sleep(max(0.005, 1.0 / speed.value - (time.perf_counter() - started)))
+            time.sleep(max(0.001, 1.0 / speed.value - (time.perf_counter() - started)))
 
     task[0] = solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 
     def lever(name: str, percent: int = 0) -> Callable[[Any], None]:
         def on_value(value: Any) -> None:
+            preset.set("")
             reset(levers.value.with_(**{name: value / percent if percent else value}))
 
         return on_value
 
+    def choose_preset(name: str) -> None:
+        preset.set(name)
+        if name in lessons.PRESETS:
+            chosen = lessons.PRESETS[name]
+            defaults = Levers.from_scenario(
+                base, people=lessons.PEOPLE, seed=chosen.seed, days=config.days
+            )
+            new = chosen.levers(defaults)
+            stop.set(chosen.stop)
+            reset(new)
+
+    def run_classes() -> None:
+        panel.set("classes")
+        settings, day = levers.value, min(stop.value, model.value.horizon)
+        classes.set((settings, day, None))
+
+        def work() -> None:
+            seeds = range(1, lessons.CLASSES + 1)
+            result = lessons.outcomes(base, settings, day, seeds)
+            if classes.value is not None and classes.value[0] == settings:
+                classes.set((settings, day, result))
+
+        threading.Thread(target=work, daemon=True).start()
+
     solara.Title(t("app.title", lg))
-    with solara.AppBar():
-        solara.AppBarTitle(t("app.title", lg))
-        for code in LANGS:
-            solara.Button(
-                t(f"app.lang_{code}", lg),
-                on_click=lambda code=code: lang.set(code),
-                outlined=code != lg,
-                text=code == lg,
-                color="white",
-                classes=[f"kds-lang-{code}"],
+    root = ["kds-app"] + (["kds-presenting"] if presenting.value else [])
+    with solara.Div(classes=root):
+        solara.Style(CSS)
+        with solara.Div(classes=["kds-top"]):
+            solara.Text(t("page.short_title", lg), classes=["kds-title"])
+            label = t("controls.pause" if playing.value else "controls.play", lg)
+            with solara.Tooltip(t("controls.play_help", lg)):
+                solara.Button(
+                    label,
+                    on_click=lambda: playing.set(not playing.value),
+                    color="primary",
+                    disabled=not m.running,
+                    classes=["kds-play"],
+                )
+            with solara.Tooltip(t("controls.step_help", lg)):
+                solara.Button(
+                    t("controls.step", lg),
+                    on_click=step,
+                    color="white",
+                    outlined=True,
+                    disabled=playing.value or not m.running,
+                    classes=["kds-step"],
+                )
+            with solara.Tooltip(t("controls.reset_help", lg)):
+                solara.Button(
+                    t("controls.reset", lg),
+                    on_click=lambda: reset(),
+                    color="white",
+                    outlined=True,
+                    classes=["kds-reset"],
+                )
+            solara.Text(t("page.stop", lg), classes=["kds-stop-label"])
+            with solara.Tooltip(t("page.stop_help", lg)):
+                solara.Select(
+                    "",
+                    values=[d for d in STOP_DAYS if d <= m.horizon] or [m.horizon],
+                    value=stop.value,
+                    on_value=lambda d: stop.set(int(d)),
+                    classes=["kds-stop"],
+                    dense=True,
+                )
+            solara.Div(classes=["kds-spacer"])
+            with solara.Tooltip(t("page.info_help", lg)):
+                solara.Button(
+                    t("page.info", lg),
+                    on_click=lambda: panel.set("" if panel.value == "info" else "info"),
+                    color="white",
+                    outlined=panel.value != "info",
+                    classes=["kds-info-button"],
+                )
+            with solara.Tooltip(t("page.presentation_help", lg)):
+                solara.Button(
+                    t("page.presentation", lg),
+                    on_click=lambda: presenting.set(not presenting.value),
+                    color="white",
+                    outlined=not presenting.value,
+                    classes=["kds-present"],
+                )
+            with solara.Tooltip(t("page.lang_help", lg)), solara.Div(classes=["kds-langs"]):
+                for code in LANGS:
+                    on = code == lg
+                    solara.Button(
+                        t(f"app.lang_{code}", lg),
+                        on_click=lambda code=code: lang.set(code),
+                        text=True,
+                        classes=[
+                            f"kds-lang-{code}",
+                            "kds-lang-on" if on else "kds-lang-off",
+                        ],
+                        attributes={"aria-pressed": "true" if on else "false"},
+                    )
+        with solara.Div(classes=["kds-body"]):
+            if not presenting.value:
+                with solara.Div(classes=["kds-controls"]):
+                    Controls(
+                        lg, lv, m, speed, preset.value, choose_preset, lever, run_classes, base.name
+                    )
+            Today(m, version, lg, person, drawn, stop.value)
+        if panel.value == "info":
+            with solara.Div(classes=["kds-overlay", "kds-info"]):
+                solara.Button(
+                    t("page.close", lg), on_click=lambda: panel.set(""), classes=["kds-close"]
+                )
+                solara.Markdown(info_markdown(lg))
+        elif panel.value == "classes":
+            with solara.Div(classes=["kds-overlay", "kds-classes"]):
+                solara.Button(
+                    t("page.close", lg), on_click=lambda: panel.set(""), classes=["kds-close"]
+                )
+                Classes(classes.value, lg)
+
+
+@solara.component
+def Controls(
+    lg: str,
+    lv: Levers,
+    m: ClassroomModel,
+    speed: solara.Reactive[int],
+    preset: str,
+    choose_preset: Callable[[str], None],
+    lever: Callable[..., Callable[[Any], None]],
+    run_classes: Callable[[], None],
+    scenario: str,
+) -> None:
+    """The left column: lesson presets, 20 classes, levers, speed and the details."""
+    solara.Text(t("lessons.title", lg), classes=["kds-section"])
+    names = {t(f"lessons.{name}", lg): name for name in lessons.PRESETS}
+    own = t("lessons.own", lg)
+    current = next((k for k, v in names.items() if v == preset), own)
+    solara.Text(t("lessons.pick", lg), classes=["kds-small"])
+    solara.Select(
+        "",
+        values=[own, *names],
+        value=current,
+        on_value=lambda label: choose_preset(names.get(label, "")),
+        classes=["kds-preset"],
+    )
+    solara.Text(t("lessons.note", lg), classes=["kds-small"])
+    with solara.Tooltip(t("lessons.classes_help", lg)):
+        solara.Button(
+            t("lessons.classes", lg),
+            on_click=run_classes,
+            color="primary",
+            outlined=True,
+            classes=["kds-classes-button"],
+        )
+    solara.Text(t("levers.title", lg), classes=["kds-section"])
+    solara.Text(t("levers.note", lg), classes=["kds-small"])
+    with lever_box(
+        "using_ties",
+        t("levers.using_ties_help", lg),
+        t("levers.using_ties", lg, value=number(lv.using_ties, lg)),
+    ):
+        solara.SliderFloat(
+            "",
+            value=lv.using_ties,
+            on_value=lever("using_ties"),
+            min=0.0,
+            max=6.0,
+            step=0.5,
+            thumb_label=False,
+        )
+    with lever_box(
+        "coping",
+        t("levers.coping_help", lg),
+        t("levers.coping", lg, value=number(lv.coping, lg, 2)),
+    ):
+        solara.SliderFloat(
+            "",
+            value=lv.coping,
+            on_value=lever("coping"),
+            min=0.1,
+            max=0.9,
+            step=0.05,
+            thumb_label=False,
+        )
+    with lever_box(
+        "ave", t("levers.ave_help", lg), t("levers.ave", lg, value=number(lv.ave, lg, 2))
+    ):
+        solara.SliderFloat(
+            "",
+            value=lv.ave,
+            on_value=lever("ave"),
+            min=0.1,
+            max=0.9,
+            step=0.05,
+            thumb_label=False,
+        )
+    with lever_box("group", t("levers.group_help", lg)):
+        solara.Checkbox(label=t("levers.group", lg), value=lv.group, on_value=lever("group"))
+    with lever_box(
+        "coverage",
+        t("levers.coverage_help", lg),
+        t("levers.coverage", lg, value=round(100 * lv.coverage)),
+    ):
+        solara.SliderInt(
+            "",
+            value=round(100 * lv.coverage),
+            on_value=lever("coverage", 100),
+            min=5,
+            max=100,
+            step=5,
+            thumb_label=False,
+            disabled=not lv.group,
+        )
+    with lever_box("capacity_building", t("levers.capacity_building_help", lg)):
+        solara.Checkbox(
+            label=t("levers.capacity_building", lg),
+            value=lv.capacity_building,
+            on_value=lever("capacity_building"),
+            disabled=not lv.group,
+        )
+    with lever_box("mentoring", t("levers.mentoring_help", lg)):
+        solara.Checkbox(
+            label=t("levers.mentoring", lg),
+            value=lv.mentoring,
+            on_value=lever("mentoring"),
+            disabled=not lv.group,
+        )
+    if not lv.group:
+        solara.Text(t("levers.group_off", lg), classes=["kds-small"])
+    with lever_box(
+        "speed", t("controls.speed_help", lg), t("controls.speed", lg, value=speed.value)
+    ):
+        solara.SliderInt(
+            "",
+            value=speed.value,
+            on_value=speed.set,
+            min=SPEEDS[0],
+            max=SPEEDS[1],
+            thumb_label=False,
+        )
+    with solara.Details(t("page.details", lg), expand=False):
+        solara.Text(
+            t(
+                "page.details_text",
+                lg,
+                people=m.people.size,
+                seed=lv.seed,
+                scenario=scenario,
+                days=m.horizon,
+            ),
+            classes=["kds-details", "kds-small"],
+        )
+        with lever_box("seed", t("page.seed_help", lg), t("page.seed", lg, value=lv.seed)):
+            solara.SliderInt(
+                "", value=lv.seed, on_value=lever("seed"), min=0, max=99, thumb_label=False
             )
 
-    with solara.Sidebar():
-        with solara.Card(t("controls.title", lg)):
-            with solara.Row():
-                label = t("controls.pause" if playing.value else "controls.play", lg)
-                with solara.Tooltip(t("controls.play_help", lg)):
-                    solara.Button(
-                        label,
-                        on_click=lambda: playing.set(not playing.value),
-                        color="primary",
-                        disabled=not m.running,
-                        classes=["kds-play"],
-                    )
-                with solara.Tooltip(t("controls.step_help", lg)):
-                    solara.Button(
-                        t("controls.step", lg),
-                        on_click=step,
-                        color="primary",
-                        outlined=True,
-                        disabled=playing.value or not m.running,
-                        classes=["kds-step"],
-                    )
-                with solara.Tooltip(t("controls.reset_help", lg)):
-                    solara.Button(
-                        t("controls.reset", lg),
-                        on_click=lambda: reset(),
-                        outlined=True,
-                        classes=["kds-reset"],
-                    )
-            with lever_box(
-                "speed", t("controls.speed_help", lg), t("controls.speed", lg, value=speed.value)
-            ):
-                solara.SliderInt(
-                    "",
-                    value=speed.value,
-                    on_value=speed.set,
-                    min=SPEEDS[0],
-                    max=SPEEDS[1],
-                    thumb_label=False,
-                )
-        with solara.Card(t("levers.title", lg)):
-            solara.Text(t("levers.note", lg), style={"font-size": "13px"})
-            with lever_box(
-                "using_ties",
-                t("levers.using_ties_help", lg),
-                t("levers.using_ties", lg, value=number(lv.using_ties, lg)),
-            ):
-                solara.SliderFloat(
-                    "",
-                    value=lv.using_ties,
-                    on_value=lever("using_ties"),
-                    min=0.0,
-                    max=6.0,
-                    step=0.5,
-                    thumb_label=False,
-                )
-            with lever_box(
-                "coping",
-                t("levers.coping_help", lg),
-                t("levers.coping", lg, value=number(lv.coping, lg, 2)),
-            ):
-                solara.SliderFloat(
-                    "",
-                    value=lv.coping,
-                    on_value=lever("coping"),
-                    min=0.1,
-                    max=0.9,
-                    step=0.05,
-                    thumb_label=False,
-                )
-            with lever_box(
-                "ave", t("levers.ave_help", lg), t("levers.ave", lg, value=number(lv.ave, lg, 2))
-            ):
-                solara.SliderFloat(
-                    "",
-                    value=lv.ave,
-                    on_value=lever("ave"),
-                    min=0.1,
-                    max=0.9,
-                    step=0.05,
-                    thumb_label=False,
-                )
-            with lever_box("group", t("levers.group_help", lg)):
-                solara.Checkbox(
-                    label=t("levers.group", lg), value=lv.group, on_value=lever("group")
-                )
-            with lever_box(
-                "coverage",
-                t("levers.coverage_help", lg),
-                t("levers.coverage", lg, value=round(100 * lv.coverage)),
-            ):
-                solara.SliderInt(
-                    "",
-                    value=round(100 * lv.coverage),
-                    on_value=lever("coverage", 100),
-                    min=5,
-                    max=100,
-                    step=5,
-                    thumb_label=False,
-                    disabled=not lv.group,
-                )
-            with lever_box("capacity_building", t("levers.capacity_building_help", lg)):
-                solara.Checkbox(
-                    label=t("levers.capacity_building", lg),
-                    value=lv.capacity_building,
-                    on_value=lever("capacity_building"),
-                    disabled=not lv.group,
-                )
-            with lever_box("mentoring", t("levers.mentoring_help", lg)):
-                solara.Checkbox(
-                    label=t("levers.mentoring", lg),
-                    value=lv.mentoring,
-                    on_value=lever("mentoring"),
-                    disabled=not lv.group,
-                )
-            if not lv.group:
-                solara.Text(t("levers.group_off", lg), style={"font-size": "13px"})
 
-    Today(m, version, lg, person, drawn, base.name)
+@solara.component
+def Classes(state: Any, lg: str) -> None:
+    """The "20 classes" panel: the same levers on seeds 1-20, one dot per class."""
+    if state is None:
+        return
+    settings, day, result = state
+    if result is None:
+        solara.Text(t("lessons.classes_running", lg, day=day), classes=["kds-classes-running"])
+        return
+    measure = "averted" if settings.group else "never_with"
+    label = t("lessons.classes_averted" if settings.group else "lessons.classes_never", lg)
+    values = np.asarray(result[measure], dtype=float)
+    digits = 0 if settings.group else 1
+    this = (
+        number(float(values[settings.seed - 1]), lg, digits)
+        if 1 <= settings.seed <= len(values)
+        else "-"
+    )
+    solara.Markdown(f"## {t('lessons.classes_title', lg, day=day)}")
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=classes_svg(values, settings.seed, label, lg),
+        classes=["kds-classes-plot"],
+    )
+    solara.Text(
+        t(
+            "lessons.classes_summary",
+            lg,
+            mean=number(float(values.mean()), lg, 1),
+            low=number(float(values.min()), lg, digits),
+            high=number(float(values.max()), lg, digits),
+            seed=settings.seed,
+            this=this,
+        ),
+        classes=["kds-classes-summary"],
+    )
+    solara.Markdown(t("lessons.classes_lesson", lg))
 
 
 @solara.component
@@ -525,100 +801,75 @@ def Today(
     lg: str,
     person: solara.Reactive[int],
     drawn: threading.Event,
-    scenario: str,
+    stop: int,
 ) -> None:
-    """What changes every day: the day counter, the network, the person, the plots."""
+    """What changes every day: the big numbers, the network, the person, the plots."""
     version.get()  # the model changes in place: this counter is what redraws each day
     solara.use_effect(drawn.set, None)  # after every render: the play loop may step again
     graph = solara.use_memo(lambda: json.dumps(network_static(m)), [m])
     labels = solara.use_memo(lambda: network_labels(lg), [lg])
     chosen = min(person.value, m.people.size - 1)
-    # the day is not in the app bar: a changed app bar redraws the whole page, every day
-    with solara.Row(style={"align-items": "baseline", "gap": "20px"}):
-        solara.Text(
-            t("app.day", lg, day=m.day, days=m.horizon),
-            classes=["kds-day"],
-            style={"font-size": "26px", "font-weight": "500"},
+    with solara.Div(classes=["kds-main"]):
+        solara.HTML(
+            tag="div", unsafe_innerHTML=monitors_html(m, lg, stop), classes=["kds-monitors"]
         )
-        if not m.running:
-            solara.Text(t("app.finished", lg), style={"font-size": "16px"})
-    subtitle = t("app.subtitle", lg, people=m.people.size, seed=m.levers.seed, scenario=scenario)
-    with solara.Columns([7, 5]):
-        with solara.Card(
-            t("network.title", lg, day=m.day), subtitle=subtitle, classes=["kds-network-card"]
-        ):
-            counts = np.bincount(m.people.status, minlength=3)
-            solara.Text(
-                t(
-                    "network.summary",
-                    lg,
-                    abstinent=int(counts[0]),
-                    lapsed=int(counts[1]),
-                    relapsed=int(counts[2]),
-                    members=int(m.people.member.sum()),
-                ),
-                classes=["kds-summary"],
-                style={"font-size": "16px"},
-            )
+        with solara.Div(classes=["kds-panel", "kds-network-card"]):
+            with solara.Div(classes=["kds-panel-head"]):
+                Legend(lg)
             NetworkView(
                 graph=graph,
                 today=json.dumps(network_dynamic(m, chosen)),
                 labels=labels,
                 event_select=person.set,
             )
-            Legend(lg)
-        with solara.Card(t("person.title", lg)):
-            solara.Select(
-                t("person.pick", lg),
-                values=list(range(1, m.people.size + 1)),
-                value=chosen + 1,
-                on_value=lambda v: person.set(int(v) - 1),
-                classes=["kds-pick"],
-            )
-            solara.HTML(
-                tag="div", unsafe_innerHTML=person_html(m, chosen, lg), classes=["kds-person-panel"]
-            )
-            LineChart(spec=json.dumps(person_chart_props(m, chosen, lg)), height="15vh")
-    with solara.Columns([1, 1, 1]):
         for name, props in (
             ("never", never_relapsed_props),
             ("states", states_props),
             ("capacity", capacity_props),
         ):
-            with solara.Card(classes=[f"kds-plot-{name}"]):
-                LineChart(spec=json.dumps(props(m, lg)))
+            with solara.Div(classes=["kds-panel", f"kds-plot-{name}"]):
+                LineChart(spec=json.dumps(props(m, lg, stop)))
+        with solara.Div(classes=["kds-panel", "kds-person-card"]):
+            solara.HTML(
+                tag="div", unsafe_innerHTML=person_html(m, chosen, lg), classes=["kds-person-panel"]
+            )
+
+
+def mark(shape: str, color: str, stroke: str = "#616161", width: float = 1.2) -> str:
+    """A legend mark: one of the network's shapes, 20 px."""
+    d = {
+        "circle": "M1 10a9 9 0 1 0 18 0a9 9 0 1 0 -18 0Z",
+        "triangle": "M10 0L20 17L0 17Z",
+        "square": "M2 2h16v16h-16Z",
+        "diamond": "M10 2l8 8l-8 8l-8 -8z",
+    }[shape]
+    return (
+        f'<svg width="22" height="22" viewBox="-1 -1 22 22" style="vertical-align:middle">'
+        f'<path d="{d}" fill="{color}" stroke="{stroke}" stroke-width="{width}"/></svg>'
+    )
 
 
 @solara.component
 def Legend(lang: str) -> None:
-    """What the colours and marks of the network mean."""
-
-    def dot(color: str, stroke: str = "#ffffff", width: float = 1.2, shape: str = "circle") -> str:
-        mark = (
-            f'<circle cx="9" cy="9" r="6" fill="{color}" stroke="{stroke}" stroke-width="{width}"/>'
-            if shape == "circle"
-            else '<polygon points="9,3 15,9 9,15 3,9" fill="#424242"/>'
-            if shape == "diamond"
-            else '<circle cx="9" cy="9" r="7" fill="none" stroke="#7b1fa2" stroke-width="2" '
-            'stroke-dasharray="3 2"/>'
-        )
-        return f'<svg width="18" height="18" style="vertical-align:middle">{mark}</svg>'
-
+    """What the shapes, colours and marks of the network mean (and how to follow someone)."""
     items = [
-        dot(c) + html.escape(t(f"state.{s}", lang))
-        for s, c in zip(STATES, STATE_COLORS, strict=True)
+        mark(shape, c) + html.escape(t(f"state.{s}", lang))
+        for s, c, shape in zip(STATES, STATE_COLORS, STATE_SHAPES, strict=True)
     ]
+    halo = (
+        '<svg width="22" height="22" style="vertical-align:middle"><circle cx="11" cy="11" '
+        'r="9" fill="none" stroke="#7b1fa2" stroke-width="2.5" stroke-dasharray="4 3"/></svg>'
+    )
     items += [
-        dot("#ffffff", "#1a237e", 3) + html.escape(t("legend.member", lang)),
-        dot("", shape="diamond") + html.escape(t("legend.using_friend", lang)),
-        dot("", shape="halo") + html.escape(t("legend.hrs", lang)),
+        mark("circle", "#ffffff", "#000000", 3) + html.escape(t("legend.member", lang)),
+        mark("diamond", "#616161") + html.escape(t("legend.using_friend", lang)),
+        halo + html.escape(t("legend.hrs", lang)),
     ]
-    body = "".join(f'<span style="white-space:nowrap;margin-right:14px">{i}</span>' for i in items)
+    body = "".join(f'<span style="white-space:nowrap;margin-right:12px">{i}</span>' for i in items)
     solara.HTML(
         tag="div",
-        unsafe_innerHTML=f'<div style="font-size:14px">{body}</div>'
-        f'<div style="font-size:13px;color:#555">{html.escape(t("legend.click", lang))}'
-        "</div>",
+        unsafe_innerHTML=f'<div style="font-size:18px;line-height:1.3">{body} '
+        f'<span style="color:#424242">{html.escape(t("legend.click", lang))}</span></div>',
         classes=["kds-legend-network"],
     )
 

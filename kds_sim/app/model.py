@@ -15,9 +15,9 @@ the same seed, so students compare like with like.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from scipy import sparse
 import kds_sim
 from kds_sim.app import layout as layout_module
 from kds_sim.app import story
+from kds_sim.errors import InputError, ScenarioError
 
 CAPACITY_BUILDING_KINDS = (
     "work_plan",
@@ -34,45 +35,53 @@ CAPACITY_BUILDING_KINDS = (
     "group_management_training",
     "networking_training",
 )
-CAPACITY_BUILDING: tuple[dict[str, Any], ...] = (
-    {"kind": "work_plan", "start_day": 0, "sessions": 1},
-    {"kind": "relapse_prevention_training", "start_day": 7, "sessions": 4, "interval_days": 7},
-    {"kind": "group_management_training", "start_day": 14, "sessions": 3, "interval_days": 7},
-    {"kind": "networking_training", "start_day": 21, "sessions": 2, "interval_days": 7},
-)
-"""The paper's full model, as in scenarios/capacity_building.toml (a test checks they agree)."""
-MENTORING: tuple[dict[str, Any], ...] = ({"kind": "mentoring", "start_day": 0, "dose": 1.0},)
-"""Mentoring for the whole run, as in scenarios/capacity_building_mentoring.toml."""
+CAPACITY_BUILDING_FILE = "capacity_building.toml"
+"""The paper's full model: its capacity-building entries are what the lever switches on."""
+MENTORING_FILE = "capacity_building_mentoring.toml"
+"""Its mentoring entry is what the mentoring lever switches on."""
 
 TRACED = ("coping", "self_efficacy", "outcome_expectancy", "craving")
 MIN_DAYS = 60
 
 
 def domains() -> tuple[str, ...]:
-    """The seven PEKA domains in the model's order (wherever the refactor puts DOMAINS)."""
-    for module in ("kds_sim.model.parameters", "kds_sim.parameters"):
-        try:
-            return tuple(importlib.import_module(module).DOMAINS)
-        except (ImportError, AttributeError):
-            continue
+    """The seven PEKA domains in the model's order, as the scenario schema lists them."""
     return tuple(kds_sim.Scenario().group.capacity.model_dump())
+
+
+def shipped_scenario_path(name: str) -> Path | None:
+    """scenarios/<name> in the working folder or in the source checkout."""
+    here = Path(kds_sim.__file__).resolve().parent
+    for root in (Path.cwd(), here.parent, here.parent.parent):
+        path = root / "scenarios" / name
+        if path.is_file():
+            return path
+    return None
 
 
 def default_scenario_path() -> Path | None:
     """scenarios/group_as_assessed.toml in the working folder or in the source checkout."""
-    here = Path(kds_sim.__file__).resolve().parent
-    for root in (Path.cwd(), here.parent, here.parent.parent):
-        path = root / "scenarios" / "group_as_assessed.toml"
-        if path.is_file():
-            return path
-    return None
+    return shipped_scenario_path("group_as_assessed.toml")
+
+
+@cache
+def shipped_interventions(name: str, kinds: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """The interventions of `kinds` in the shipped scenario file `name` (read once)."""
+    path = shipped_scenario_path(name)
+    if path is None:
+        raise ScenarioError(
+            f"scenarios/{name}: not found; the app reads its capacity-building and mentoring "
+            "entries from the scenarios folder of a kds-sim checkout (run from there)"
+        )
+    scenario = kds_sim.load_scenario(path)
+    return tuple(i.model_dump() for i in scenario.interventions if i.kind in kinds)
 
 
 @dataclass(frozen=True)
 class Levers:
     """What the class can change; each field maps to one scenario key (see scenario_for)."""
 
-    people: int = 120  # population.size
+    people: int = 150  # population.size
     using_ties: float = 2.0  # network.using_ties_mean (ties per person)
     coping: float = 0.40  # population.coping.mean (0-1)
     ave: float = 0.60  # population.ave_susceptibility.mean (0-1)
@@ -114,7 +123,8 @@ def scenario_for(
     """The scenario a lever setting means: `base` with the lever keys replaced.
 
     Capacity building and mentoring are the base scenario's own entries of those kinds if it
-    has any, else the shipped ones; other interventions (recruitment) are kept.
+    has any, else those of scenarios/capacity_building.toml and
+    capacity_building_mentoring.toml; other interventions (recruitment) are kept.
     """
     on = levers.group if group is None else group
     data = base.model_dump()
@@ -125,10 +135,14 @@ def scenario_for(
     data["network"]["using_ties_mean"] = levers.using_ties
     data["group"].update(enabled=on, coverage=levers.coverage)
     own = data["interventions"]
-    training = [i for i in own if i["kind"] in CAPACITY_BUILDING_KINDS] or [
-        dict(i) for i in CAPACITY_BUILDING
-    ]
-    mentoring = [i for i in own if i["kind"] == "mentoring"] or [dict(i) for i in MENTORING]
+    training = [i for i in own if i["kind"] in CAPACITY_BUILDING_KINDS]
+    if levers.capacity_building and not training:
+        training = [
+            dict(i) for i in shipped_interventions(CAPACITY_BUILDING_FILE, CAPACITY_BUILDING_KINDS)
+        ]
+    mentoring = [i for i in own if i["kind"] == "mentoring"]
+    if levers.mentoring and not mentoring:
+        mentoring = [dict(i) for i in shipped_interventions(MENTORING_FILE, ("mentoring",))]
     others = [i for i in own if i["kind"] not in (*CAPACITY_BUILDING_KINDS, "mentoring")]
     chosen = (
         others
@@ -137,6 +151,37 @@ def scenario_for(
     )
     data["interventions"] = chosen if on else []
     return kds_sim.Scenario.model_validate(data)
+
+
+def check_classroom(base: kds_sim.Scenario, levers: Levers, source: str) -> None:
+    """Refuse, in one line naming the file and key, a scenario the app cannot show.
+
+    The app shows one cohort of a fixed size, all present from day 0 to the end, on the
+    network it draws itself: no later discharges, deaths or moves, no network file.
+    """
+    population = base.population
+    fixed = {
+        "population.discharges_per_month": population.discharges_per_month,
+        "population.death_rate": population.death_rate,
+        "population.overdose_death_rate": population.overdose_death_rate,
+        "population.move_away_rate": population.move_away_rate,
+    }
+    for key, value in fixed.items():
+        if value:
+            raise InputError(
+                f"{source}: {key} = {value}: the classroom app shows one cohort present from "
+                "day 0 to the end; allowed 0 (for example scenarios/group_as_assessed.toml)"
+            )
+    if base.network.edges_file:
+        raise InputError(
+            f"{source}: network.edges_file = {base.network.edges_file!r}: the classroom app "
+            "draws its own class-sized network; allowed: no network file"
+        )
+    try:
+        scenario_for(base, levers)
+    except ValueError as err:  # pydantic's ValidationError is a ValueError
+        first = str(err).splitlines()
+        raise InputError(f"{source}: the levers cannot use this scenario: {first[-1]}") from None
 
 
 def _agent_option(agents: bool) -> dict[str, bool]:

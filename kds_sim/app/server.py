@@ -17,6 +17,7 @@ import importlib.util
 import ipaddress
 import os
 import threading
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -42,9 +43,10 @@ class AppConfig:
 
     scenario: str = ""
     lang: str = DEFAULT_LANG
-    people: int = 120
+    people: int = 150
     seed: int = 1
     days: int = 730
+    stop: int = 365  # the day Play stops at first (a preset or the page can change it)
 
     def to_env(self) -> dict[str, str]:
         return {f"{ENV_PREFIX}{f.name.upper()}": str(getattr(self, f.name)) for f in fields(self)}
@@ -88,10 +90,32 @@ def is_loopback(host: str) -> bool:
 
 
 def has_app_packages() -> bool:
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("solara", "ipyvuetify", "solara_assets")
-    )
+    return all(importlib.util.find_spec(name) is not None for name in ("solara", "ipyvuetify"))
+
+
+def offline_note() -> str:
+    """Empty when the front end can be served offline; else one line saying why not.
+
+    solara-assets bundles the front end of one solara version; with another solara (or none)
+    Solara fetches what is missing from its CDN, so the page still works with internet.
+    """
+    from importlib import metadata
+
+    try:
+        assets = metadata.version("solara-assets")
+    except metadata.PackageNotFoundError:
+        return (
+            "note: solara-assets is not installed, so the page loads its front end from the "
+            "internet; for a classroom without internet: pip install 'kds-sim[offline]'"
+        )
+    solara = metadata.version("solara")
+    if assets != solara:
+        return (
+            f"note: solara {solara} and solara-assets {assets} differ, so the page loads part "
+            f"of its front end from the internet; for a classroom without internet: "
+            f"pip install 'solara=={assets}'"
+        )
+    return ""
 
 
 def serve(
@@ -101,6 +125,9 @@ def serve(
     os.environ.update(config.to_env())
     for key, value in SOLARA_ENV.items():
         os.environ.setdefault(key, value)
+    # Solara warns on every page load that a session cookie over plain http on 127.0.0.1 falls
+    # back to samesite=lax: right for a local classroom app, and only noise for the lecturer
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     from solara.__main__ import cli  # after the environment: Solara reads it on import
 
     args = [
