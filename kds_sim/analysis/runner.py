@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics, statistics
-from kds_sim.io import storage
+from kds_sim.io import display, storage
 from kds_sim.io.scenario_files import as_scenario, validate
 from kds_sim.model.ensemble import simulate_batch
 from kds_sim.model.kds_model import KDSModel
@@ -131,6 +131,9 @@ class ReplicateCache:
 @dataclass
 class RunResult:
     """Everything one scenario's replicates produced, as tidy tables."""
+
+    __repr__ = display.run_repr  # one line, not the whole scenario
+    _repr_html_ = display.run_html  # Jupyter: the headline table
 
     scenario: Scenario
     seed: int
