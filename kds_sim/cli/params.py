@@ -22,18 +22,23 @@ def parameter_rows(pattern: str | None = None) -> list[dict[str, str]]:
     matches `pattern`: a glob (`group.*`) or, without wildcards, a part of the key."""
     from kds_sim.model.priors import priors_of
     from kds_sim.model.scenario import Scenario
-    from kds_sim.report.reference import _prior_cells, _show, entries
+    from kds_sim.report.reference import entries
 
     priors = priors_of(Scenario())
     rows = []
     for key, value, extra, doc in entries(Scenario()):
         if pattern and not _matches(key, pattern):
             continue
-        prior, reason = _prior_cells(key, priors)
+        parts = {k: p for k, p in priors.items() if k == key or k.startswith(key + ".")}
+        prior = "; ".join(
+            p.describe() if k == key else f"{k[len(key) + 1 :]}: {p.describe()}"
+            for k, p in parts.items()
+        )
+        reason = " / ".join(dict.fromkeys(p.reason for p in parts.values()))
         rows.append(
             {
                 "key": key,
-                "default": _show(value),
+                "default": _shown(value),
                 "unit": str(extra.get("unit", "")),
                 "meaning": doc,
                 "source": str(extra.get("source", "")),
@@ -42,6 +47,15 @@ def parameter_rows(pattern: str | None = None) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def _shown(value: object) -> str:
+    """A default as text: a distribution by its mean and sd, a table as JSON."""
+    if hasattr(value, "mean") and hasattr(value, "sd"):
+        return f"mean {value.mean}, sd {value.sd}"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _matches(key: str, pattern: str) -> bool:
