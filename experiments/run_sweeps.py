@@ -38,8 +38,8 @@ MORRIS_HEAD = """# morris_all: screening of every numeric parameter (generated b
 # replicates (300 people x 365 days).
 name = "morris_all"
 description = "Morris screening of every numeric parameter: 12-month relapse, relapses averted."
-strategies = ["../../scenarios/capacity_building.toml"]
-reference = "../../scenarios/no_group.toml"
+strategies = ["capacity_building"]
+reference = "no_group"
 replicates = 5
 seed = 20191201
 outcomes = ["relapse_365d", "averted_per_100_365d"]

@@ -1,18 +1,32 @@
 """kds-sim: relapse after drug rehabilitation in peer networks, and what peer support groups do.
 
-The public API, in the order a user meets it:
+In a notebook or a script (scenarios are files, or the names of the shipped ones:
+`kds_sim.io.packaged.names()` lists them, `copy_scenarios(folder)` copies them to edit):
 
-    scenario = kds_sim.load_scenario("scenarios/group_as_assessed.toml")
-    result = kds_sim.run(scenario, replicates=50, seed=1)
-    comparison = kds_sim.compare([...], reference="no_group")
-    kds_sim.save(comparison, "results/my_comparison")
+    import kds_sim
+    result = kds_sim.run("no_group", replicates=50, seed=1)       # RunResult
+    result.summary()                                              # headline metrics, 95 % CI
+    comparison = kds_sim.compare(["no_group", "capacity_building"])  # common random numbers
+    comparison.wide()                                             # the policy table
+    kds_sim.save(comparison, "results/my_comparison")             # tables, figures, report
 
-Names are imported on first use, so `import kds_sim` (and `kds-sim --help`) stays fast.
+The public API (each is imported on first use, so `import kds_sim` stays fast):
+
+    run, RunResult              one scenario's replicates
+    compare, ComparisonResult   scenarios against a reference on common random numbers
+    run_uncertainty, UncertaintyResult   strategies at shared parameter draws (priors/posterior)
+    sweep, SweepResult, open_sweep       experiment designs (sweep extra); `kds_sim.ema`
+    load_scenario, Scenario, ScenarioError, copy_scenarios   scenario files and the schema
+    priors_of, Prior            the prior of every parameter
+    METRICS                     the metric registry
+    KDSModel, RecoveringPerson, UsingFriend   the Mesa model and its agents
+    InterventionKind, register_intervention   new intervention kinds (docs/extending.md)
+    save                        write a result's tables, figures and report
 
 Layers, each importing only those before it:
     model     the simulation: parameter schema, rules, people, network, group, interventions,
               Mesa agents and model
-    io        scenario files, atomic storage, figures
+    io        scenario files and the shipped data, atomic storage, figures, result display
     analysis  metric registry, statistics, runner, comparison, calibration
     report    what is written for people: run outputs, comparison report, reference docs
     cli, app  the `kds-sim` commands and the classroom app
@@ -47,6 +61,7 @@ _PUBLIC = {
     "UncertaintyResult": "kds_sim.analysis.uncertainty",
     "priors_of": "kds_sim.model.priors",
     "Prior": "kds_sim.model.priors",
+    "copy_scenarios": "kds_sim.io.packaged",
 }
 _MODULES = {"ema": "kds_sim.analysis.ema"}
 """Submodules offered at the top: `from kds_sim import ema; ema.model(...)`."""
@@ -76,7 +91,13 @@ __all__ = [
     "priors_of",
     "Prior",
     "ema",
+    "copy_scenarios",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public API (tab completion, `dir(kds_sim)`, `help(kds_sim)`), not the helpers."""
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:
@@ -99,6 +120,7 @@ if TYPE_CHECKING:
     from kds_sim.analysis.sweep import SweepResult, sweep
     from kds_sim.analysis.sweep import open_store as open_sweep
     from kds_sim.analysis.uncertainty import UncertaintyResult, run_uncertainty
+    from kds_sim.io.packaged import copy_scenarios
     from kds_sim.io.scenario_files import ScenarioError, load_scenario
     from kds_sim.model.agents import RecoveringPerson, UsingFriend
     from kds_sim.model.interventions import InterventionKind

@@ -13,13 +13,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kds_sim"
 
 LAYERS = ("model", "io", "analysis", "report", "cli")
 """Bottom to top: a layer may import those before it, never those after. `app` sits beside
-`cli` (it may import every layer below `cli`); `messages`, `errors` and `_version` sit below all."""
+`cli` (it may import every layer below `cli`); `messages`, `errors` and `_version` sit below all;
+`__main__` (python -m kds_sim) sits on top."""
 RANK = {
     "_version": -1,
     "errors": -1,
     "messages": -1,
     **{name: i for i, name in enumerate(LAYERS)},
     "app": len(LAYERS) - 1,
+    "__main__": len(LAYERS),  # `python -m kds_sim`: the command line, above every layer
 }
 
 

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics, runner, statistics
+from kds_sim.io import packaged
 from kds_sim.io.scenario_files import (
     ScenarioError,
     describe_errors,
@@ -151,10 +152,9 @@ class Targets:
 
 
 def load_targets(path: str | Path, default_scenario: str | Path | None = None) -> Targets:
-    """Read and check a targets file; targets without `scenario` use `default_scenario`."""
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"{path}: targets file not found")
+    """Read and check a targets file (or a shipped one's name, `indonesia_2015`); targets
+    without `scenario` use `default_scenario`."""
+    path = packaged.resolve(path, "targets")
     try:
         data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as err:

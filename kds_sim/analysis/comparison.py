@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kds_sim.analysis import metrics, runner, statistics
-from kds_sim.io import plots
+from kds_sim.io import display, plots
 from kds_sim.io.output_folder import safe_name
 from kds_sim.io.scenario_files import ScenarioError, load_scenario, validate
 from kds_sim.model.scenario import Scenario
@@ -50,6 +50,9 @@ def _align(
 @dataclass
 class ComparisonResult:
     """Runs of several scenarios against one reference, with paired contrasts."""
+
+    __repr__ = display.comparison_repr  # one line, not the whole scenario
+    _repr_html_ = display.comparison_html  # Jupyter: the headline table
 
     results: dict[str, runner.RunResult]
     reference: str

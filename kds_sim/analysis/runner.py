@@ -25,8 +25,8 @@ from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics, statistics
-from kds_sim.io import storage
-from kds_sim.io.scenario_files import validate
+from kds_sim.io import display, storage
+from kds_sim.io.scenario_files import as_scenario, validate
 from kds_sim.model.ensemble import simulate_batch
 from kds_sim.model.kds_model import KDSModel
 from kds_sim.model.scenario import Scenario
@@ -131,6 +131,9 @@ class ReplicateCache:
 @dataclass
 class RunResult:
     """Everything one scenario's replicates produced, as tidy tables."""
+
+    __repr__ = display.run_repr  # one line, not the whole scenario
+    _repr_html_ = display.run_html  # Jupyter: the headline table
 
     scenario: Scenario
     seed: int
@@ -262,7 +265,7 @@ def _in_pool(
 
 
 def run(
-    scenario: Scenario,
+    scenario: Scenario | str | Path,
     replicates: int | None = None,
     seed: int | None = None,
     horizon: int | None = None,
@@ -276,8 +279,9 @@ def run(
     Arguments left as None take the scenario's [run] values. With `cache_dir`, finished
     replicates are kept there and reused when the same run is started again. `pool` (from
     `worker_pool`) lets several runs share worker processes; otherwise `workers` > 1 starts
-    a pool for this run.
+    a pool for this run. `scenario` may be a file or a shipped name (`"capacity_building"`).
     """
+    scenario = as_scenario(scenario)
     updates = {
         k: v for k, v in (("replicates", replicates), ("horizon_days", horizon)) if v is not None
     }

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from kds_sim.analysis import costs, metrics, runner, statistics
 from kds_sim.analysis.sweep.execute import Executor
-from kds_sim.io import storage
+from kds_sim.io import display, storage
 from kds_sim.io.scenario_files import ScenarioError, get_dotted, validate
 from kds_sim.model.ensemble import simulate_batch
 from kds_sim.model.priors import Prior, priors_of
@@ -324,6 +324,9 @@ def uncertainty_interval(values: np.ndarray, level: float = 0.95) -> tuple[float
 @dataclass
 class UncertaintyResult:
     """Per-draw values of every strategy and metric, and what they say across draws."""
+
+    __repr__ = display.uncertainty_repr  # one line, not the whole scenario
+    _repr_html_ = display.uncertainty_html  # Jupyter: the headline table
 
     plan: DrawPlan
     values: pd.DataFrame

@@ -106,7 +106,7 @@ def add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
         "parameter uncertainty (docs/uncertainty.md)",
         "With --uncertainty, every scenario also runs at D parameter draws shared by all "
         "scenarios, R replicates each (--draw-replicates, else --replicates); results get "
-        "95 %% uncertainty intervals beside the Monte Carlo CI.",
+        "95 % uncertainty intervals beside the Monte Carlo CI.",
     )
     group.add_argument(
         "--uncertainty",
@@ -151,6 +151,35 @@ def uncertainty_source(choice: str, posterior: str | None) -> str:
 
 def _one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
     return f"kds-sim: warning: {message}\n"
+
+
+FEW_REPLICATES = 10
+"""Below this many replicates a t-interval over replicates is too wide and too unsure to read."""
+
+
+def warn_few_replicates(replicates: int) -> None:
+    """Say so when the printed 95 % CIs rest on too few replicates to mean much."""
+    if replicates < FEW_REPLICATES:
+        print(
+            f"kds-sim: warning: {replicates} replicates: the 95 % CIs (t-intervals over\n"
+            f"replicates) are only a rough guide; use --replicates {FEW_REPLICATES} or more",
+            file=sys.stderr,
+        )
+
+
+def terminal_table(table: Any, digits: int = 3, index: bool = True) -> str:
+    """A DataFrame for a terminal: rounded, no `-0.000`, column blocks wrapped at 100."""
+    import pandas as pd
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, float):
+            text = f"{value:.{digits}f}"
+            return text[1:] if text.lstrip("-0.") == "" and text.startswith("-") else text
+        return value
+
+    shown = table.apply(lambda column: column.map(cell)) if len(table) else table
+    with pd.option_context("display.max_columns", None, "display.max_colwidth", 60):
+        return str(shown.to_string(line_width=100, index=index))
 
 
 def file_backend() -> None:

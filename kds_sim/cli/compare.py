@@ -13,14 +13,15 @@ from kds_sim.cli.common import (
     add_uncertainty_options,
     file_backend,
     overrides,
+    terminal_table,
     uncertainty_source,
+    warn_few_replicates,
     workers,
 )
 from kds_sim.messages import LANGS
 
 
 def handle(args: argparse.Namespace) -> int:
-    import pandas as pd
 
     from kds_sim.analysis import metrics, runner
     from kds_sim.analysis.comparison import compare
@@ -49,14 +50,14 @@ def handle(args: argparse.Namespace) -> int:
         ref = result.results[result.reference]
         print(
             f"{len(scenarios)} scenarios x {ref.replicates} replicates of "
-            f"{ref.cohort_size} people, {ref.horizon} days, seed {ref.seed}, "
+            f"{ref.cohort_size} people, {ref.horizon} days, seed {ref.seed},\n"
             f"common random numbers; reference: {result.reference}"
         )
         shown = metrics.COMPARE_HEADLINE + (
             ("relapse_horizon", "averted_per_100_horizon") if ref.horizon != 365 else ()
         )
-        with pd.option_context("display.width", 200, "display.max_columns", 20):
-            print(result.wide(shown).to_string())
+        print(terminal_table(result.wide(shown)))
+        warn_few_replicates(ref.replicates)
         files = {s.name: str(path) for s, path in zip(scenarios, args.scenarios, strict=True)}
         uncertain = _uncertainty(args, result, out) if args.uncertainty else None
         write_comparison(
@@ -91,7 +92,6 @@ def _print_pdf(page: Path) -> str | None:
 
 def _uncertainty(args: argparse.Namespace, result: Any, out: Path) -> Any:
     """Every scenario again at D shared parameter draws, R replicates each."""
-    import pandas as pd
 
     from kds_sim.analysis.uncertainty import run_uncertainty
     from kds_sim.report.uncertainty_report import headline
@@ -117,11 +117,10 @@ def _uncertainty(args: argparse.Namespace, result: Any, out: Path) -> Any:
         f"{uncertain.replicates} replicates x {len(scenarios)} scenarios in "
         f"{t['seconds']:.0f} s on {t['executor']}"
     )
-    table = headline(uncertain, args.at_least).round(3)
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print("relapses averted per 100 at 12 months: mean, 95 % uncertainty interval (UI),")
-        print("Monte Carlo CI of the mean (precision only), probability best:")
-        print(table.to_string(index=False))
+    table = headline(uncertain, args.at_least)
+    print("relapses averted per 100 at 12 months: mean, 95 % uncertainty interval (UI),")
+    print("Monte Carlo CI of the mean (precision only), probability best:")
+    print(terminal_table(table, index=False))
     return uncertain
 
 

@@ -7,9 +7,9 @@ import signal
 import sys
 
 from kds_sim._version import __version__
-from kds_sim.cli import analyse, calibrate, compare, params, run, sweep
+from kds_sim.cli import analyse, calibrate, compare, params, run, scenarios, sweep
 
-COMMANDS = (run, compare, calibrate, params, sweep, analyse)
+COMMANDS = (run, compare, calibrate, params, sweep, analyse, scenarios)
 
 
 def _optional_commands() -> list:
@@ -21,13 +21,13 @@ def _optional_commands() -> list:
     return [app]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "kds-sim") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kds-sim",
+        prog=prog,
         description="Relapse after drug rehabilitation in peer networks, and what peer support "
         "groups (KDS) and their capacity building do about it.",
-        epilog="Start with: kds-sim compare scenarios/no_group.toml "
-        "scenarios/group_as_assessed.toml scenarios/capacity_building.toml",
+        epilog="Start with: kds-sim compare no_group group_as_assessed capacity_building "
+        "(shipped scenarios, by name; kds-sim scenarios list shows them all)",
     )
     parser.add_argument("--version", action="version", version=f"kds-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -44,8 +44,8 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, prog: str = "kds-sim") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     from kds_sim.errors import KdsSimError
 

@@ -11,7 +11,9 @@ from kds_sim.cli.common import (
     add_uncertainty_options,
     file_backend,
     overrides,
+    terminal_table,
     uncertainty_source,
+    warn_few_replicates,
     workers,
 )
 
@@ -44,6 +46,7 @@ def handle(args: argparse.Namespace) -> int:
         f"people, {result.horizon} days, seed {result.seed}"
     )
     print(format_summary(result.summary(), metrics.RUN_HEADLINE))
+    warn_few_replicates(result.replicates)
     print(f"wrote {len(written)} files to {out}/")
     return 0
 
@@ -51,7 +54,6 @@ def handle(args: argparse.Namespace) -> int:
 def _with_uncertainty(args: argparse.Namespace, scenario: Any, staging: Path, out: Path) -> None:
     """The scenario at D parameter draws: each headline metric's mean, 95 % uncertainty
     interval and Monte Carlo CI, and a fan chart."""
-    import pandas as pd
 
     from kds_sim.analysis.uncertainty import run_uncertainty
     from kds_sim.report.uncertainty_report import write_uncertainty
@@ -75,8 +77,7 @@ def _with_uncertainty(args: argparse.Namespace, scenario: Any, staging: Path, ou
         f"{uncertain.replicates} replicates; 95 % uncertainty interval (ui) and, "
         "separately, the Monte Carlo CI of the mean (precision only):"
     )
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(table.round(4).to_string(index=False))
+    print(terminal_table(table, digits=4, index=False))
 
 
 def add_command(sub: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kds_sim.errors import ScenarioError
+from kds_sim.io import packaged
 from kds_sim.model.interventions import REGISTRY
 from kds_sim.model.scenario import Scenario
 
@@ -228,6 +229,11 @@ def get_dotted(scenario: BaseModel, key: str) -> Any:
     return node
 
 
+def as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    """A scenario as given, or loaded from its file or shipped name."""
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
 def validate(
     data: dict[str, Any], origin: dict | None = None, source: Path | str = "<scenario>"
 ) -> Scenario:
@@ -241,9 +247,11 @@ def validate(
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Load a scenario file, following `extends`, and apply dotted-key overrides.
 
-    Overrides look like {"run.replicates": 20, "group.coverage": 0.8}.
+    `path` is a file, or the name of a shipped scenario (`no_group`, `capacity_building`,
+    `calibrated/indonesia_2015`) when no such file exists. Overrides look like
+    {"run.replicates": 20, "group.coverage": 0.8}.
     """
-    path = Path(path)
+    path = packaged.resolve(path, "scenario")
     origin: dict[str, Path] = {}
     data = _resolve(path, (), origin)
     if origin.get("name") != path.resolve():

@@ -26,7 +26,7 @@ from kds_sim.analysis.sweep import analyse, design
 from kds_sim.analysis.sweep.design import Experiment, load_experiment
 from kds_sim.analysis.sweep.execute import Executor, Task
 from kds_sim.analysis.sweep.store import Store, StoreError
-from kds_sim.io import storage
+from kds_sim.io import display, storage
 from kds_sim.io.scenario_files import load_scenario
 
 __all__ = ["Experiment", "StoreError", "SweepResult", "load_experiment", "open_store", "sweep"]
@@ -157,6 +157,9 @@ def open_store(folder: str | Path) -> SweepResult:
 @dataclass
 class SweepResult:
     """A sweep's points and per-replicate results, and the analyses of them."""
+
+    __repr__ = display.sweep_repr  # one line, not the whole scenario
+    _repr_html_ = display.sweep_html  # Jupyter: the headline table
 
     folder: Path
     experiment: Experiment

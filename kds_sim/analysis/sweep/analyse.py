@@ -133,43 +133,55 @@ def morris(
 def prim_boxes(
     x: pd.DataFrame, y: np.ndarray, threshold: float, below: bool = True, mass_min: float = 0.05
 ) -> pd.DataFrame:
-    """PRIM (the `prim` package): boxes of factor ranges where the outcome passes `threshold`.
+    """PRIM (EMA Workbench's, BSD-3): a box of factor ranges where the outcome passes `threshold`.
 
-    One row per restricted factor of the chosen box (the last box on the peeling trajectory
-    whose density is at least 0.8, else the densest), with its coverage and density.
+    One row per restricted factor of the chosen box, with its coverage and density. PRIM's
+    peeling trajectory trades coverage for density; the box taken from it is the one with the
+    highest coverage at density 0.8 or more (else the densest). PRIM trims a little off every
+    factor, so the box keeps only the restrictions needed to reach that density, adding first
+    the one that gains most: a box with few factors reads as a rule.
     """
-    import prim
+    from ema_workbench.analysis import prim
 
     columns = ["box", "factor", "low", "high", "coverage", "density", "mass"]
-    flagged = (y < threshold) if below else (y > threshold)
+    flagged = np.asarray((y < threshold) if below else (y > threshold), dtype=int)
     if not flagged.any():
         return pd.DataFrame(columns=columns)
-    finder = prim.Prim(
-        x.reset_index(drop=True),
-        flagged.astype(float),
-        threshold=0.5,
-        threshold_type=">",
-        mass_min=mass_min,
-    )
-    box = finder.find_box()
+    x = x.reset_index(drop=True)
+    box = prim.Prim(x, flagged, mass_min=mass_min).find_box()
     trajectory = box.peeling_trajectory.reset_index(drop=True)
-    good = trajectory.index[trajectory["density"] >= 0.8]
-    chosen = int(good[-1]) if len(good) else int(trajectory["density"].idxmax())
-    box.select(chosen)
-    rows = []
-    for factor, lim in box.limits.iterrows():
-        rows.append(
+    dense = trajectory[trajectory["density"] >= 0.8]
+    chosen = int(dense["coverage"].idxmax() if len(dense) else trajectory["density"].idxmax())
+    limits, initial = box.box_lims[chosen], box.box_lims[0]
+    restricted = [f for f in x.columns if not limits[f].equals(initial[f])]
+
+    def quality(factors: list[str]) -> tuple[float, float, float]:
+        inside = np.ones(len(x), dtype=bool)
+        for f in factors:
+            inside &= x[f].between(limits[f].iloc[0], limits[f].iloc[1]).to_numpy()
+        hits = int(flagged[inside].sum())
+        return hits / flagged.sum(), hits / max(int(inside.sum()), 1), float(inside.mean())
+
+    target = min(0.8, quality(restricted)[1])
+    kept: list[str] = []
+    while quality(kept)[1] < target:  # add the restriction that gains most density first
+        kept.append(max((quality([*kept, f])[1], f) for f in restricted if f not in kept)[1])
+    coverage, density, mass = quality(kept)
+    return pd.DataFrame(
+        [
             {
                 "box": 1,
-                "factor": factor,
-                "low": float(lim["min"]),
-                "high": float(lim["max"]),
-                "coverage": float(box.coverage),
-                "density": float(box.density),
-                "mass": float(box.mass),
+                "factor": f,
+                "low": float(limits[f].iloc[0]),
+                "high": float(limits[f].iloc[1]),
+                "coverage": coverage,
+                "density": density,
+                "mass": mass,
             }
-        )
-    return pd.DataFrame(rows, columns=columns)
+            for f in kept
+        ],
+        columns=columns,
+    )
 
 
 def surface(

@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kds_sim.analysis import metrics
+from kds_sim.io import packaged
 from kds_sim.io.scenario_files import ScenarioError, get_dotted, load_scenario
 from kds_sim.model.scenario import Scenario
 
@@ -91,10 +92,10 @@ class Experiment(_Strict):
     root: str = ""
 
     def strategy_paths(self) -> list[Path]:
-        return [Path(self.root) / s for s in self.strategies]
+        return [_scenario_path(s, self.root) for s in self.strategies]
 
     def reference_path(self) -> Path | None:
-        return Path(self.root) / self.reference if self.reference else None
+        return _scenario_path(self.reference, self.root) if self.reference else None
 
     def all_paths(self) -> dict[str, Path]:
         """Strategy name (file stem) -> path, reference included."""
@@ -116,6 +117,14 @@ class Experiment(_Strict):
         return [o for o in self.outcomes if not metrics.is_contrast(o)]
 
 
+def _scenario_path(name: str, root: str) -> Path:
+    """A strategy: a scenario file relative to the experiment file, or a shipped name."""
+    try:
+        return packaged.resolve(name, "scenario", Path(root))
+    except ScenarioError:
+        return Path(root) / name  # load_experiment reports it missing, naming the file
+
+
 def _problem(text: str, file: Path, err: ValidationError) -> str:
     lines = []
     for e in err.errors():
@@ -127,8 +136,9 @@ def _problem(text: str, file: Path, err: ValidationError) -> str:
 
 
 def load_experiment(path: str | Path) -> Experiment:
-    """Read and check an experiment file; every scenario key, bound and outcome is tried."""
-    path = Path(path).resolve()
+    """Read and check an experiment file (or a shipped design's name); every scenario key,
+    bound and outcome is tried."""
+    path = packaged.resolve(path, "design").resolve()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
