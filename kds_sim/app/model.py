@@ -28,6 +28,7 @@ import kds_sim
 from kds_sim.app import layout as layout_module
 from kds_sim.app import story
 from kds_sim.errors import InputError, ScenarioError
+from kds_sim.io import packaged
 
 CAPACITY_BUILDING_KINDS = (
     "work_plan",
@@ -50,17 +51,13 @@ def domains() -> tuple[str, ...]:
 
 
 def shipped_scenario_path(name: str) -> Path | None:
-    """scenarios/<name> in the working folder or in the source checkout."""
-    here = Path(kds_sim.__file__).resolve().parent
-    for root in (Path.cwd(), here.parent, here.parent.parent):
-        path = root / "scenarios" / name
-        if path.is_file():
-            return path
-    return None
+    """The shipped scenario file `name` (`group_as_assessed.toml`): inside the installed package,
+    which in a checkout is the repository's scenarios/ folder."""
+    return packaged.shipped(name.removesuffix(".toml"))
 
 
 def default_scenario_path() -> Path | None:
-    """scenarios/group_as_assessed.toml in the working folder or in the source checkout."""
+    """The shipped scenarios/group_as_assessed.toml."""
     return shipped_scenario_path("group_as_assessed.toml")
 
 
@@ -70,8 +67,8 @@ def shipped_interventions(name: str, kinds: tuple[str, ...]) -> tuple[dict[str, 
     path = shipped_scenario_path(name)
     if path is None:
         raise ScenarioError(
-            f"scenarios/{name}: not found; the app reads its capacity-building and mentoring "
-            "entries from the scenarios folder of a kds-sim checkout (run from there)"
+            f"scenarios/{name}: not found in the installed package; the app reads its "
+            "capacity-building and mentoring entries from the shipped scenarios (reinstall kds-sim)"
         )
     scenario = kds_sim.load_scenario(path)
     return tuple(i.model_dump() for i in scenario.interventions if i.kind in kinds)

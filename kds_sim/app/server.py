@@ -23,6 +23,7 @@ from pathlib import Path
 
 import kds_sim
 from kds_sim.app.model import Levers, default_scenario_path
+from kds_sim.io import packaged
 from kds_sim.messages import DEFAULT_LANG, check_lang
 
 ENV_PREFIX = "KDS_SIM_APP_"
@@ -62,7 +63,7 @@ class AppConfig:
         return cls(**values)  # type: ignore[arg-type]
 
     def scenario_path(self) -> Path | None:
-        return Path(self.scenario) if self.scenario else default_scenario_path()
+        return packaged.resolve(self.scenario) if self.scenario else default_scenario_path()
 
     def base_scenario(self) -> kds_sim.Scenario:
         """The scenario the levers start from (group_as_assessed.toml unless one is given)."""
