@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kds_sim.analysis import metrics
+from kds_sim.errors import InputError
 from kds_sim.io.scenario_files import ScenarioError, get_dotted, load_scenario
 from kds_sim.model.scenario import Scenario
 
@@ -102,7 +103,16 @@ class Experiment(_Strict):
         ref = self.reference_path()
         if ref is not None and ref not in paths:
             paths.append(ref)
-        return {p.stem: p for p in paths}
+        out: dict[str, Path] = {}
+        for path in paths:
+            if path.stem in out and out[path.stem].resolve() != path.resolve():
+                raise InputError(
+                    f"{self.source}: strategies {out[path.stem]} and {path} share the name "
+                    f"{path.stem!r} (a strategy is named by its file stem); allowed: files "
+                    "with different names"
+                )
+            out[path.stem] = path
+        return out
 
     @property
     def reference_name(self) -> str | None:
@@ -207,6 +217,18 @@ def sample(exp: Experiment) -> pd.DataFrame:
             table[n] = table[n].round().astype(int)
     table.insert(0, "point", np.arange(len(table)))
     return table
+
+
+def point_count(exp: Experiment) -> int:
+    """Design points `sample` will give, computed without sampling (to estimate a run)."""
+    d, k = exp.design, len(exp.factors)
+    if d.method == "grid":
+        return int(np.prod([len(f.levels or []) for f in exp.factors.values()]))
+    if d.method == "lhs":
+        return d.samples
+    if d.method == "sobol":
+        return d.samples * (2 * k + 2 if d.second_order else k + 2)
+    return d.samples * (k + 1)
 
 
 def _salib_sample(exp: Experiment) -> np.ndarray:
