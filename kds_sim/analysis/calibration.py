@@ -290,7 +290,9 @@ class Evaluator:
         scenarios = self.scenarios(values)
         target = self.targets
         needs_run = {
-            target.scenario_path(t.scenario) for t in target.spec.target if not _from_scenario(t.metric)
+            target.scenario_path(t.scenario)
+            for t in target.spec.target
+            if not _from_scenario(t.metric)
         }
         needs_run |= {target.scenario_path(t.reference) for t in target.spec.target if t.reference}
         paths = sorted(needs_run)
@@ -320,7 +322,9 @@ class Evaluator:
             )
         reference = names[paths.index(members.pop())] if members else None
         horizon = min(scenarios[p].run.horizon_days for p in paths)
-        cols = evaluation.needed_columns([m for m in wanted if metrics.get(m).days <= horizon], horizon)
+        cols = evaluation.needed_columns(
+            [m for m in wanted if metrics.get(m).days <= horizon], horizon
+        )
         for m in wanted:  # longer metrics run on scenarios whose horizon reaches them
             cols += [c for c in evaluation.needed_columns([m], 10**6) if c not in cols]
         plan = evaluation.Plan(

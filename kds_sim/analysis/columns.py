@@ -133,8 +133,9 @@ VECTORISED: dict[str, Callable[[Columns], np.ndarray]] = {
         c.people["days_using"].sum(axis=1), np.maximum(1, c.people["followed_days"].sum(axis=1))
     ),
     "remissions_per_person": lambda c: _mean(c.people["remissions"]),
-    "deaths_per_100": lambda c: 100
-    * _mean(np.isin(c.people["exit_reason"], ["died", "died of overdose"])),
+    "deaths_per_100": lambda c: (
+        100 * _mean(np.isin(c.people["exit_reason"], ["died", "died of overdose"]))
+    ),
     "members_end": lambda c: _last(c, "members"),
     "capacity_end": lambda c: _last(c, "capacity_mean"),
     "members_ever": lambda c: c.people["member"].sum(axis=1).astype(float),

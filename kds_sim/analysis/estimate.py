@@ -78,7 +78,7 @@ def check(found: Estimate, what: str, folder: Path | None = None, workers: int =
             "replicates or people"
         )
     if folder is not None:
-        probe = folder if folder.exists() else next((p for p in folder.parents if p.exists()))
+        probe = folder if folder.exists() else next(p for p in folder.parents if p.exists())
         free = shutil.disk_usage(probe).free
         if found.disk > free:
             raise ResourceError(

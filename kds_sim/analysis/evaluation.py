@@ -267,16 +267,14 @@ def needed_columns(names: Sequence[str], horizon: int) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def summarise(
-    results: pd.DataFrame, names: Sequence[str], reference: str | None
-) -> pd.DataFrame:
+def summarise(results: pd.DataFrame, names: Sequence[str], reference: str | None) -> pd.DataFrame:
     """Per point, strategy and metric: the mean over replicates, its 95 % CI and the
     replicate-level sd (for contrasts that are paired means; NaN for ratios)."""
     out: list[dict[str, Any]] = []
     refs = {}
     if reference is not None:
         refs = {
-            int(p): g.sort_values("replicate")
+            int(str(p)): g.sort_values("replicate")
             for p, g in results[results["strategy"] == reference].groupby("point")
         }
     for (point, strategy), rows in results.groupby(["point", "strategy"], sort=False):
@@ -285,7 +283,7 @@ def summarise(
         for name in names:
             sd = np.nan
             if metrics.is_contrast(name):
-                ref = refs.get(int(point))
+                ref = refs.get(int(str(point)))
                 if ref is None:
                     continue
                 mean, low, high = contrast(name, rows, ref)
@@ -298,7 +296,7 @@ def summarise(
                 sd = float(finite.std(ddof=1)) if len(finite) > 1 else np.nan
             out.append(
                 {
-                    "point": int(point),
+                    "point": int(str(point)),
                     "strategy": strategy,
                     "metric": name,
                     "mean": mean,

@@ -14,6 +14,7 @@ strategy, replicate, one column per per-replicate value) and, when asked for, `c
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -80,10 +81,8 @@ class Store:
 
     def close(self) -> None:
         if self.db is not None:
-            try:
+            with contextlib.suppress(sqlite3.DatabaseError):
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.DatabaseError:
-                pass
             self.db.close()
             self.db = None
         if self._lock is not None:

@@ -11,11 +11,14 @@ from kds_sim.cli.common import (
     UserError,
     add_run_options,
     add_uncertainty_options,
+    as_flags,
+    check_backend,
     file_backend,
     overrides,
     uncertainty_source,
     workers,
 )
+from kds_sim.errors import KdsSimError
 from kds_sim.messages import LANGS
 
 
@@ -30,6 +33,7 @@ def handle(args: argparse.Namespace) -> int:
     from kds_sim.report.pdf import MISSING, find_chromium
 
     file_backend()
+    check_backend(args)
     if args.pdf and find_chromium() is None:  # say so before minutes of computing
         raise UserError(MISSING)
     changes = overrides(args)
@@ -58,7 +62,10 @@ def handle(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(result.wide(shown).to_string())
         files = {s.name: str(path) for s, path in zip(scenarios, args.scenarios, strict=True)}
-        uncertain = _uncertainty(args, result, out) if args.uncertainty else None
+        try:
+            uncertain = _uncertainty(args, result, out) if args.uncertainty else None
+        except KdsSimError as err:
+            raise as_flags(err) from None
         write_comparison(
             result,
             folder.staging,

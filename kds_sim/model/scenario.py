@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, SerializeAsAny, ValidationError, model_validator
 
 from kds_sim.errors import ScenarioError
-
 from kds_sim.model.interventions import Effects, Intervention, parse_effects, parse_entry
 from kds_sim.model.parameters import (
     MIN_MAX_PAIRS,

@@ -125,7 +125,9 @@ def sweep(
     n_points = design.point_count(exp)
     runs = design.run_count(exp, n_points)
     estimate.check(
-        estimate.estimate(runs, base.population.size, horizon, len(cols), n_points * 2 * len(exp.factors)),
+        estimate.estimate(
+            runs, base.population.size, horizon, len(cols), n_points * 2 * len(exp.factors)
+        ),
         f"{exp.source}: {exp.design.method} design of {n_points:,} points",
         folder,
         backend.parallelism,

@@ -153,7 +153,8 @@ def run_uncertainty(
     summary = evaluation.summarise(done.results, names_list, reference)
     order = {n: i for i, n in enumerate(names)}
     summary = summary.sort_values(
-        ["point", "strategy"], key=lambda c: c.map(order) if c.name == "strategy" else c,
+        ["point", "strategy"],
+        key=lambda c: c.map(order) if c.name == "strategy" else c,
         kind="stable",
     )
     values = summary.rename(columns={"point": "draw", "mean": "value"})[
@@ -162,7 +163,8 @@ def run_uncertainty(
     assert done.curves is not None
     curves = done.curves.rename(columns={"point": "draw"})
     curves = curves.sort_values(
-        ["draw", "strategy", "day"], key=lambda c: c.map(order) if c.name == "strategy" else c,
+        ["draw", "strategy", "day"],
+        key=lambda c: c.map(order) if c.name == "strategy" else c,
         kind="stable",
     ).reset_index(drop=True)
     return UncertaintyResult(

@@ -169,6 +169,8 @@ def at_draw(scenario: Scenario, values: dict[str, float]) -> Scenario:
 
 
 DrawTask = tuple[list[tuple[int, list[str]]], str, int, int, list[str]]
+
+
 def uncertainty_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     values = values[np.isfinite(values)]
     if len(values) == 0:
@@ -176,4 +178,3 @@ def uncertainty_interval(values: np.ndarray, level: float = 0.95) -> tuple[float
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
-

@@ -22,6 +22,7 @@ from kds_sim.analysis.uncertainty.costs import CostAnalysis
 from kds_sim.analysis.uncertainty.planning import DrawPlan, uncertainty_interval
 from kds_sim.io import storage
 
+
 @dataclass
 class UncertaintyResult(CostAnalysis):
     """Per-draw values of every strategy and metric, and what they say across draws."""
@@ -170,7 +171,6 @@ class UncertaintyResult(CostAnalysis):
         out.insert(1, "metric", metric)
         return out.head(top) if top else out
 
-
     def fan(self, strategy: str) -> pd.DataFrame:
         """Relapse-free survival by day across draws: median and the 50 % and 95 % bands."""
         part = self.curves[self.curves["strategy"] == strategy]
@@ -250,4 +250,3 @@ def first_order(x: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     between = float(np.sum(sizes * (means - y.mean()) ** 2) / (n - 1))
     within = float(np.mean([g.var(ddof=1) / len(g) for g in groups if len(g) > 1]))
     return max(between - within, 0.0)
-
