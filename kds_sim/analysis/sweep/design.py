@@ -145,6 +145,12 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ScenarioError(f"{path}: no such experiment file") from None
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: not a text (UTF-8) file: byte {err.start}; allowed: a TOML experiment file"
+        ) from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: a folder; allowed: a TOML experiment file") from None
     data.setdefault("name", path.stem)
     try:
         exp = Experiment.model_validate({**data, "source": str(path), "root": str(path.parent)})
