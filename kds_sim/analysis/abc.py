@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics
-from kds_sim.analysis.backend import CONNECT_SECONDS, Backend, check_scheduler
+from kds_sim.analysis.backend import Backend
 from kds_sim.analysis.calibration import Evaluator, Target, Targets, check_parameter
 from kds_sim.io.scenario_files import ScenarioError, load_scenario
 from kds_sim.model.priors import Prior, priors_of
@@ -392,24 +392,11 @@ def sampler_for(settings: AbcSettings) -> Iterator[Any]:
     pyabc = require_pyabc()
     if settings.scheduler or settings.dask_local:
         try:
-            from distributed import Client, LocalCluster
+            import distributed  # noqa: F401
         except ImportError as err:
             raise ImportError(f"{err}; install the extra: pip install 'kds-sim[sweep]'") from None
-        if settings.scheduler:
-            check_scheduler(settings.scheduler)  # a wrong address fails in seconds, not minutes
-            with Client(settings.scheduler, timeout=CONNECT_SECONDS) as client:
-                yield pyabc.sampler.DaskDistributedSampler(client, batch_size=1)
-            return
-        with (
-            LocalCluster(
-                n_workers=settings.dask_local,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                host="127.0.0.1",
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        backend = Backend(1, settings.scheduler, settings.dask_local)
+        with backend.dask_client() as client:
             yield pyabc.sampler.DaskDistributedSampler(client, batch_size=1)
         return
     if settings.workers > 1:

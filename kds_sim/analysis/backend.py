@@ -156,7 +156,7 @@ class Backend:
         finishes. A failed task raises here after the workers are stopped."""
         tasks = iter(tasks)
         if self.uses_dask:
-            with self._dask_client() as client:
+            with self.dask_client() as client:
                 self._bounded(client.submit, function, tasks, done, dask=True)
         elif self.workers > 1:
             pool = process_pool(self.workers)
@@ -195,7 +195,8 @@ class Backend:
             pending |= {submit(function, t, **extra) for t in islice(tasks, len(finished))}
 
     @contextmanager
-    def _dask_client(self) -> Iterator[Any]:
+    def dask_client(self) -> Iterator[Any]:
+        """A Dask client of the scheduler (checked first) or of a LocalCluster on loopback."""
         from distributed import Client, LocalCluster
 
         if self.scheduler:
@@ -220,7 +221,7 @@ class Backend:
             yield client
 
 
-def stop_pool(pool: ProcessPoolExecutor) -> None:
+def stop_pool(pool: Any) -> None:
     """Cancel queued work and end the workers now, without waiting for tasks in flight."""
     processes = dict(getattr(pool, "_processes", None) or {})
     pool.shutdown(wait=False, cancel_futures=True)

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import signal
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +22,7 @@ from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics, statistics
+from kds_sim.analysis.backend import process_pool, stop_pool
 from kds_sim.io import storage
 from kds_sim.io.scenario_files import validate
 from kds_sim.model.ensemble import simulate_batch
@@ -204,34 +202,9 @@ class RunResult:
         )
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the main process, which ends them: no tracebacks per worker."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def worker_pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes, started once and shared by several runs (each import costs seconds)."""
-    return ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_ignore_interrupts
-    )
-
-
-def stop_pool(pool: Executor) -> None:
-    """Cancel queued work and end the workers now, without waiting for replicates in flight."""
-    processes = dict(getattr(pool, "_processes", None) or {})
-    pool.shutdown(wait=False, cancel_futures=True)
-    # a worker may be starting as we shut down (spawned on demand); it would still import
-    # kds_sim before seeing the shutdown, and exit waits for it: look again, briefly
-    for _ in range(5):
-        processes.update(getattr(pool, "_processes", None) or {})
-        for process in processes.values():
-            if process.is_alive():
-                process.terminate()
-        time.sleep(0.05)
-    for process in processes.values():
-        process.join(timeout=2)
-        if process.is_alive():
-            process.kill()
+    return process_pool(workers)
 
 
 def _in_pool(

@@ -1,0 +1,142 @@
+"""Benchmark of the evaluation core: the shipped uncertainty comparison on every backend.
+
+The uncertainty part of experiments/compare_uncertainty.py (4 strategies x D posterior draws x
+R replicates, 300 people x 365 days) through `run_uncertainty`, in-process, on a local pool
+and on a Dask LocalCluster; the per-draw values must be identical on all. With --profile, a
+cProfile of the in-process run gives the share of CPU time inside the engine (kds_sim.model).
+Wall and CPU times, agent-steps per second and the load average go to
+experiments/results/benchmark_evaluation.json.
+
+    python experiments/benchmark_evaluation.py                       # D = 200, R = 10
+    python experiments/benchmark_evaluation.py --draws 40 --profile  # a fifth, plus a profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kds_sim.analysis.backend import Backend
+from kds_sim.analysis.uncertainty import run_uncertainty
+from kds_sim.io.scenario_files import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+STRATEGIES = ("no_group", "group_as_assessed", "capacity_building", "capacity_building_mentoring")
+OUT = ROOT / "experiments" / "results" / "benchmark_evaluation.json"
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+
+
+def run(backend: Backend, draws: int, replicates: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    scenarios = [load_scenario(ROOT / "scenarios" / f"{n}.toml") for n in STRATEGIES]
+    load_before = _load()
+    cpu, wall = _cpu(), time.perf_counter()
+    result = run_uncertainty(
+        scenarios,
+        reference="no_group",
+        source="posterior",
+        draws=draws,
+        replicates=replicates,
+        progress=False,
+        backend=backend,
+    )
+    wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+    steps = draws * replicates * len(STRATEGIES) * 300 * 365
+    return result.values, {
+        "backend": backend.describe(),
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": round(cpu, 2),
+        "agent_steps_per_cpu_second": round(steps / cpu),
+        "load_average_before": load_before,
+        "load_average_after": _load(),
+    }
+
+
+def profile(draws: int, replicates: int) -> dict[str, Any]:
+    """Share of the in-process run's CPU time spent in kds_sim.model (the engine)."""
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    run(Backend(), draws, replicates)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    engine = 0.0
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    for (file, _, _), (_, _, own, _, _) in raw.items():
+        if f"kds_sim{os.sep}model{os.sep}" in file:
+            engine += own
+    # numpy/scipy called from the engine count as the engine: add time below engine frames
+    inclusive = sum(
+        cum
+        for (file, _, name), (_, _, _, cum, _) in raw.items()
+        if file.endswith(f"kds_sim{os.sep}model{os.sep}ensemble.py") and name == "simulate_batch"
+    )
+    return {
+        "draws": draws,
+        "replicates": replicates,
+        "cpu_seconds_profiled": round(total, 2),
+        "engine_inclusive_share": round(inclusive / total, 4),
+        "engine_own_code_share": round(engine / total, 4),
+        "meaning": "inclusive: CPU time under kds_sim.model.ensemble.simulate_batch (the "
+        "engine and the numpy/numba/scipy it calls) over all CPU time of run_uncertainty",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("--replicates", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backends", nargs="+", default=["inprocess", "pool", "dask"])
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    backends = {
+        "inprocess": Backend(),
+        "pool": Backend(workers=args.workers),
+        "dask": Backend(dask_local=args.workers),
+    }
+    found: dict[str, Any] = {
+        "what": f"run_uncertainty: {len(STRATEGIES)} strategies x {args.draws} posterior draws "
+        f"x {args.replicates} replicates, 300 people x 365 days",
+        "cpus": os.cpu_count(),
+        "runs": {},
+    }
+    first = None
+    for name in args.backends:
+        values, timing = run(backends[name], args.draws, args.replicates)
+        print(name, timing, flush=True)
+        found["runs"][name] = timing
+        if first is None:
+            first = values
+        else:
+            pd.testing.assert_frame_equal(first, values, check_exact=True)
+            timing["identical_to_first"] = True
+    if args.profile:
+        found["profile"] = profile(min(args.draws, 20), args.replicates)
+        print("profile", found["profile"], flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(found, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
