@@ -98,7 +98,7 @@ class AbcSettings:
         if not self.minimum_epsilon > 0:
             raise ScenarioError(f"ABC minimum_epsilon = {self.minimum_epsilon}: must be > 0")
         if self.dask_local is not None and self.dask_local < 1:
-            raise ScenarioError(f"--dask-local {self.dask_local}: allowed: 1 or more")
+            raise ScenarioError(f"dask_local = {self.dask_local}: allowed: 1 or more")
 
     @property
     def sampler(self) -> str:
@@ -186,12 +186,12 @@ def select_priors(targets: Targets, free: list[str] | None = None) -> dict[str, 
     chosen: dict[str, Prior] = {}
     for item in free:
         key, sep, bounds = item.partition("=")
-        check_parameter(key, "--free")
+        check_parameter(key, "free")
         if key in excluded:
-            raise ScenarioError(f"--free {key}: cannot be inferred by ABC: {excluded[key]}")
+            raise ScenarioError(f"free = {key}: cannot be inferred by ABC: {excluded[key]}")
         if key not in priors:
             raise ScenarioError(
-                f"--free {key}: not a parameter of the fit scenarios; allowed: "
+                f"free = {key}: not a parameter of the fit scenarios; allowed: "
                 f"{', '.join(sorted(priors)[:8])}, ... (kds-sim params)"
             )
         if sep:
@@ -199,11 +199,11 @@ def select_priors(targets: Targets, free: list[str] | None = None) -> dict[str, 
                 low, high = (float(v) for v in bounds.split(":"))
             except ValueError:
                 raise ScenarioError(
-                    f"--free {item!r}: bounds must be LOW:HIGH, e.g. {key}=-6:-3"
+                    f"free = {item!r}: bounds must be LOW:HIGH, e.g. {key}=-6:-3"
                 ) from None
             if not low < high:
-                raise ScenarioError(f"--free {item!r}: LOW must be below HIGH")
-            chosen[key] = Prior("uniform", low, high, reason="uniform over --free LOW:HIGH")
+                raise ScenarioError(f"free = {item!r}: LOW must be below HIGH")
+            chosen[key] = Prior("uniform", low, high, reason="uniform over free = LOW:HIGH")
         else:
             chosen[key] = priors[key]
     return chosen

@@ -201,7 +201,7 @@ def _describe_targets(err: ValidationError, data: dict, path: Path) -> str:
     return "\n".join(lines) if lines else describe_errors(err.errors(), data, {}, path)
 
 
-def check_parameter(key: str, source: Path | str = "--free") -> None:
+def check_parameter(key: str, source: Path | str = "free") -> None:
     """A free parameter must be a numeric scenario setting."""
     try:
         node = get_dotted(Scenario(), key)
@@ -424,7 +424,7 @@ def calibrate(
     free = free if free is not None else dict(targets.spec.free)
     if not free:
         raise ScenarioError(
-            f"{targets.path}: no free parameters: list them in [free] or pass --free KEY=LOW:HIGH"
+            f"{targets.path}: no free parameters: list them in [free] or pass free = KEY=LOW:HIGH"
         )
     keys = list(free)
     low = np.array([free[k][0] for k in keys])
@@ -544,28 +544,28 @@ def overlay_uncertainty(overlay: Path) -> dict[str, Any] | None:
 
 
 def parse_free(items: list[str] | None, targets: Targets) -> dict[str, tuple[float, float]]:
-    """--free KEY (bounds from the targets file) or KEY=LOW:HIGH."""
+    """free: KEY (bounds from the targets file) or KEY=LOW:HIGH."""
     if not items:
         return dict(targets.spec.free)
     free = {}
     for item in items:
         key, sep, bounds = item.partition("=")
-        check_parameter(key, "--free")
+        check_parameter(key, "free")
         if sep:
             try:
                 low, high = (float(v) for v in bounds.split(":"))
             except ValueError:
                 raise ScenarioError(
-                    f"--free {item!r}: bounds must be LOW:HIGH, e.g. {key}=-9:-3"
+                    f"free = {item!r}: bounds must be LOW:HIGH, e.g. {key}=-9:-3"
                 ) from None
         elif key in targets.spec.free:
             low, high = targets.spec.free[key]
         else:
             raise ScenarioError(
-                f"--free {key}: no bounds; give {key}=LOW:HIGH or list it "
+                f"free = {key}: no bounds; give {key}=LOW:HIGH or list it "
                 f"under [free] in {targets.path}"
             )
         if not low < high:
-            raise ScenarioError(f"--free {item!r}: LOW must be below HIGH")
+            raise ScenarioError(f"free = {item!r}: LOW must be below HIGH")
         free[key] = (low, high)
     return free

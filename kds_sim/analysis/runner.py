@@ -24,7 +24,6 @@ from kds_sim._version import __version__
 from kds_sim.analysis import metrics, statistics
 from kds_sim.analysis.backend import process_pool, stop_pool
 from kds_sim.io import storage
-from kds_sim.io.scenario_files import validate
 from kds_sim.model.ensemble import simulate_batch
 from kds_sim.model.kds_model import KDSModel
 from kds_sim.model.scenario import Scenario
@@ -256,11 +255,7 @@ def run(
     }
     if seed is not None:
         updates["seed"] = seed
-    if updates:
-        scenario = validate(
-            {**scenario.model_dump(), "run": {**scenario.run.model_dump(), **updates}},
-            source=f"{scenario.name} (run options)",
-        )
+    scenario = scenario.updated({f"run.{k}": v for k, v in updates.items()})
     n, seed = scenario.run.replicates, scenario.run.seed
     cache = ReplicateCache(Path(cache_dir), scenario, seed) if cache_dir else None
     results: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}

@@ -24,6 +24,7 @@ PARAMETER_FLAGS = (
     ("replicates = ", "--replicates "),
     ("reference = ", "--reference "),
     ("source = ", "--uncertainty "),
+    ("free = ", "--free "),
 )
 """Library messages name parameters (`draws = 1`); the CLI shows its flags instead."""
 
