@@ -266,3 +266,11 @@ def test_ema_adapter_is_picklable_and_runs_under_spawn(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ok spawn" in done.stdout
+
+
+def test_a_run_too_large_for_memory_is_refused_before_it_starts() -> None:
+    from kds_sim.analysis import runner
+
+    huge = _small("no_group").updated({"population.size": 2_000_000})
+    with pytest.raises(ResourceError, match="replicates = 100000"):
+        runner.run(huge, replicates=100_000, progress=False)

@@ -21,7 +21,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
-from kds_sim.analysis import metrics, statistics
+from kds_sim.analysis import estimate, metrics, statistics
 from kds_sim.analysis.backend import process_pool, stop_pool
 from kds_sim.io import storage
 from kds_sim.model.ensemble import simulate_batch
@@ -257,6 +257,13 @@ def run(
         updates["seed"] = seed
     scenario = scenario.updated({f"run.{k}": v for k, v in updates.items()})
     n, seed = scenario.run.replicates, scenario.run.seed
+    size, days = scenario.population.size, scenario.run.horizon_days
+    estimate.check(  # a run keeps every replicate's tables: ~25 columns per person and day
+        estimate.estimate(n, size, days, values_per_run=5 * (size + days + 1)),
+        f"{scenario.name}: replicates = {n} of population.size = {size}",
+        Path(cache_dir) if cache_dir else None,
+        workers,
+    )
     cache = ReplicateCache(Path(cache_dir), scenario, seed) if cache_dir else None
     results: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
     todo = []
