@@ -180,7 +180,9 @@ def main() -> int:
         "dask": Backend(dask_local=args.workers),
     }
     found: dict[str, Any] = {
-        "what": f"run_uncertainty: {len(STRATEGIES)} strategies x {args.draws} posterior draws "
+        "what": "none"
+        if not args.backends
+        else f"run_uncertainty: {len(STRATEGIES)} strategies x {args.draws} posterior draws "
         f"x {args.replicates} replicates, 300 people x 365 days",
         "cpus": os.cpu_count(),
         "runs": {},
