@@ -47,11 +47,14 @@ def simulate_columns(
     """The one adapter between the analyses and the engine: replicate `indices[k]` of
     `scenarios[k]`, as column arrays. The rows must share cohort size and horizon."""
     tables = simulate_batch(list(scenarios), seed, list(indices), budget_mb)
-    daily = {c: np.stack([t[0][c].to_numpy() for t in tables]) for c in tables[0][0].columns}
-    people = {c: np.stack([t[1][c].to_numpy() for t in tables]) for c in tables[0][1].columns}
-    daily.pop("replicate")
-    people.pop("replicate")
-    return Columns(np.asarray(indices, dtype=np.int64), daily, people)
+    rows = len(tables)
+    out = []
+    for kind in (0, 1):  # one concatenation, then a reshape per column (not per row)
+        whole = pd.concat([t[kind] for t in tables], ignore_index=True, copy=False)
+        out.append(
+            {c: whole[c].to_numpy().reshape(rows, -1) for c in whole.columns if c != "replicate"}
+        )
+    return Columns(np.asarray(indices, dtype=np.int64), out[0], out[1])
 
 
 def _share(count: np.ndarray, total: np.ndarray) -> np.ndarray:
