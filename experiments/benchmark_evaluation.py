@@ -2,8 +2,9 @@
 
 The uncertainty part of experiments/compare_uncertainty.py (4 strategies x D posterior draws x
 R replicates, 300 people x 365 days) through `run_uncertainty`, in-process, on a local pool
-and on a Dask LocalCluster; the per-draw values must be identical on all. With --profile, a
-cProfile of the in-process run gives the share of CPU time inside the engine (kds_sim.model).
+and on a Dask LocalCluster; the per-draw values must be identical on all. With --profile, the
+in-process run is repeated with the engine's entry point timed: the share of CPU time inside
+the engine (kds_sim.model).
 Wall and CPU times, agent-steps per second and the load average go to
 experiments/results/benchmark_evaluation.json.
 
