@@ -50,7 +50,7 @@ def simulate_columns(
     rows = len(tables)
     out = []
     for kind in (0, 1):  # one concatenation, then a reshape per column (not per row)
-        whole = pd.concat([t[kind] for t in tables], ignore_index=True, copy=False)
+        whole = pd.concat([t[kind] for t in tables], ignore_index=True)
         out.append(
             {c: whole[c].to_numpy().reshape(rows, -1) for c in whole.columns if c != "replicate"}
         )
