@@ -120,6 +120,7 @@ scenarios = [
     for n in ("no_group", "capacity_building")
 ]
 result = run_uncertainty(scenarios, draws=40, replicates=2, seed=3, progress=False,
+                         metric_names=["relapse_30d", "averted_per_100_30d"],
                          cache_dir=sys.argv[1] if sys.argv[1] != "-" else None)
 result.values.to_csv(sys.argv[2], index=False)
 """
@@ -239,3 +240,15 @@ def test_garbage_in_the_draws_cache_is_computed_again(tmp_path: Path) -> None:
     )  # fmt: skip
     assert again.returncode == 0 and "computing the draws again" in again.stderr
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+
+
+def test_an_uncertainty_comparison_shorter_than_a_year_is_one_line_before_simulating(
+    tmp_path: Path,
+) -> None:
+    started = time.perf_counter()
+    done = _cli(
+        "compare", str(SCENARIOS / "no_group.toml"), str(SCENARIOS / "capacity_building.toml"),
+        "--uncertainty", "prior", "--horizon", "30", "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    _one_line_error(done, "--horizon 30", "at least 365")
+    assert time.perf_counter() - started < 60 and not (tmp_path / "out").exists()

@@ -25,6 +25,7 @@ PARAMETER_FLAGS = (
     ("reference = ", "--reference "),
     ("source = ", "--uncertainty "),
     ("free = ", "--free "),
+    ("horizon = ", "--horizon "),
 )
 """Library messages name parameters (`draws = 1`); the CLI shows its flags instead."""
 

@@ -38,6 +38,13 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(MISSING)
     changes = overrides(args)
     scenarios = [load_scenario(path, changes) for path in args.scenarios]
+    named = [s for s in scenarios if s.name == args.reference]
+    horizon = args.horizon or (named or scenarios)[0].run.horizon_days
+    if args.uncertainty and horizon < 365:  # said before any simulation, not after
+        raise UserError(
+            f"--uncertainty with --horizon {horizon}: the comparison reports relapses averted "
+            "by 12 months; allowed: a horizon of at least 365 days"
+        )
     out = Path(args.out or Path("results") / "comparison")
     with OutputFolder(out) as folder:  # checked and locked before any computing
         result = compare(

@@ -101,6 +101,12 @@ def run_uncertainty(
     ref = loaded[names.index(reference)]
     seed = ref.run.seed if seed is None else seed
     horizon = ref.run.horizon_days
+    if metric_names is None and len(loaded) > 1 and horizon < 365:
+        raise InputError(
+            f"horizon = {horizon} days: an uncertainty comparison reports relapses averted by "
+            "12 months (averted_per_100_365d) and what follows from it; allowed: a horizon of "
+            "at least 365 days, or metric_names of at most the horizon"
+        )
     if metric_names is None:
         metric_names = (
             metrics.comparison_metrics(horizon, with_abstinence=horizon >= 365)
