@@ -36,7 +36,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
-from kds_sim.analysis import metrics, runner
+from kds_sim.analysis import metrics
+from kds_sim.analysis.backend import Backend
 from kds_sim.analysis.calibration import Evaluator, Target, Targets, check_parameter
 from kds_sim.io.scenario_files import ScenarioError, load_scenario
 from kds_sim.model.priors import Prior, priors_of
@@ -97,7 +98,7 @@ class AbcSettings:
         if not self.minimum_epsilon > 0:
             raise ScenarioError(f"ABC minimum_epsilon = {self.minimum_epsilon}: must be > 0")
         if self.dask_local is not None and self.dask_local < 1:
-            raise ScenarioError(f"--dask-local {self.dask_local}: allowed: 1 or more")
+            raise ScenarioError(f"dask_local = {self.dask_local}: allowed: 1 or more")
 
     @property
     def sampler(self) -> str:
@@ -185,12 +186,12 @@ def select_priors(targets: Targets, free: list[str] | None = None) -> dict[str, 
     chosen: dict[str, Prior] = {}
     for item in free:
         key, sep, bounds = item.partition("=")
-        check_parameter(key, "--free")
+        check_parameter(key, "free")
         if key in excluded:
-            raise ScenarioError(f"--free {key}: cannot be inferred by ABC: {excluded[key]}")
+            raise ScenarioError(f"free = {key}: cannot be inferred by ABC: {excluded[key]}")
         if key not in priors:
             raise ScenarioError(
-                f"--free {key}: not a parameter of the fit scenarios; allowed: "
+                f"free = {key}: not a parameter of the fit scenarios; allowed: "
                 f"{', '.join(sorted(priors)[:8])}, ... (kds-sim params)"
             )
         if sep:
@@ -198,11 +199,11 @@ def select_priors(targets: Targets, free: list[str] | None = None) -> dict[str, 
                 low, high = (float(v) for v in bounds.split(":"))
             except ValueError:
                 raise ScenarioError(
-                    f"--free {item!r}: bounds must be LOW:HIGH, e.g. {key}=-6:-3"
+                    f"free = {item!r}: bounds must be LOW:HIGH, e.g. {key}=-6:-3"
                 ) from None
             if not low < high:
-                raise ScenarioError(f"--free {item!r}: LOW must be below HIGH")
-            chosen[key] = Prior("uniform", low, high, reason="uniform over --free LOW:HIGH")
+                raise ScenarioError(f"free = {item!r}: LOW must be below HIGH")
+            chosen[key] = Prior("uniform", low, high, reason="uniform over free = LOW:HIGH")
         else:
             chosen[key] = priors[key]
     return chosen
@@ -335,6 +336,7 @@ class ParticleModel:
     owner: tuple[str, int] = field(default_factory=_process)
     rng_owner: tuple[str, int] | None = None
     rng: np.random.Generator | None = field(default=None, repr=False)
+    evaluator: Evaluator | None = field(default=None, repr=False)
 
     def particle_seed(self) -> int:
         here = _process()
@@ -349,8 +351,9 @@ class ParticleModel:
             key: float(from_normal(prior, parameters[safe_name(key)]))
             for key, prior in self.priors.items()
         }
-        evaluator = Evaluator(self.targets, self.replicates, seed, self.population_size)
-        return {m.target.name: float(m.mean) for m in evaluator.measure(values)}
+        if self.evaluator is None:  # scenario files read once per process, not per particle
+            self.evaluator = Evaluator(self.targets, self.replicates, 0, self.population_size)
+        return {m.target.name: float(m.mean) for m in self.evaluator.measure(values, seed)}
 
 
 @dataclass
@@ -389,23 +392,11 @@ def sampler_for(settings: AbcSettings) -> Iterator[Any]:
     pyabc = require_pyabc()
     if settings.scheduler or settings.dask_local:
         try:
-            from distributed import Client, LocalCluster
+            import distributed  # noqa: F401
         except ImportError as err:
             raise ImportError(f"{err}; install the extra: pip install 'kds-sim[sweep]'") from None
-        if settings.scheduler:
-            with Client(settings.scheduler) as client:
-                yield pyabc.sampler.DaskDistributedSampler(client, batch_size=1)
-            return
-        with (
-            LocalCluster(
-                n_workers=settings.dask_local,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                host="127.0.0.1",
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        backend = Backend(1, settings.scheduler, settings.dask_local)
+        with backend.dask_client() as client:
             yield pyabc.sampler.DaskDistributedSampler(client, batch_size=1)
         return
     if settings.workers > 1:
@@ -655,16 +646,18 @@ def generation_table(history: Any) -> pd.DataFrame:
 # ------------------------------------------------------------------ posterior predictive check
 
 
-def _predict_one(
-    targets: Targets,
-    values: dict[str, float],
-    seed: int,
-    replicates: int,
-    population_size: int | None,
-) -> dict[str, float]:
-    """Every target (fit and check) at one posterior draw, with fresh seeds."""
-    evaluator = Evaluator(targets, replicates, seed, population_size)
-    return {m.target.name: float(m.mean) for m in evaluator.measure(values)}
+PredictTask = tuple[Targets, list[tuple[int, dict[str, float], int]], int, int | None]
+"""(targets, [(draw, parameter values, seed)], replicates, population size)."""
+
+
+def _predict(task: PredictTask) -> list[tuple[int, dict[str, float]]]:
+    """Every target (fit and check) at a few posterior draws, each with its own seeds."""
+    targets, draws, replicates, population_size = task
+    evaluator = Evaluator(targets, replicates, 0, population_size)
+    return [
+        (d, {m.target.name: float(m.mean) for m in evaluator.measure(values, seed)})
+        for d, values, seed in draws
+    ]
 
 
 def predictive_draws(result: AbcResult, draws: int, seed: int) -> pd.DataFrame:
@@ -690,28 +683,24 @@ def predictive_check(
     settings = result.settings
     plan = predictive_draws(result, settings.predictive_draws, settings.seed)
     jobs = [
-        (
-            result.targets,
-            {k: float(row[k]) for k in result.keys},
-            int(row["seed"]),
-            settings.replicates,
-            settings.population_size,
-        )
+        (int(row["draw"]), {k: float(row[k]) for k in result.keys}, int(row["seed"]))
         for _, row in plan.iterrows()
+    ]
+    per_task = max(1, len(jobs) // (4 * workers)) if workers > 1 else len(jobs) or 1
+    tasks: list[PredictTask] = [
+        (result.targets, jobs[i : i + per_task], settings.replicates, settings.population_size)
+        for i in range(0, len(jobs), per_task)
     ]
     bar = tqdm(total=len(jobs), desc="predictive check", unit="draw", leave=False,
                disable=None if progress else True)  # fmt: skip
     found: list[dict[str, float]] = [{} for _ in jobs]
-    if workers > 1:
-        with runner.worker_pool(min(workers, len(jobs))) as pool:
-            futures = {pool.submit(_predict_one, *job): i for i, job in enumerate(jobs)}
-            for future in futures:
-                found[futures[future]] = future.result()
-                bar.update()
-    else:
-        for i, job in enumerate(jobs):
-            found[i] = _predict_one(*job)
-            bar.update()
+
+    def done(batch: list[tuple[int, dict[str, float]]]) -> None:
+        for d, values in batch:
+            found[d] = values
+        bar.update(len(batch))
+
+    Backend(workers).map(_predict, tasks, done)
     bar.close()
     per_draw = pd.concat([plan, pd.DataFrame(found)], axis=1)
     rows = []

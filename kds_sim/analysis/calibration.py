@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,7 +24,8 @@ from scipy import optimize
 from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
-from kds_sim.analysis import metrics, runner, statistics
+from kds_sim.analysis import evaluation, metrics, statistics
+from kds_sim.errors import InputError
 from kds_sim.io import packaged
 from kds_sim.io.scenario_files import (
     ScenarioError,
@@ -204,7 +205,7 @@ def _describe_targets(err: ValidationError, data: dict, path: Path) -> str:
     return "\n".join(lines) if lines else describe_errors(err.errors(), data, {}, path)
 
 
-def check_parameter(key: str, source: Path | str = "--free") -> None:
+def check_parameter(key: str, source: Path | str = "free") -> None:
     """A free parameter must be a numeric scenario setting."""
     try:
         node = get_dotted(Scenario(), key)
@@ -241,7 +242,8 @@ class Measurement:
 
 @dataclass
 class Evaluator:
-    """Runs the target scenarios for a parameter vector and measures every target."""
+    """Runs the target scenarios for a parameter vector and measures every target, through
+    the evaluation core. Each scenario file is read once per Evaluator (not per particle)."""
 
     targets: Targets
     replicates: int
@@ -249,61 +251,112 @@ class Evaluator:
     population_size: int | None
     per_target: bool = True
     """Honour each target's own `replicates` (while fitting; the final check uses one count)."""
+    _bases: dict[Path, Scenario] | None = field(default=None, repr=False)
 
-    def scenarios(self, values: dict[str, float]) -> dict[Path, Scenario]:
-        overrides = {k: _round(v, k) for k, v in values.items()}
-        if self.population_size:
-            overrides["population.size"] = self.population_size
+    def bases(self) -> dict[Path, Scenario]:
+        """Every target scenario at its horizon and replicate count, read once."""
+        if self._bases is not None:
+            return self._bases
         horizon: dict[Path, int] = {}
         replicates: dict[Path, int] = {}
+        loaded: dict[Path, Scenario] = {}
         for t in self.targets.spec.target:
             for rel in filter(None, (t.scenario, t.reference)):
                 p = self.targets.scenario_path(rel)
-                own = load_scenario(p).run.horizon_days if p not in horizon else horizon[p]
+                if p not in loaded:
+                    loaded[p] = load_scenario(p)
+                own = loaded[p].run.horizon_days if p not in horizon else horizon[p]
                 horizon[p] = max(own, metric_horizon(t.metric) or own)
                 wanted = (t.replicates or self.replicates) if self.per_target else self.replicates
                 replicates[p] = max(replicates.get(p, 1), wanted)
-        out = {}
-        for p, days in horizon.items():
-            settings = {
-                "run.horizon_days": days,
-                "run.replicates": max(2, replicates[p]),
-                "run.seed": self.seed,
-            }
-            out[p] = load_scenario(p, {**overrides, **settings})
-        return out
+        size = {"population.size": self.population_size} if self.population_size else {}
+        self._bases = {
+            p: loaded[p].updated(
+                {
+                    **size,
+                    "run.horizon_days": days,
+                    "run.replicates": max(2, replicates[p]),
+                    "run.seed": self.seed,
+                }
+            )
+            for p, days in horizon.items()
+        }
+        return self._bases
 
-    def measure(self, values: dict[str, float]) -> list[Measurement]:
+    def scenarios(self, values: dict[str, float]) -> dict[Path, Scenario]:
+        overrides: dict[str, Any] = {k: _round(v, k) for k, v in values.items()}
+        if self.population_size:
+            overrides["population.size"] = self.population_size
+        return {p: base.updated(overrides) for p, base in self.bases().items()}
+
+    def measure(self, values: dict[str, float], seed: int | None = None) -> list[Measurement]:
+        """Every target at `values` (replicate seeds from `seed`, default the Evaluator's)."""
         scenarios = self.scenarios(values)
+        target = self.targets
         needs_run = {
-            self.targets.scenario_path(t.scenario)
-            for t in self.targets.spec.target
+            target.scenario_path(t.scenario)
+            for t in target.spec.target
             if not _from_scenario(t.metric)
         }
-        needs_run |= {
-            self.targets.scenario_path(t.reference) for t in self.targets.spec.target if t.reference
-        }
-        results = {p: runner.run(scenarios[p], progress=False) for p in sorted(needs_run)}
+        needs_run |= {target.scenario_path(t.reference) for t in target.spec.target if t.reference}
+        paths = sorted(needs_run)
+        results = self._simulate(paths, scenarios, self.seed if seed is None else seed)
         found = []
-        for t in self.targets.spec.target:
-            path = self.targets.scenario_path(t.scenario)
+        for t in target.spec.target:
+            path = target.scenario_path(t.scenario)
             found.append(Measurement(t, *self._value(t, scenarios[path], results)))
         return found
 
+    def _simulate(
+        self, paths: list[Path], scenarios: dict[Path, Scenario], seed: int
+    ) -> dict[Path, pd.DataFrame]:
+        if not paths:
+            return {}
+        names = [f"s{i}" for i in range(len(paths))]
+        wanted = [t.metric for t in self.targets.spec.target if not _from_scenario(t.metric)]
+        members = {
+            self.targets.scenario_path(t.reference)
+            for t in self.targets.spec.target
+            if t.metric == "abstinence_rr_365d_members" and t.reference
+        }
+        if len(members) > 1:
+            raise InputError(
+                f"{self.targets.path}: targets of abstinence_rr_365d_members name "
+                f"{len(members)} references; allowed: one reference for them"
+            )
+        reference = names[paths.index(members.pop())] if members else None
+        horizon = min(scenarios[p].run.horizon_days for p in paths)
+        cols = evaluation.needed_columns(
+            [m for m in wanted if metrics.get(m).days <= horizon], horizon
+        )
+        for m in wanted:  # longer metrics run on scenarios whose horizon reaches them
+            cols += [c for c in evaluation.needed_columns([m], 10**6) if c not in cols]
+        plan = evaluation.Plan(
+            [scenarios[p].updated({"name": n}) for p, n in zip(paths, names, strict=True)],
+            [{}],
+            [scenarios[p].run.replicates for p in paths],
+            seed,
+            cols,
+            reference,
+        )
+        rows = evaluation.evaluate(plan, progress=False).results
+        return {p: rows[rows["strategy"] == n] for p, n in zip(paths, names, strict=True)}
+
     def _value(
-        self, t: Target, scenario: Scenario, results: dict[Path, runner.RunResult]
+        self, t: Target, scenario: Scenario, results: dict[Path, pd.DataFrame]
     ) -> tuple[float, float, float]:
         definition = metrics.get(t.metric)
         if isinstance(definition, metrics.Contrast):
-            return definition.compute(
+            return evaluation.contrast(
+                t.metric,
                 results[self.targets.scenario_path(t.scenario)],
                 results[self.targets.scenario_path(t.reference)],
             )
         if definition.from_scenario is not None:
             value = definition.from_scenario(scenario)
             return value, value, value
-        result = results[self.targets.scenario_path(t.scenario)]
-        return statistics.mean_ci(result.values(t.metric))
+        rows = results[self.targets.scenario_path(t.scenario)]
+        return statistics.mean_ci(rows[t.metric].to_numpy(dtype=float))
 
 
 def _from_scenario(metric: str) -> bool:
@@ -375,7 +428,7 @@ def calibrate(
     free = free if free is not None else dict(targets.spec.free)
     if not free:
         raise ScenarioError(
-            f"{targets.path}: no free parameters: list them in [free] or pass --free KEY=LOW:HIGH"
+            f"{targets.path}: no free parameters: list them in [free] or pass free = KEY=LOW:HIGH"
         )
     keys = list(free)
     low = np.array([free[k][0] for k in keys])
@@ -495,28 +548,28 @@ def overlay_uncertainty(overlay: Path) -> dict[str, Any] | None:
 
 
 def parse_free(items: list[str] | None, targets: Targets) -> dict[str, tuple[float, float]]:
-    """--free KEY (bounds from the targets file) or KEY=LOW:HIGH."""
+    """free: KEY (bounds from the targets file) or KEY=LOW:HIGH."""
     if not items:
         return dict(targets.spec.free)
     free = {}
     for item in items:
         key, sep, bounds = item.partition("=")
-        check_parameter(key, "--free")
+        check_parameter(key, "free")
         if sep:
             try:
                 low, high = (float(v) for v in bounds.split(":"))
             except ValueError:
                 raise ScenarioError(
-                    f"--free {item!r}: bounds must be LOW:HIGH, e.g. {key}=-9:-3"
+                    f"free = {item!r}: bounds must be LOW:HIGH, e.g. {key}=-9:-3"
                 ) from None
         elif key in targets.spec.free:
             low, high = targets.spec.free[key]
         else:
             raise ScenarioError(
-                f"--free {key}: no bounds; give {key}=LOW:HIGH or list it "
+                f"free = {key}: no bounds; give {key}=LOW:HIGH or list it "
                 f"under [free] in {targets.path}"
             )
         if not low < high:
-            raise ScenarioError(f"--free {item!r}: LOW must be below HIGH")
+            raise ScenarioError(f"free = {item!r}: LOW must be below HIGH")
         free[key] = (low, high)
     return free

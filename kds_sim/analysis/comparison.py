@@ -21,7 +21,7 @@ import pandas as pd
 from kds_sim.analysis import metrics, runner, statistics
 from kds_sim.io import display, plots
 from kds_sim.io.output_folder import safe_name
-from kds_sim.io.scenario_files import ScenarioError, load_scenario, validate
+from kds_sim.io.scenario_files import ScenarioError, load_scenario
 from kds_sim.model.scenario import Scenario
 
 
@@ -39,12 +39,7 @@ def _align(
         "seed": seed if seed is not None else run.seed,
         "horizon_days": horizon or run.horizon_days,
     }
-    aligned = []
-    for s in scenarios:
-        data = s.model_dump()
-        data["run"] = {**data["run"], **common}
-        aligned.append(validate(data, source=f"{s.name} (compare options)"))
-    return aligned
+    return [s.updated({f"run.{k}": v for k, v in common.items()}) for s in scenarios]
 
 
 @dataclass
@@ -177,7 +172,7 @@ def compare(
     reference = reference or names[0]
     if reference not in names:
         raise ScenarioError(
-            f"--reference {reference!r} is not among the scenarios: {', '.join(names)}"
+            f"reference = {reference!r} is not among the scenarios: {', '.join(names)}"
         )
     ref = loaded[names.index(reference)]
     for s in loaded:

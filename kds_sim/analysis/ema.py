@@ -15,13 +15,15 @@ Uncertainties default to every numeric parameter (+-25 %), as the Morris study.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kds_sim.analysis import metrics, runner
-from kds_sim.analysis.sweep.analyse import StoredRun, contrast_column
+from kds_sim.analysis import evaluation, metrics
 from kds_sim.analysis.sweep.design import numeric_factors, with_siblings
+from kds_sim.errors import InputError
 from kds_sim.io.scenario_files import get_dotted, load_scenario
+from kds_sim.model.scenario import Scenario
 
 Bounds = dict[str, tuple[float, float]]
 
@@ -37,6 +39,40 @@ def _parameters(base: Any, bounds: Bounds) -> list[Any]:
         else:
             out.append(RealParameter(key, float(low), float(high)))
     return out
+
+
+@dataclass
+class Evaluate:
+    """The function of the EMA model: a module-level callable (picklable, so EMA's
+    MultiprocessingEvaluator works under the spawn start method, and MPI/ipyparallel too).
+    It runs the scenario (and the reference) at the sampled values through the evaluation
+    core, `replicates` paired replicates on common random numbers."""
+
+    base: Scenario
+    reference: Scenario | None
+    outcomes: tuple[str, ...]
+    replicates: int
+    seed: int
+    fixed: dict[str, Any]
+
+    def __call__(self, **values: Any) -> dict[str, float]:
+        changes = with_siblings(self.base, {**self.fixed, **values})
+        strategies = [self.base.updated({"name": "scenario"})]
+        if self.reference is not None:
+            strategies.append(self.reference.updated({"name": "reference"}))
+        horizon = min(s.run.horizon_days for s in strategies)
+        plan = evaluation.Plan(
+            strategies,
+            [changes],
+            self.replicates,
+            self.seed,
+            evaluation.needed_columns(self.outcomes, horizon),
+            "reference" if self.reference is not None else None,
+        )
+        rows = evaluation.evaluate(plan, progress=False).results
+        table = evaluation.summarise(rows, self.outcomes, plan.reference)
+        table = table[table["strategy"] == "scenario"]
+        return {o: float(table.loc[table["metric"] == o, "mean"].iloc[0]) for o in self.outcomes}
 
 
 def model(
@@ -55,40 +91,13 @@ def model(
 
     for outcome in outcomes:
         metrics.get(outcome)  # KeyError names the allowed metrics
-        if metrics.is_contrast(outcome) and (reference is None or contrast_column(outcome) is None):
-            raise ValueError(f"outcome {outcome!r} needs reference= and a relapse contrast")
+        if metrics.is_contrast(outcome) and reference is None:
+            raise InputError(f"outcomes: {outcome!r} needs reference= (a scenario file)")
     base = load_scenario(scenario, fixed)
+    ref = load_scenario(reference, fixed) if reference is not None else None
     uncertainties = uncertainties if uncertainties is not None else numeric_factors(scenario)
-
-    def evaluate(**values: Any) -> dict[str, float]:
-        changes = with_siblings(base, {**(fixed or {}), **values})
-        run = runner.run(
-            load_scenario(scenario, changes), replicates=replicates, seed=seed, progress=False
-        )
-        ref = None
-        if reference is not None:
-            ref = runner.run(
-                load_scenario(reference, changes),
-                replicates=replicates,
-                seed=seed,
-                progress=False,
-            )
-        out: dict[str, float] = {}
-        for outcome in outcomes:
-            definition = metrics.get(outcome)
-            if isinstance(definition, metrics.Contrast):
-                assert ref is not None
-                column = contrast_column(outcome) or ""
-                mean, _, _ = definition.compute(
-                    StoredRun(run.metrics.assign(**{column: run.values(column)})),
-                    StoredRun(ref.metrics.assign(**{column: ref.values(column)})),
-                )
-                out[outcome] = float(mean)
-            else:
-                out[outcome] = float(run.values(outcome).mean())
-        return out
-
-    ema_model = Model(name, function=evaluate)
+    function = Evaluate(base, ref, tuple(outcomes), replicates, seed, dict(fixed or {}))
+    ema_model = Model(name, function=function)
     ema_model.uncertainties = _parameters(base, uncertainties)
     ema_model.levers = _parameters(base, levers or {})
     ema_model.outcomes = [ScalarOutcome(o) for o in outcomes]

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import signal
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +21,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
-from kds_sim.analysis import metrics, statistics
+from kds_sim.analysis import estimate, metrics, statistics
+from kds_sim.analysis.backend import process_pool, stop_pool
 from kds_sim.io import display, storage
-from kds_sim.io.scenario_files import as_scenario, validate
+from kds_sim.io.scenario_files import as_scenario
 from kds_sim.model.ensemble import simulate_batch
 from kds_sim.model.kds_model import KDSModel
 from kds_sim.model.scenario import Scenario
@@ -207,34 +205,9 @@ class RunResult:
         )
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the main process, which ends them: no tracebacks per worker."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def worker_pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes, started once and shared by several runs (each import costs seconds)."""
-    return ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_ignore_interrupts
-    )
-
-
-def stop_pool(pool: Executor) -> None:
-    """Cancel queued work and end the workers now, without waiting for replicates in flight."""
-    processes = dict(getattr(pool, "_processes", None) or {})
-    pool.shutdown(wait=False, cancel_futures=True)
-    # a worker may be starting as we shut down (spawned on demand); it would still import
-    # kds_sim before seeing the shutdown, and exit waits for it: look again, briefly
-    for _ in range(5):
-        processes.update(getattr(pool, "_processes", None) or {})
-        for process in processes.values():
-            if process.is_alive():
-                process.terminate()
-        time.sleep(0.05)
-    for process in processes.values():
-        process.join(timeout=2)
-        if process.is_alive():
-            process.kill()
+    return process_pool(workers)
 
 
 def _in_pool(
@@ -287,12 +260,15 @@ def run(
     }
     if seed is not None:
         updates["seed"] = seed
-    if updates:
-        scenario = validate(
-            {**scenario.model_dump(), "run": {**scenario.run.model_dump(), **updates}},
-            source=f"{scenario.name} (run options)",
-        )
+    scenario = scenario.updated({f"run.{k}": v for k, v in updates.items()})
     n, seed = scenario.run.replicates, scenario.run.seed
+    size, days = scenario.population.size, scenario.run.horizon_days
+    estimate.check(  # a run keeps every replicate's tables: ~25 columns per person and day
+        estimate.estimate(n, size, days, values_per_run=5 * (size + days + 1)),
+        f"{scenario.name}: replicates = {n} of population.size = {size}",
+        Path(cache_dir) if cache_dir else None,
+        workers,
+    )
     cache = ReplicateCache(Path(cache_dir), scenario, seed) if cache_dir else None
     results: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
     todo = []

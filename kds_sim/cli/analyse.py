@@ -31,7 +31,18 @@ def handle(args: argparse.Namespace) -> int:
         result = open_store(args.store)
     except StoreError as err:
         raise UserError(str(err)) from None
+    names = list(result.experiment.all_paths())
+    if args.strategy is not None and args.strategy not in names:
+        raise UserError(f"--strategy {args.strategy!r}: allowed: one of {', '.join(names)}")
     if not result.complete:
+        method = result.experiment.design.method
+        if method in ("sobol", "morris"):
+            raise UserError(
+                f"{args.store}: the sweep is incomplete ({len(result.results)} of "
+                f"{result.experiment.replicates * len(names) * len(result.points)} runs); "
+                f"{method} indices need every point: finish it with kds-sim sweep "
+                f"{result.experiment.source} --out {args.store} --resume"
+            )
         print("note: the sweep is incomplete; finish it with kds-sim sweep ... --resume")
     rule = parse_rule(args.prim) if args.prim else None
     out = Path(args.out) if args.out else Path(args.store) / "analysis"

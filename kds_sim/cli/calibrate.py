@@ -17,6 +17,18 @@ OPTIMISE_ONLY = ("max_evaluations", "check_replicates")
 
 
 def handle(args: argparse.Namespace) -> int:
+    from kds_sim.cli.common import as_flags
+    from kds_sim.errors import KdsSimError
+
+    try:
+        return _handle(args)
+    except UserError:
+        raise
+    except KdsSimError as err:  # library messages name parameters; show the flags
+        raise as_flags(err) from None
+
+
+def _handle(args: argparse.Namespace) -> int:
     given = OPTIMISE_ONLY if args.method == "abc" else ABC_ONLY
     wrong = [name for name in given if getattr(args, name) not in (None, False)]
     if args.method == "optimise" and args.workers is not None:

@@ -17,6 +17,29 @@ class UserError(KdsSimError):
     """A mistake in the command line itself (an option's value or combination)."""
 
 
+PARAMETER_FLAGS = (
+    ("resume=True", "--resume"),
+    ("dask_local = ", "--dask-local "),
+    ("scheduler = ", "--scheduler "),
+    ("workers = ", "--workers "),
+    ("draws = ", "--draws "),
+    ("replicates = ", "--replicates "),
+    ("reference = ", "--reference "),
+    ("source = ", "--uncertainty "),
+    ("free = ", "--free "),
+    ("horizon = ", "--horizon "),
+)
+"""Library messages name parameters (`draws = 1`); the CLI shows its flags instead."""
+
+
+def as_flags(err: KdsSimError) -> UserError:
+    """The same message with the command line's flags in place of parameter names."""
+    text = str(err)
+    for parameter, flag in PARAMETER_FLAGS:
+        text = text.replace(parameter, flag)
+    return UserError(text)
+
+
 def parse_override(text: str) -> tuple[str, object]:
     """KEY=VALUE with a TOML value (`group.coverage=0.8`, `run.engine="agent"`)."""
     key, sep, raw = text.partition("=")
@@ -58,6 +81,22 @@ def workers(args: argparse.Namespace) -> int:
         print(f"kds-sim: note: --workers {args.workers} capped at {cpus} CPUs", file=sys.stderr)
         return cpus
     return int(args.workers)
+
+
+def check_backend(args: argparse.Namespace) -> None:
+    """Dask options only with --uncertainty, one of them, and a scheduler that answers: all
+    checked before anything is created or computed."""
+    scheduler, local = getattr(args, "scheduler", None), getattr(args, "dask_local", None)
+    if scheduler is None and local is None:
+        return
+    if not getattr(args, "uncertainty", None):
+        raise UserError("--scheduler and --dask-local run parameter draws: add --uncertainty")
+    from kds_sim.analysis.backend import Backend
+
+    try:
+        Backend(1, scheduler, local).check()
+    except KdsSimError as err:
+        raise as_flags(err) from None
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from kds_sim.cli.common import (
     UserError,
     add_run_options,
     add_uncertainty_options,
+    as_flags,
+    check_backend,
     file_backend,
     overrides,
     terminal_table,
@@ -18,6 +20,7 @@ from kds_sim.cli.common import (
     warn_few_replicates,
     workers,
 )
+from kds_sim.errors import KdsSimError
 from kds_sim.messages import LANGS
 
 
@@ -31,10 +34,18 @@ def handle(args: argparse.Namespace) -> int:
     from kds_sim.report.pdf import MISSING, find_chromium
 
     file_backend()
+    check_backend(args)
     if args.pdf and find_chromium() is None:  # say so before minutes of computing
         raise UserError(MISSING)
     changes = overrides(args)
     scenarios = [load_scenario(path, changes) for path in args.scenarios]
+    named = [s for s in scenarios if s.name == args.reference]
+    horizon = args.horizon or (named or scenarios)[0].run.horizon_days
+    if args.uncertainty and horizon < 365:  # said before any simulation, not after
+        raise UserError(
+            f"--uncertainty with --horizon {horizon}: the comparison reports relapses averted "
+            "by 12 months; allowed: a horizon of at least 365 days"
+        )
     out = Path(args.out or Path("results") / "comparison")
     with OutputFolder(out) as folder:  # checked and locked before any computing
         result = compare(
@@ -59,7 +70,10 @@ def handle(args: argparse.Namespace) -> int:
         print(terminal_table(result.wide(shown)))
         warn_few_replicates(ref.replicates)
         files = {s.name: str(path) for s, path in zip(scenarios, args.scenarios, strict=True)}
-        uncertain = _uncertainty(args, result, out) if args.uncertainty else None
+        try:
+            uncertain = _uncertainty(args, result, out) if args.uncertainty else None
+        except KdsSimError as err:
+            raise as_flags(err) from None
         write_comparison(
             result,
             folder.staging,

@@ -9,6 +9,8 @@ from typing import Any
 from kds_sim.cli.common import (
     add_run_options,
     add_uncertainty_options,
+    as_flags,
+    check_backend,
     file_backend,
     overrides,
     terminal_table,
@@ -16,6 +18,7 @@ from kds_sim.cli.common import (
     warn_few_replicates,
     workers,
 )
+from kds_sim.errors import KdsSimError
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -25,6 +28,7 @@ def handle(args: argparse.Namespace) -> int:
     from kds_sim.report.run_report import format_summary, write_run
 
     file_backend()
+    check_backend(args)
     scenario = load_scenario(args.scenario, overrides(args))
     out = Path(args.out) if args.out else Path("results") / safe_name(scenario.name)
     with OutputFolder(out) as folder:  # checked and locked before any computing
@@ -39,7 +43,10 @@ def handle(args: argparse.Namespace) -> int:
         )
         write_run(result, folder.staging)
         if args.uncertainty:
-            _with_uncertainty(args, result.scenario, folder.staging, out)
+            try:
+                _with_uncertainty(args, result.scenario, folder.staging, out)
+            except KdsSimError as err:
+                raise as_flags(err) from None
         written = folder.commit(result.seed, runner.cache_key(result.scenario, result.seed))
     print(
         f"{scenario.name}: {result.replicates} replicates of {result.cohort_size} "

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kds_sim.cli.common import UserError
+from kds_sim.cli.common import UserError, as_flags
+from kds_sim.errors import KdsSimError
 
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        from kds_sim.analysis.sweep import StoreError, sweep
+        from kds_sim.analysis.sweep import sweep
     except ImportError as err:  # SALib or Dask missing
         raise UserError(f"{err}; install the extra: pip install 'kds-sim[sweep]'") from None
     if args.workers < 1 or (args.dask_local is not None and args.dask_local < 1):
@@ -25,8 +26,8 @@ def handle(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=not args.no_progress,
         )
-    except StoreError as err:
-        raise UserError(str(err)) from None
+    except KdsSimError as err:
+        raise as_flags(err) from None
     print(result.summary())
     print(f"next: kds-sim analyse {result.folder}")
     return 0

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, SerializeAsAny, model_validator
+from pydantic import BeforeValidator, Field, SerializeAsAny, ValidationError, model_validator
 
+from kds_sim.errors import ScenarioError
 from kds_sim.model.interventions import Effects, Intervention, parse_effects, parse_entry
 from kds_sim.model.parameters import (
     MIN_MAX_PAIRS,
@@ -102,6 +103,38 @@ class Scenario(Section):
         description="record of the calibration that produced this "
         "file's values (written by `kds-sim calibrate`; informational, changes nothing)",
     )
+
+    def updated(self, changes: dict[str, Any]) -> Scenario:
+        """This scenario with dotted-key changes (`{"group.coverage": 0.8}`), validated once.
+
+        The one way analyses change a scenario: a value where the schema holds an integer is
+        rounded to one; a change the schema refuses names the scenario, the key and the value.
+        """
+        if not changes:
+            return self
+        data = self.model_dump()
+        for key, value in changes.items():
+            node = data
+            parts = key.split(".")
+            for part in parts[:-1]:
+                if not isinstance(node, dict) or part not in node:
+                    raise ScenarioError(f"{self.name}: {key} = {value!r}: no setting {part!r}")
+                node = node[part]
+            old = node.get(parts[-1]) if isinstance(node, dict) else None
+            if type(value).__module__ == "numpy":  # a numpy scalar from a design table
+                value = value.item()
+            if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, float):
+                value = int(round(value))
+            elif isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            node[parts[-1]] = value
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in err.errors()
+            )
+            raise ScenarioError(f"{self.name} with {changes}: {problems}") from None
 
     @model_validator(mode="after")
     def _interventions_in_horizon(self) -> Scenario:

@@ -13,32 +13,43 @@ sweep resumes without losing or double-counting a run.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from kds_sim.analysis import metrics
+from kds_sim.analysis import estimate, evaluation, metrics
+from kds_sim.analysis.backend import Backend
+from kds_sim.analysis.store import Store
 from kds_sim.analysis.sweep import analyse, design
 from kds_sim.analysis.sweep.design import Experiment, load_experiment
-from kds_sim.analysis.sweep.execute import Executor, Task
-from kds_sim.analysis.sweep.store import Store, StoreError
+from kds_sim.errors import InputError, StoreError
 from kds_sim.io import display, storage
 from kds_sim.io.scenario_files import load_scenario
+
+STORE = "sweep.sqlite"
 
 __all__ = ["Experiment", "StoreError", "SweepResult", "load_experiment", "open_store", "sweep"]
 
 
 def _columns(exp: Experiment, horizon: int) -> list[str]:
-    """Per-replicate metrics stored for every run: the standard set, outcomes, contrast inputs."""
+    """Per-replicate metrics stored for every run: the standard set, outcomes, contrast inputs.
+    Checked before the first simulation: an outcome must be computable by the horizon."""
     cols = [m for m in metrics.PER_REPLICATE if metrics.get(m).days <= horizon]
     for name in exp.outcomes:
         need = analyse.contrast_column(name) if metrics.is_contrast(name) else name
         if need is None:
             raise StoreError(f"{exp.source}: outcomes = {name!r}: not computable in a sweep")
+        days = metrics.get(name).days
+        if days > horizon:
+            raise InputError(
+                f"{exp.source}: outcomes = {name!r} needs {days} days of follow-up, but "
+                f"run.horizon_days = {horizon}; allowed: outcomes of at most {horizon} days, "
+                "or a longer horizon"
+            )
         if need not in cols:
             cols.append(need)
     return cols
@@ -57,24 +68,40 @@ def _meta(exp: Experiment, points: pd.DataFrame, columns: list[str]) -> dict[str
         "problem": design.problem(exp),
         "points": len(points),
         "columns": columns,
-        "strategies": list(exp.all_paths()),
+        "strategies": [str(p) for p in exp.all_paths().values()],
         "reference": exp.reference_name,
     }
 
 
-def _tasks(exp: Experiment, points: pd.DataFrame, todo: list[int], cols: list[str]) -> list[Task]:
-    strategies = exp.all_paths()
-    base = load_scenario(exp.strategy_paths()[0], exp.set)
-    tasks: list[Task] = []
-    for start in range(0, len(todo), exp.batch):
-        items = []
-        for p in todo[start : start + exp.batch]:
-            overrides = design.point_overrides(exp, points, p, base)
-            for name, path in strategies.items():
-                scenario = load_scenario(path, overrides)
-                items.append((p, name, scenario.model_dump_json()))
-        tasks.append((items, exp.replicates, exp.seed, cols))
-    return tasks
+def _plan(exp: Experiment, points: pd.DataFrame, cols: list[str]) -> evaluation.Plan:
+    """Every strategy file read once; a point is its dotted-key changes."""
+    strategies = [load_scenario(path, exp.set) for path in exp.all_paths().values()]
+    strategies = [
+        s.updated({"name": name}) if s.name != name else s
+        for s, name in zip(strategies, exp.all_paths(), strict=True)
+    ]
+    base = strategies[0]
+    changes = [design.point_overrides(exp, points, p, base) for p in range(len(points))]
+    _note_inert(exp, strategies)
+    return evaluation.Plan(strategies, changes, exp.replicates, exp.seed, cols, exp.reference_name)
+
+
+GROUP_KEYS = ("group.", "interventions", "intervention_effects.")
+
+
+def _note_inert(exp: Experiment, strategies: list[Any]) -> None:
+    """A factor that cannot act on a strategy (a group setting where there is no group)."""
+    for s in strategies:
+        if s.group.enabled:
+            continue
+        inert = [f for f in exp.factors if f.startswith(GROUP_KEYS) and f != "group.enabled"]
+        if inert:
+            warnings.warn(
+                f"{exp.source}: factors {', '.join(inert)} cannot act on strategy {s.name} "
+                "(group.enabled = false): its results do not vary with them, and their "
+                "indices for it are 0",
+                stacklevel=3,
+            )
 
 
 def sweep(
@@ -88,54 +115,51 @@ def sweep(
 ) -> SweepResult:
     """Run an experiment file into the store at `out` (default results/sweeps/NAME)."""
     exp = load_experiment(experiment)
+    backend = Backend(workers, scheduler, dask_local)
     folder = Path(out) if out else Path("results") / "sweeps" / exp.name
-    points = design.sample(exp)
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"{folder}: exists and is not a folder; allowed: a folder path")
     base = load_scenario(exp.strategy_paths()[0], exp.set)
-    cols = _columns(exp, base.run.horizon_days)
-    store = Store(folder)
+    horizon = base.run.horizon_days
+    cols = _columns(exp, horizon)
+    n_points = design.point_count(exp)
+    runs = design.run_count(exp, n_points)
+    estimate.check(
+        estimate.estimate(
+            runs, base.population.size, horizon, len(cols), n_points * 2 * len(exp.factors)
+        ),
+        f"{exp.source}: {exp.design.method} design of {n_points:,} points",
+        folder,
+        backend.parallelism,
+    )
+    backend.check()
+    points = design.sample(exp)
+    plan = _plan(exp, points, cols)
+    inputs = evaluation.inputs(plan, points)
+    store = Store(folder / STORE)
     store.lock()
     try:
         if store.exists():
             if not resume:
                 raise StoreError(
-                    f"{store.path} already holds a sweep; pass --resume to finish it, or "
-                    "choose another --out"
+                    f"{store.path} already holds a sweep; allowed: resume=True to finish it, "
+                    "or another folder"
                 )
             old = store.meta()
             if _design_of(old.get("experiment", {})) != _design_of(exp.model_dump(mode="json")):
                 raise StoreError(
                     f"{store.path} holds experiment {old.get('experiment_file')!r} with a "
-                    "different design; choose another --out"
+                    "different design; allowed: another folder"
                 )
+            store.check_inputs(inputs)
         else:
-            store.create(_meta(exp, points, cols), points, cols)
-        n_strat = len(exp.all_paths())
-        done = store.done_points(n_strat, exp.replicates)
-        todo = [int(p) for p in points["point"] if int(p) not in done]
-        total = design.run_count(exp, len(points))
-        runner = Executor(workers, scheduler, dask_local)
-        bar = tqdm(
-            total=total,
-            initial=total - design.run_count(exp, len(todo)),
-            desc=exp.name,
-            unit="run",
-            disable=None if progress else True,
-        )
+            store.create({**_meta(exp, points, cols), "inputs": inputs}, points, cols)
         started = time.perf_counter()
-        counted = 0
-
-        def finished(rows: pd.DataFrame) -> None:
-            nonlocal counted
-            added = store.add(rows)
-            counted += added
-            bar.update(added)
-
-        runner.map(_tasks(exp, points, todo, cols), finished)
-        bar.close()
+        done = evaluation.evaluate(plan, backend, store, progress, label=exp.name)
         elapsed = time.perf_counter() - started
-        result = SweepResult(folder, exp, store.points(), store.results())
+        result = SweepResult(folder, exp, store.points(), done.results)
         result.export()
-        result.timing = {"runs": counted, "seconds": elapsed, "executor": runner.describe()}
+        result.timing = {"runs": done.computed, "seconds": elapsed, "executor": done.backend}
     finally:
         store.close()
     return result
@@ -143,12 +167,15 @@ def sweep(
 
 def open_store(folder: str | Path) -> SweepResult:
     """A finished (or partial) sweep, read back from its store."""
-    store = Store(folder)
+    store = Store(Path(folder) / STORE)
     if not store.exists():
-        raise StoreError(f"{store.path}: no sweep store here (run `kds-sim sweep` first)")
+        raise StoreError(f"{store.path}: no sweep store here (run a sweep into it first)")
     try:
         meta = store.meta()
-        exp = Experiment.model_validate(meta["experiment"])
+        try:
+            exp = Experiment.model_validate(meta["experiment"])
+        except (KeyError, ValueError):
+            raise StoreError(f"{store.path}: not a sweep store (no experiment in it)") from None
         return SweepResult(Path(folder), exp, store.points(), store.results())
     finally:
         store.close()

@@ -9,25 +9,16 @@ the per-point mean.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kds_sim.analysis import metrics, statistics
+from kds_sim.analysis import metrics
+from kds_sim.analysis.evaluation import RunValues, summarise
 
-
-@dataclass
-class StoredRun:
-    """What a Contrast reads of a run, rebuilt from the store's per-replicate rows."""
-
-    metrics: pd.DataFrame
-    people: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Not stored: contrasts that read people (abstinence risk ratios) are refused upstream."""
-
-    def values(self, metric: str) -> np.ndarray:
-        return self.metrics[metric].to_numpy(dtype=float)
+StoredRun = RunValues
+"""What a Contrast reads of a run, rebuilt from the store's per-replicate rows."""
 
 
 _CONTRAST = re.compile(r"^(difference|relative_risk|averted_per_100|nnt)_(\d+d|horizon)$")
@@ -45,36 +36,13 @@ def contrast_column(name: str) -> str | None:
 def outcome_table(
     results: pd.DataFrame, outcomes: list[str], reference: str | None
 ) -> pd.DataFrame:
-    """One row per (point, strategy, outcome): mean, 95 % CI low and high over replicates."""
-    rows: list[dict[str, Any]] = []
-    for key, group in results.groupby(["point", "strategy"], sort=True):
-        point, strategy = int(str(key[0])), str(key[1])
-        ref_rows = None
-        if reference is not None:
-            ref_rows = results[(results["point"] == point) & (results["strategy"] == reference)]
-        for name in outcomes:
-            if metrics.is_contrast(name):
-                if ref_rows is None or strategy == reference:
-                    continue
-                definition = metrics.get(name)
-                assert isinstance(definition, metrics.Contrast)
-                mean, low, high = definition.compute(
-                    StoredRun(group.sort_values("replicate")),
-                    StoredRun(ref_rows.sort_values("replicate")),
-                )
-            else:
-                mean, low, high = statistics.mean_ci(group[name].to_numpy(dtype=float))
-            rows.append(
-                {
-                    "point": point,
-                    "strategy": strategy,
-                    "outcome": name,
-                    "mean": mean,
-                    "low": low,
-                    "high": high,
-                }
-            )
-    return pd.DataFrame(rows)
+    """One row per (point, strategy, outcome): mean, 95 % CI low and high over replicates
+    (contrasts for the strategies other than the reference)."""
+    table = summarise(results, outcomes, reference)
+    is_contrast = table["metric"].map(metrics.is_contrast).astype(bool)
+    table = table[~(is_contrast & (table["strategy"] == reference))]
+    table = table.rename(columns={"metric": "outcome"}).drop(columns="replicate_sd")
+    return table.reset_index(drop=True)
 
 
 def outcome_vector(table: pd.DataFrame, outcome: str, strategy: str) -> np.ndarray:

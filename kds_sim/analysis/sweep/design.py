@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kds_sim.analysis import metrics
+from kds_sim.errors import InputError
 from kds_sim.io import packaged
 from kds_sim.io.scenario_files import ScenarioError, get_dotted, load_scenario
 from kds_sim.model.scenario import Scenario
@@ -103,7 +104,16 @@ class Experiment(_Strict):
         ref = self.reference_path()
         if ref is not None and ref not in paths:
             paths.append(ref)
-        return {p.stem: p for p in paths}
+        out: dict[str, Path] = {}
+        for path in paths:
+            if path.stem in out and out[path.stem].resolve() != path.resolve():
+                raise InputError(
+                    f"{self.source}: strategies {out[path.stem]} and {path} share the name "
+                    f"{path.stem!r} (a strategy is named by its file stem); allowed: files "
+                    "with different names"
+                )
+            out[path.stem] = path
+        return out
 
     @property
     def reference_name(self) -> str | None:
@@ -145,6 +155,12 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ScenarioError(f"{path}: no such experiment file") from None
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: not a text (UTF-8) file: byte {err.start}; allowed: a TOML experiment file"
+        ) from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: a folder; allowed: a TOML experiment file") from None
     data.setdefault("name", path.stem)
     try:
         exp = Experiment.model_validate({**data, "source": str(path), "root": str(path.parent)})
@@ -217,6 +233,18 @@ def sample(exp: Experiment) -> pd.DataFrame:
             table[n] = table[n].round().astype(int)
     table.insert(0, "point", np.arange(len(table)))
     return table
+
+
+def point_count(exp: Experiment) -> int:
+    """Design points `sample` will give, computed without sampling (to estimate a run)."""
+    d, k = exp.design, len(exp.factors)
+    if d.method == "grid":
+        return int(np.prod([len(f.levels or []) for f in exp.factors.values()]))
+    if d.method == "lhs":
+        return d.samples
+    if d.method == "sobol":
+        return d.samples * (2 * k + 2 if d.second_order else k + 2)
+    return d.samples * (k + 1)
 
 
 def _salib_sample(exp: Experiment) -> np.ndarray:
