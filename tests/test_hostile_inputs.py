@@ -222,7 +222,7 @@ def test_disk_full_on_a_real_small_filesystem(tmp_path: Path, capsys) -> None:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
         argv = ["run", str(SCENARIOS / "no_group.toml"), "--out", str(disk / "out")]
-        argv += ["--replicates", "3", "--horizon", "200", "--set", "population.size=300"]
+        argv += ["--replicates", "2", "--horizon", "60", "--set", "population.size=50"]
         assert cli.main([*argv, "--no-progress"]) == 2
         err = capsys.readouterr().err
         assert "ENOSPC" in one_line(err) and ".staging" not in err
