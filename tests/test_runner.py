@@ -230,3 +230,17 @@ def test_a_shared_worker_pool_gives_the_serial_results():
     pd.testing.assert_frame_equal(serial.people, first.people)
     pd.testing.assert_frame_equal(serial.daily, first.daily)
     assert not second.people.equals(first.people)
+
+
+def test_cache_and_store_keys_hold_the_results_epoch(monkeypatch):
+    """A [results] change bumps RESULTS_EPOCH: no cache or store made by the earlier engine
+    under the same version string may be resumed from."""
+    from kds_sim.analysis import evaluation, runner
+    from kds_sim.model.scenario import Scenario
+
+    scenario = Scenario()
+    before = runner.cache_key(scenario, 1)
+    plan_inputs = evaluation.inputs.__code__.co_names
+    monkeypatch.setattr(runner, "RESULTS_EPOCH", runner.RESULTS_EPOCH + 1)
+    assert runner.cache_key(scenario, 1) != before
+    assert "RESULTS_EPOCH" in plan_inputs

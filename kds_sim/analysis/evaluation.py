@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from kds_sim._version import __version__
+from kds_sim._version import RESULTS_EPOCH, __version__
 from kds_sim.analysis import columns, metrics, statistics
 from kds_sim.analysis.backend import Backend
 from kds_sim.analysis.store import Store
@@ -323,7 +323,7 @@ def file_digest(path: str | Path | None) -> str | None:
 def inputs(plan: Plan, points: pd.DataFrame, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Every input that changes a result, by what a user would call it."""
     out = {
-        "kds-sim version": __version__,
+        "kds-sim version": f"{__version__} (results epoch {RESULTS_EPOCH})",
         "seed": str(plan.seed),
         "replicates": str(plan.per_strategy),
         "metrics": _digest(json.dumps(plan.columns).encode()),

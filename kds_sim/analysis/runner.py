@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from kds_sim._version import __version__
+from kds_sim._version import RESULTS_EPOCH, __version__
 from kds_sim.analysis import estimate, metrics, statistics
 from kds_sim.analysis.backend import process_pool, stop_pool
 from kds_sim.io import display, storage
@@ -69,12 +69,12 @@ def _file_digest(name: str | None) -> str | None:
 def cache_key(scenario: Scenario, seed: int) -> str:
     """Identifies everything that determines a replicate except its index: the resolved
     scenario (every file of its extends chain, overrides, engine), the contents of its network
-    files, the seed and the package version."""
+    files, the seed, the package version and its results epoch."""
     data = scenario.model_dump(
         mode="json", exclude={"run": {"replicates"}, "outputs": True, "calibration": True}
     )
     files = [_file_digest(scenario.network.edges_file), _file_digest(scenario.network.nodes_file)]
-    text = json.dumps([data, files, seed, __version__], sort_keys=True)
+    text = json.dumps([data, files, seed, __version__, RESULTS_EPOCH], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
