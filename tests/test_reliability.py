@@ -162,13 +162,25 @@ def test_verify_finds_files_from_another_run(tmp_path):
     assert "no manifest.json" in output_folder.verify(out)[0]
 
 
+HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, f"{os.getpid()} other\\n".encode())
+print("held", flush=True)
+time.sleep(30)
+"""
+
+
 def test_a_live_lock_is_a_clear_error_and_a_stale_one_is_taken_over(tmp_path, capsys):
     path = write_toml(tmp_path / "a.toml", TINY)
     out = tmp_path / "out"
     out.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(out / ".lock")], stdout=subprocess.PIPE, text=True
+    )
     try:
-        (out / ".lock").write_text(f"{holder.pid} other\n")
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         assert run_cli(path, out) == 2
         err = capsys.readouterr().err
         assert f"another kds-sim run (pid {holder.pid})" in err
@@ -183,6 +195,17 @@ def test_a_live_lock_is_a_clear_error_and_a_stale_one_is_taken_over(tmp_path, ca
     assert run_cli(path, out) == 0
     assert not list(out.glob(".staging-*")) and not list(out.glob("*.part"))
     assert output_folder.verify(out) == []
+
+
+def test_a_lock_naming_a_reused_live_pid_does_not_block(tmp_path):
+    """Issue 25 class 6: a .lock left by a killed run whose pid now belongs to an unrelated,
+    live process (here: this test's own pid) is taken over, not obeyed forever."""
+    path = write_toml(tmp_path / "a.toml", TINY)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".lock").write_text(f"{os.getpid()} killed-run\n")
+    assert run_cli(path, out) == 0
+    assert output_folder.verify(out) == [] and not (out / ".lock").exists()
 
 
 def test_interrupted_write_leaves_no_manifest(tmp_path, monkeypatch):

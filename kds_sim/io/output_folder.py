@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -42,16 +43,6 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def check_writable(out: Path) -> None:
     """Fail before computing, with one line, if `out` cannot become a writable folder."""
     for parent in (out, *out.parents):
@@ -76,6 +67,7 @@ class OutputFolder:
         self.run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         self.staging = self.out / f".staging-{self.run_id}"
         self._locked = False
+        self._fd = -1
 
     def __enter__(self) -> OutputFolder:
         self.lock()
@@ -85,35 +77,46 @@ class OutputFolder:
         self.release()
 
     def lock(self) -> None:
-        """Take the folder, or fail with one line if a live run holds it."""
+        """Take the folder, or fail with one line if a live run holds it.
+
+        The lock is an advisory `flock` on `.lock`, which the kernel drops when its process
+        ends however it ends: a lock left by a killed run never blocks, even when its process
+        id has since been reused by an unrelated process. The pid in the file is only for the
+        message."""
         check_writable(self.out)
         lock = self.out / LOCK
-        for _ in range(2):
+        for _ in range(5):
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
             try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    pid = int(lock.read_text().split()[0])
-                except (OSError, ValueError, IndexError):
-                    pid = -1
-                if pid > 0 and _pid_alive(pid):
-                    raise OutputFolderError(
-                        f"--out {self.out}: another kds-sim run (pid {pid}) is writing there; "
-                        "wait for it or choose another folder"
-                    ) from None
-                lock.unlink(missing_ok=True)  # left by a killed run
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.read(fd, 200).decode(errors="replace").split()
+                os.close(fd)
+                who = f" (pid {holder[0]})" if holder else ""
+                raise OutputFolderError(
+                    f"output folder {self.out}: another kds-sim run{who} is writing there; "
+                    "allowed: wait for it, or another folder"
+                ) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the holder released and removed it between our open and flock
+                os.close(fd)
                 continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(f"{os.getpid()} {self.run_id}\n")
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {self.run_id}\n".encode())
+            self._fd = fd
             self._locked = True
             self._clean_leftovers()
             return
-        raise OutputFolderError(f"--out {self.out}: could not take the lock {lock}")
+        raise OutputFolderError(f"output folder {self.out}: could not take the lock {lock}")
 
     def release(self) -> None:
         if self._locked:
             shutil.rmtree(self.staging, ignore_errors=True)
-            (self.out / LOCK).unlink(missing_ok=True)
+            (self.out / LOCK).unlink(missing_ok=True)  # removed while held: see lock()
+            os.close(self._fd)
             self._locked = False
 
     def _clean_leftovers(self) -> None:
