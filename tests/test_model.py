@@ -298,3 +298,21 @@ def test_beta_quantile_matches_scipy_within_1e_13():
         ours, theirs = (np.abs(special.betainc(a, b, x[off]) - u[off]) for x in (got, exact))
         assert (ours <= theirs).all(), (mean, sd, got[off], exact[off])
         assert off.sum() <= 2, (mean, sd, off.sum())
+
+
+def test_beta_quantile_of_u_and_j_shaped_betas_is_finite_and_exact():
+    """Wide prior draws reach Betas with a or b below 1 (mean 0.05, sd 0.2: a = 0.009); the
+    table gave NaN for about 0.6 % of people there and erred by 1e-8 for U shapes. Now exact."""
+    from scipy import special
+
+    from kds_sim.model.parameters import Distribution
+    from kds_sim.model.people import beta_quantile
+
+    u = np.random.default_rng(1).random(200_000)
+    for mean, sd in ((0.05, 0.2), (0.95, 0.2), (0.092, 0.286), (0.5, 0.45), (0.98, 0.1)):
+        k = mean * (1 - mean) / sd**2 - 1
+        got = beta_quantile(u, Distribution(mean=mean, sd=sd))
+        assert np.isfinite(got).all() and ((got >= 0) & (got <= 1)).all(), (mean, sd)
+        np.testing.assert_allclose(
+            got, special.betaincinv(mean * k, (1 - mean) * k, u), rtol=0, atol=1e-12
+        )
