@@ -77,7 +77,7 @@ def hostile_folder(root: Path) -> tuple[Path, Path]:
     sensitivity.parent.mkdir(parents=True)
     pd.DataFrame(
         {
-            "outcome": ["averted_per_100_horizon"] * 2,
+            "outcome": ["averted_per_100_365d"] * 2,
             "factor": [f"<svg onload=alert('{MARK}6')>", "a $$ b"],
             "mu_star": [2.0, 1.0],
         }
@@ -85,7 +85,7 @@ def hostile_folder(root: Path) -> tuple[Path, Path]:
     return reference, strategy
 
 
-COMMON = ["--replicates", "3", "--horizon", "60", "--set", "population.size=40", "--no-progress"]
+COMMON = ["--replicates", "3", "--horizon", "365", "--set", "population.size=40", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -286,7 +286,7 @@ def test_reproduce_command_quotes_every_word_and_keeps_overrides(briefs: dict[st
     assert words[0:2] == ["kds-sim", "compare"]
     assert Path(words[2]).name == REFERENCE_FILE and Path(words[3]).name == STRATEGY_FILE
     assert words[words.index("--set") + 1] == "population.size=40"
-    assert words[words.index("--horizon") + 1] == "60"
+    assert words[words.index("--horizon") + 1] == "365"
     assert words[words.index("--uncertainty") + 1] == "prior"
 
 
