@@ -6,13 +6,15 @@ every [replicate, person], each drawing its own counter-based uniforms, kds_sim.
 one block-diagonal sparse mat-vec for relapsed peers, and column counts for the daily table. A
 replicate's numbers depend on (root seed, replicate index) alone, so its tables are identical
 in any batch. Rows may carry different scenarios (parameter draws): the rules read one record
-of behaviour coefficients per row (`rules.coefficients`); rows that differ in group settings
-run the group stage row by row (`Cohort.group_day`), others all at once (`_group_day`).
+of behaviour coefficients per row (`rules.coefficients`), the group stage one record of group
+settings per row (`group.coefficients`), so one stage serves every batch; interventions' hooks
+act row by row on the row's `Cohort`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,7 @@ from kds_sim.model.cohort import (
     Cohort,
     person_columns,
 )
+from kds_sim.model.interventions import InterventionKind
 from kds_sim.model.parameters import DOMAINS
 from kds_sim.model.people import COLUMNS, People
 from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, RELAPSED
@@ -131,13 +134,7 @@ class Ensemble:
         self.held = np.zeros(r, dtype=bool)
         self.active = np.zeros(r, dtype=bool)
         self.today: dict[str, np.ndarray] = {}
-        first = self.cohorts[0].settings
-        self.shared_group = all(
-            c.settings.group == first.group
-            and c.settings.interventions == first.interventions
-            and c.settings.intervention_effects == first.intervention_effects
-            for c in self.cohorts
-        )
+        self.group_coefficients = group.coefficients([c.settings.group for c in self.cohorts])
         # capacity as [domain, replicate]; each group's capacity is a column view of it
         self.capacity = np.stack([c.group.capacity for c in self.cohorts], axis=1)
         for i, c in enumerate(self.cohorts):
@@ -158,17 +155,50 @@ class Ensemble:
             c.admit(self.day)
 
     def stage_group(self) -> None:
-        day, u = self.day, self.uniforms
+        """Recruitment, dropout, sessions, a meeting and attendance, for every row with an
+        active group at once; interventions' hooks row by row."""
+        day, u, cols, capacity = self.day, self.uniforms, self.cols, self.capacity
+        self.attended[:] = False
+        self.held[:] = False
         self.active = active = np.array([c.group.active for c in self.cohorts])
-        if active.any():  # only a meeting group draws: its draws have their own addresses
-            u[active] = streams.person_uniforms(self.keys[active], self.size, day, GROUP_DRAWS)
-            self.meeting_draws[:] = streams.group_uniforms(self.keys, day)
-        if self.shared_group:
-            self._group_day(day)
-        else:
-            for i, c in enumerate(self.cohorts):
-                c.group_day(day, u[i], float(self.meeting_draws[i]))
-                self.held[i] = c.meeting_held
+        if not active.any():
+            return
+        # only a meeting group draws: its draws have their own addresses
+        u[active] = streams.person_uniforms(self.keys[active], self.size, day, GROUP_DRAWS)
+        self.meeting_draws[:] = streams.group_uniforms(self.keys, day)
+        rows = np.flatnonzero(active)
+        acting = self._acting(rows)
+        for i, kinds in zip(rows, acting, strict=True):
+            for kind in kinds:
+                kind.on_day_start(self.cohorts[i])
+        member = cols["member"]
+        g = self._group_settings(rows, per_person=True)
+        member[rows] &= ~(u[rows, DROPOUT] < group.dropout_probability(capacity[:, rows, None], g))
+        for i, kinds in zip(rows, acting, strict=True):
+            for kind in kinds:
+                kind.on_session(self.cohorts[i], u[i, TRAINING])
+        g = self._group_settings(rows)
+        held = self.meeting_draws[rows] < group.meeting_probability(capacity[:, rows], g)
+        self.held[rows] = held
+        rows = rows[held]
+        if rows.size == 0:
+            return
+        g, level = self._group_settings(rows, per_person=True), capacity[:, rows, None]
+        attendance = group.attendance_probability(cols["engagement"][rows], level, g)
+        attended = member[rows] & (u[rows, MEETING] < attendance)
+        self.attended[rows] = attended
+        friends = group.befriended(attended, u[rows, MEETING], attendance, g)
+        for j, i in enumerate(rows):
+            self.cohorts[i].befriend(friends[j])
+        cols["meetings_attended"][rows] += attended
+        cols["stress"][rows] = group.relieve_stress(cols["stress"][rows], attended, g)
+        learnt = rules.learn(
+            {k: cols[k][rows] for k in LEARNT},
+            group.skill_transfer(level, g) * attended,
+            group.meeting_gains(g),
+        )
+        for k, v in learnt.items():
+            cols[k][rows] = v
 
     def stage_exposure(self) -> None:
         cols, active = self.cols, self.active
@@ -177,17 +207,14 @@ class Ensemble:
             relapsed.shape
         )
         idle, stress_target = cols["idle"], cols["stress_baseline"]
-        if active.any():
-            if self.shared_group:
-                cuts = np.array(self._group_effects()).T
-            else:
-                cuts = np.array([c.group_effects() for c in self.cohorts])
+        if active.any():  # the group's partners, by its external relations
+            g = self._group_settings(slice(None), per_person=True)
+            level = self.capacity[:, :, None]
             member = cols["member"].astype(np.float64)
             on = active[:, None]
-            idle = np.where(on, idle * (1.0 - member * cuts[:, :1]), idle)
-            stress_target = np.where(
-                on, stress_target * (1.0 - member * cuts[:, 1:]), stress_target
-            )
+            idle_cut, stress_cut = group.idle_reduction(level, g), group.stress_reduction(level, g)
+            idle = np.where(on, idle * (1.0 - member * idle_cut), idle)
+            stress_target = np.where(on, stress_target * (1.0 - member * stress_cut), stress_target)
         self.today = {"contacts": contacts, "idle": idle, "stress_target": stress_target}
 
     def stage_rules(self) -> None:
@@ -217,83 +244,35 @@ class Ensemble:
                 c.leave(day)
 
     def stage_erosion(self) -> None:
-        if self.shared_group:
-            self._end_of_day(self.day)
-        else:
-            for i, c in enumerate(self.cohorts):
-                c.end_of_day(self.day)  # rebinds the group's capacity: copy it back, view again
-                self.capacity[:, i] = c.group.capacity
-                c.group.capacity = self.capacity[:, i]
+        """Capacity erodes (slower under mentoring); a group below the threshold stops."""
+        day, capacity = self.day, self.capacity
+        rows = np.flatnonzero([c.group.active for c in self.cohorts])
+        if rows.size == 0:
+            return
+        protection = np.array(
+            [
+                min(1.0, sum((k.erosion_protection() for k in kinds), 0.0))
+                for kinds in self._acting(rows)
+            ]
+        )
+        g = self._group_settings(rows)
+        capacity[:, rows] = group.erode(capacity[:, rows], g, protection)
+        stopped = rows[group.mean_capacity(capacity[:, rows]) < g.stop_threshold]
+        for i in stopped:
+            self.cohorts[i].group.active = False
+            self.cohorts[i].group.stopped_day = day
 
     def stage_record(self) -> None:
         self._collect()
 
-    # -- the group, every replicate at once (rows share group settings and interventions) ------
-    def _acting(self, day: int) -> list[int]:
-        return [j for j, k in enumerate(self.cohorts[0].interventions) if k.acts_on(day - 1)]
+    def _acting(self, rows: np.ndarray) -> list[list[InterventionKind]]:
+        """Each row's interventions that act today (their timing counts from day 0)."""
+        return [[k for k in self.cohorts[i].interventions if k.acts_on(self.day - 1)] for i in rows]
 
-    def _group_day(self, day: int) -> None:
-        """Cohort.group_day for every replicate, vectorised over replicates; hooks per row."""
-        self.attended[:] = False
-        self.held[:] = False
-        rows = np.flatnonzero([c.group.active for c in self.cohorts])
-        if rows.size == 0:
-            return
-        g, cols, u, capacity = (
-            self.cohorts[0].group.settings,
-            self.cols,
-            self.uniforms,
-            self.capacity,
-        )
-        acting = self._acting(day)
-        for j in acting:
-            for i in rows:
-                self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
-        member = cols["member"]
-        dropout = group.dropout_probability(capacity[:, rows, None], g)
-        member[rows] &= ~(u[rows, DROPOUT] < dropout)
-        for j in acting:
-            for i in rows:
-                self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, TRAINING])
-        held = self.meeting_draws[rows] < group.meeting_probability(capacity[:, rows], g)
-        self.held[rows] = held
-        rows = rows[held]
-        if rows.size == 0:
-            return
-        level = capacity[:, rows, None]
-        attendance = group.attendance_probability(cols["engagement"][rows], level, g)
-        attended = member[rows] & (u[rows, MEETING] < attendance)
-        self.attended[rows] = attended
-        friends = group.befriended(attended, u[rows, MEETING], attendance, g)
-        for j, i in enumerate(rows):
-            self.cohorts[i].befriend(friends[j])
-        cols["meetings_attended"][rows] += attended
-        cols["stress"][rows] = group.relieve_stress(cols["stress"][rows], attended, g)
-        learnt = rules.learn(
-            {k: cols[k][rows] for k in LEARNT},
-            group.skill_transfer(level, g) * attended,
-            group.meeting_gains(g),
-        )
-        for k, v in learnt.items():
-            cols[k][rows] = v
-
-    def _group_effects(self) -> tuple[np.ndarray, np.ndarray]:
-        g, level = self.cohorts[0].group.settings, self.capacity[:, :, None]
-        return group.idle_reduction(level, g)[:, 0], group.stress_reduction(level, g)[:, 0]
-
-    def _end_of_day(self, day: int) -> None:
-        """PeerGroup.end_of_day for every replicate: erosion, and stopping below threshold."""
-        rows = np.flatnonzero([c.group.active for c in self.cohorts])
-        if rows.size == 0:
-            return
-        kinds = self.cohorts[0].interventions
-        protection = min(1.0, sum(kinds[j].erosion_protection() for j in self._acting(day)))
-        g = self.cohorts[0].group.settings
-        self.capacity[:, rows] = group.erode(self.capacity[:, rows], g, protection)
-        stopped = rows[group.mean_capacity(self.capacity[:, rows]) < g.stop_threshold]
-        for i in stopped:
-            self.cohorts[i].group.active = False
-            self.cohorts[i].group.stopped_day = day
+    def _group_settings(self, rows: Any, per_person: bool = False) -> np.recarray:
+        """Rows' group settings; per person, shaped [row, 1] to broadcast over people."""
+        g = self.group_coefficients[rows]
+        return cast(np.recarray, g[:, None] if per_person else g)
 
     def _collect(self) -> None:
         """The day's row of every replicate's daily table, counted from the arrays."""
