@@ -14,13 +14,14 @@ act row by row on the row's `Cohort`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from kds_sim.model import group, rules, streams
+from kds_sim.model import compiled_stages, group, network, rules, streams
 from kds_sim.model.cohort import (
     DROPOUT,
     EVENTS,
@@ -31,13 +32,12 @@ from kds_sim.model.cohort import (
     Cohort,
     person_columns,
 )
-from kds_sim.model.interventions import InterventionKind
+from kds_sim.model.compiled_stages import COUNTS, TALLIES
 from kds_sim.model.parameters import DOMAINS
 from kds_sim.model.people import COLUMNS, People
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, RELAPSED
+from kds_sim.model.rules import ABSENT, RELAPSED
 from kds_sim.model.scenario import Scenario
 
-COUNTS = ("abstinent", "lapsed", "relapsed", "ever_relapsed", "new_lapses", "new_relapses")
 DAILY = (
     "day",
     *COUNTS,
@@ -57,17 +57,7 @@ DAILY = (
 )
 """Columns of the daily table, in KDSModel's DataCollector order."""
 
-INTEGER_DAILY = (
-    "day",
-    *COUNTS,
-    "reentries",
-    "exposures",
-    "members",
-    "attendance",
-    "present",
-    "exits",
-    "remissions",
-)
+INTEGER_DAILY = ("day", *TALLIES)
 BOOL_DAILY = ("meeting_held", "group_active")
 """Daily columns held as int64 and bool; the others are float64."""
 
@@ -134,7 +124,13 @@ class Ensemble:
         self.held = np.zeros(r, dtype=bool)
         self.active = np.zeros(r, dtype=bool)
         self.today: dict[str, np.ndarray] = {}
+        self.counts = np.zeros((r, len(TALLIES)), dtype=np.int64)
         self.group_coefficients = group.coefficients([c.settings.group for c in self.cohorts])
+        self._settings: dict[tuple[bytes, bool], SimpleNamespace] = {}
+        plans: dict[int, list[int]] = {}
+        for i, c in enumerate(self.cohorts):  # rows of one Scenario object share a plan
+            plans.setdefault(id(c.settings), []).append(i)
+        self.plans = [(rows[0], np.array(rows)) for rows in plans.values()]
         # capacity as [domain, replicate]; each group's capacity is a column view of it
         self.capacity = np.stack([c.group.capacity for c in self.cohorts], axis=1)
         for i, c in enumerate(self.cohorts):
@@ -168,15 +164,15 @@ class Ensemble:
         self.meeting_draws[:] = streams.group_uniforms(self.keys, day)
         rows = np.flatnonzero(active)
         acting = self._acting(rows)
-        for i, kinds in zip(rows, acting, strict=True):
-            for kind in kinds:
-                kind.on_day_start(self.cohorts[i])
+        for i, which in acting:
+            for j in which:
+                self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
         member = cols["member"]
         g = self._group_settings(rows, per_person=True)
         member[rows] &= ~(u[rows, DROPOUT] < group.dropout_probability(capacity[:, rows, None], g))
-        for i, kinds in zip(rows, acting, strict=True):
-            for kind in kinds:
-                kind.on_session(self.cohorts[i], u[i, TRAINING])
+        for i, which in acting:
+            for j in which:
+                self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, TRAINING])
         g = self._group_settings(rows)
         held = self.meeting_draws[rows] < group.meeting_probability(capacity[:, rows], g)
         self.held[rows] = held
@@ -203,9 +199,7 @@ class Ensemble:
     def stage_exposure(self) -> None:
         cols, active = self.cols, self.active
         relapsed = cols["status"] == RELAPSED
-        contacts = cols["using_ties"] + (self.peers @ relapsed.ravel().astype(np.float64)).reshape(
-            relapsed.shape
-        )
+        contacts = cols["using_ties"] + network.relapsed_peers(self.peers, relapsed)
         idle, stress_target = cols["idle"], cols["stress_baseline"]
         if active.any():  # the group's partners, by its external relations
             g = self._group_settings(slice(None), per_person=True)
@@ -231,14 +225,20 @@ class Ensemble:
         )
 
     def stage_bookkeeping(self) -> None:
-        day, cols = self.day, self.cols
-        lapse, relapse = self.events["lapse"], self.events["relapse"]
-        cols["first_lapse_day"][lapse & (cols["first_lapse_day"] < 0)] = day
-        cols["first_relapse_day"][relapse & (cols["first_relapse_day"] < 0)] = day
-        cols["lapses"] += lapse
-        cols["relapses"] += relapse
-        cols["remissions"] += self.events["remission"]
-        self.lost += self.events["using_tie_lost"]  # network.drop_using_ties, every row at once
+        day, cols, e = self.day, self.cols, self.events
+        compiled_stages.keep_books(
+            day,
+            e["lapse"],
+            e["relapse"],
+            e["remission"],
+            e["using_tie_lost"],  # network.drop_using_ties, every row at once
+            cols["first_lapse_day"],
+            cols["first_relapse_day"],
+            cols["lapses"],
+            cols["relapses"],
+            cols["remissions"],
+            self.lost,
+        )
         for c in self.cohorts:
             if c.exits:
                 c.leave(day)
@@ -249,12 +249,11 @@ class Ensemble:
         rows = np.flatnonzero([c.group.active for c in self.cohorts])
         if rows.size == 0:
             return
-        protection = np.array(
-            [
-                min(1.0, sum((k.erosion_protection() for k in kinds), 0.0))
-                for kinds in self._acting(rows)
-            ]
-        )
+        protection = np.zeros(self.replicates)
+        for i, which in self._acting(rows):
+            kinds = self.cohorts[i].interventions
+            protection[i] = min(1.0, sum((kinds[j].erosion_protection() for j in which), 0.0))
+        protection = protection[rows]
         g = self._group_settings(rows)
         capacity[:, rows] = group.erode(capacity[:, rows], g, protection)
         stopped = rows[group.mean_capacity(capacity[:, rows]) < g.stop_threshold]
@@ -265,14 +264,32 @@ class Ensemble:
     def stage_record(self) -> None:
         self._collect()
 
-    def _acting(self, rows: np.ndarray) -> list[list[InterventionKind]]:
-        """Each row's interventions that act today (their timing counts from day 0)."""
-        return [[k for k in self.cohorts[i].interventions if k.acts_on(self.day - 1)] for i in rows]
+    def _acting(self, rows: np.ndarray) -> list[tuple[int, list[int]]]:
+        """The rows (of `rows`) with interventions acting today, each with the positions of
+        those interventions in its plan (timing counts from day 0). Rows made from one
+        Scenario object share a plan, so its timing is read once for all of them; the hooks
+        still act on each row's own objects."""
+        day, wanted = self.day - 1, np.zeros(self.replicates, dtype=bool)
+        wanted[rows] = True
+        out: list[tuple[int, list[int]]] = []
+        for first, members in self.plans:
+            which = [j for j, k in enumerate(self.cohorts[first].interventions) if k.acts_on(day)]
+            if which:
+                out += [(i, which) for i in members[wanted[members]].tolist()]
+        return out
 
-    def _group_settings(self, rows: Any, per_person: bool = False) -> np.recarray:
-        """Rows' group settings; per person, shaped [row, 1] to broadcast over people."""
-        g = self.group_coefficients[rows]
-        return cast(np.recarray, g[:, None] if per_person else g)
+    def _group_settings(self, rows: Any, per_person: bool = False) -> Any:
+        """Rows' group settings (`group.coefficients`) as arrays by name, [row] or, per person,
+        [row, 1] to broadcast over people. Remembered: the rows change only when a group stops."""
+        key = (np.arange(self.replicates)[rows].tobytes(), per_person)
+        found = self._settings.get(key)
+        if found is None:
+            g = self.group_coefficients[rows]
+            found = SimpleNamespace(
+                **{k: g[k][:, None] if per_person else g[k] for k in group.COEFFICIENTS}
+            )
+            self._settings[key] = found
+        return found
 
     def _collect(self) -> None:
         """The day's row of every replicate's daily table, counted from the arrays."""
@@ -282,29 +299,29 @@ class Ensemble:
                 out[k] = np.concatenate([v, np.zeros_like(v)], axis=1)
                 if k.startswith("capacity_"):
                     out[k][~self.enabled] = np.nan
-        status = cols["status"]
         out["day"][:, d] = d
-        for name, value in (
-            ("abstinent", status == ABSTINENT),
-            ("lapsed", status == LAPSED),
-            ("relapsed", status == RELAPSED),
-            ("ever_relapsed", cols["first_relapse_day"] >= 0),
-            ("new_lapses", e["lapse"]),
-            ("new_relapses", e["relapse"]),
-            ("reentries", e["reentry"]),
-            ("exposures", e["exposed"]),
-            ("members", cols["member"]),
-            ("attendance", self.attended),
-        ):
-            out[name][:, d] = np.count_nonzero(value, axis=1)
-        present = status != ABSENT
-        out["present"][:, d] = np.count_nonzero(present, axis=1)
-        out["exits"][:, d] = np.count_nonzero(cols["exit_day"] == d, axis=1)
-        out["remissions"][:, d] = np.count_nonzero(e["remission"], axis=1)
-        if present.all():
+        counts = self.counts
+        compiled_stages.tally_day(
+            d,
+            cols["status"],
+            cols["first_relapse_day"],
+            cols["member"],
+            cols["exit_day"],
+            e["lapse"],
+            e["relapse"],
+            e["reentry"],
+            e["exposed"],
+            e["remission"],
+            self.attended,
+            counts,
+        )
+        for j, name in enumerate(TALLIES):
+            out[name][:, d] = counts[:, j]
+        if (counts[:, TALLIES.index("present")] == self.size).all():
             out["mean_coping"][:, d] = cols["coping"].mean(axis=1)
             out["mean_self_efficacy"][:, d] = cols["self_efficacy"].mean(axis=1)
         else:  # as KDSModel computes them: over the people present, row by row
+            present = cols["status"] != ABSENT
             for i in range(self.replicates):
                 here = present[i]
                 out["mean_coping"][i, d] = cols["coping"][i, here].mean()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,8 @@ from kds_sim.model.rules import SkillGains
 D = {name: i for i, name in enumerate(DOMAINS)}
 COEFFICIENTS = tuple(name for name, f in Group.model_fields.items() if f.annotation is float)
 """The group's numeric settings: the fields of a row's record in `coefficients`."""
-Settings = Group | np.recarray
-"""One group's settings, or one record per row (fields broadcast like capacity's levels)."""
+Settings = Group | np.recarray | SimpleNamespace
+"""One group's settings, or one value per row by name (broadcast like capacity's levels)."""
 
 MECHANISMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
