@@ -28,16 +28,8 @@ are kept as names so the others keep their numbers."""
 GROUP_DRAWS = (Draw.MEETING, Draw.TRAINING, Draw.DROPOUT)
 """The group stage's per-person draws of a day (rows of `Ensemble.uniforms`)."""
 MEETING, TRAINING, DROPOUT = range(3)
-EVENTS = (
-    "exposed",
-    "coped",
-    "lapse",
-    "relapse",
-    "reentry",
-    "remission",
-    "recovered",
-    "using_tie_lost",
-)
+EVENTS = rules.EVENTS
+"""The day's events (declared with the rules, which return them)."""
 
 
 def stream(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
