@@ -164,15 +164,17 @@ class Ensemble:
         self.meeting_draws[:] = streams.group_uniforms(self.keys, day)
         rows = np.flatnonzero(active)
         acting = self._acting(rows)
-        for i, which in acting:
-            for j in which:
-                self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
+        for members, which in acting:
+            for i in members:
+                for j in which:
+                    self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
         member = cols["member"]
         g = self._group_settings(rows, per_person=True)
         member[rows] &= ~(u[rows, DROPOUT] < group.dropout_probability(capacity[:, rows, None], g))
-        for i, which in acting:
-            for j in which:
-                self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, TRAINING])
+        for members, which in acting:
+            for i in members:
+                for j in which:
+                    self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, TRAINING])
         g = self._group_settings(rows)
         held = self.meeting_draws[rows] < group.meeting_probability(capacity[:, rows], g)
         self.held[rows] = held
@@ -250,9 +252,9 @@ class Ensemble:
         if rows.size == 0:
             return
         protection = np.zeros(self.replicates)
-        for i, which in self._acting(rows):
-            kinds = self.cohorts[i].interventions
-            protection[i] = min(1.0, sum((kinds[j].erosion_protection() for j in which), 0.0))
+        for members, which in self._acting(rows):  # the plan's share: its first row's kinds
+            kinds = self.cohorts[members[0]].interventions
+            protection[members] = min(1.0, sum((kinds[j].erosion_protection() for j in which), 0.0))
         protection = protection[rows]
         g = self._group_settings(rows)
         capacity[:, rows] = group.erode(capacity[:, rows], g, protection)
@@ -264,18 +266,19 @@ class Ensemble:
     def stage_record(self) -> None:
         self._collect()
 
-    def _acting(self, rows: np.ndarray) -> list[tuple[int, list[int]]]:
-        """The rows (of `rows`) with interventions acting today, each with the positions of
-        those interventions in its plan (timing counts from day 0). Rows made from one
-        Scenario object share a plan, so its timing is read once for all of them; the hooks
-        still act on each row's own objects."""
+    def _acting(self, rows: np.ndarray) -> list[tuple[list[int], list[int]]]:
+        """Interventions acting today (timing counts from day 0), by plan: the plan's rows
+        among `rows`, and the positions in the plan of the interventions that act. Rows made
+        from one Scenario object share a plan, so its timing is read once for all of them
+        (and its erosion protection); the hooks act on each row's own objects."""
         day, wanted = self.day - 1, np.zeros(self.replicates, dtype=bool)
         wanted[rows] = True
-        out: list[tuple[int, list[int]]] = []
+        out = []
         for first, members in self.plans:
             which = [j for j, k in enumerate(self.cohorts[first].interventions) if k.acts_on(day)]
-            if which:
-                out += [(i, which) for i in members[wanted[members]].tolist()]
+            chosen = members[wanted[members]].tolist()
+            if which and chosen:
+                out.append((chosen, which))
         return out
 
     def _group_settings(self, rows: Any, per_person: bool = False) -> Any:
