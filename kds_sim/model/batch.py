@@ -6,19 +6,22 @@ every [replicate, person], each drawing its own counter-based uniforms, kds_sim.
 one block-diagonal sparse mat-vec for relapsed peers, and column counts for the daily table. A
 replicate's numbers depend on (root seed, replicate index) alone, so its tables are identical
 in any batch. Rows may carry different scenarios (parameter draws): the rules read one record
-of behaviour coefficients per row (`rules.coefficients`); rows that differ in group settings
-run the group stage row by row (`Cohort.group_day`), others all at once (`_group_day`).
+of behaviour coefficients per row (`rules.coefficients`), the group stage one record of group
+settings per row (`group.coefficients`), so one stage serves every batch; interventions' hooks
+act row by row on the row's `Cohort`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from kds_sim.model import group, rules, streams
+from kds_sim.model import compiled_stages, group, network, rules, streams
 from kds_sim.model.cohort import (
     DROPOUT,
     EVENTS,
@@ -29,12 +32,12 @@ from kds_sim.model.cohort import (
     Cohort,
     person_columns,
 )
+from kds_sim.model.compiled_stages import COUNTS, TALLIES
 from kds_sim.model.parameters import DOMAINS
 from kds_sim.model.people import COLUMNS, People
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, RELAPSED
+from kds_sim.model.rules import ABSENT, RELAPSED
 from kds_sim.model.scenario import Scenario
 
-COUNTS = ("abstinent", "lapsed", "relapsed", "ever_relapsed", "new_lapses", "new_relapses")
 DAILY = (
     "day",
     *COUNTS,
@@ -54,17 +57,7 @@ DAILY = (
 )
 """Columns of the daily table, in KDSModel's DataCollector order."""
 
-INTEGER_DAILY = (
-    "day",
-    *COUNTS,
-    "reentries",
-    "exposures",
-    "members",
-    "attendance",
-    "present",
-    "exits",
-    "remissions",
-)
+INTEGER_DAILY = ("day", *TALLIES)
 BOOL_DAILY = ("meeting_held", "group_active")
 """Daily columns held as int64 and bool; the others are float64."""
 
@@ -131,13 +124,13 @@ class Ensemble:
         self.held = np.zeros(r, dtype=bool)
         self.active = np.zeros(r, dtype=bool)
         self.today: dict[str, np.ndarray] = {}
-        first = self.cohorts[0].settings
-        self.shared_group = all(
-            c.settings.group == first.group
-            and c.settings.interventions == first.interventions
-            and c.settings.intervention_effects == first.intervention_effects
-            for c in self.cohorts
-        )
+        self.counts = np.zeros((r, len(TALLIES)), dtype=np.int64)
+        self.group_coefficients = group.coefficients([c.settings.group for c in self.cohorts])
+        self._settings: dict[tuple[bytes, bool], SimpleNamespace] = {}
+        plans: dict[int, list[int]] = {}
+        for i, c in enumerate(self.cohorts):  # rows of one Scenario object share a plan
+            plans.setdefault(id(c.settings), []).append(i)
+        self.plans = [(rows[0], np.array(rows)) for rows in plans.values()]
         # capacity as [domain, replicate]; each group's capacity is a column view of it
         self.capacity = np.stack([c.group.capacity for c in self.cohorts], axis=1)
         for i, c in enumerate(self.cohorts):
@@ -158,109 +151,37 @@ class Ensemble:
             c.admit(self.day)
 
     def stage_group(self) -> None:
-        day, u = self.day, self.uniforms
-        self.active = active = np.array([c.group.active for c in self.cohorts])
-        if active.any():  # only a meeting group draws: its draws have their own addresses
-            u[active] = streams.person_uniforms(self.keys[active], self.size, day, GROUP_DRAWS)
-            self.meeting_draws[:] = streams.group_uniforms(self.keys, day)
-        if self.shared_group:
-            self._group_day(day)
-        else:
-            for i, c in enumerate(self.cohorts):
-                c.group_day(day, u[i], float(self.meeting_draws[i]))
-                self.held[i] = c.meeting_held
-
-    def stage_exposure(self) -> None:
-        cols, active = self.cols, self.active
-        relapsed = cols["status"] == RELAPSED
-        contacts = cols["using_ties"] + (self.peers @ relapsed.ravel().astype(np.float64)).reshape(
-            relapsed.shape
-        )
-        idle, stress_target = cols["idle"], cols["stress_baseline"]
-        if active.any():
-            if self.shared_group:
-                cuts = np.array(self._group_effects()).T
-            else:
-                cuts = np.array([c.group_effects() for c in self.cohorts])
-            member = cols["member"].astype(np.float64)
-            on = active[:, None]
-            idle = np.where(on, idle * (1.0 - member * cuts[:, :1]), idle)
-            stress_target = np.where(
-                on, stress_target * (1.0 - member * cuts[:, 1:]), stress_target
-            )
-        self.today = {"contacts": contacts, "idle": idle, "stress_target": stress_target}
-
-    def stage_rules(self) -> None:
-        t = self.today
-        rules.advance_people(
-            self.cols,
-            t["contacts"],
-            t["idle"],
-            t["stress_target"],
-            self.keys,
-            self.day,
-            self.coefficients,
-            self.events,
-        )
-
-    def stage_bookkeeping(self) -> None:
-        day, cols = self.day, self.cols
-        lapse, relapse = self.events["lapse"], self.events["relapse"]
-        cols["first_lapse_day"][lapse & (cols["first_lapse_day"] < 0)] = day
-        cols["first_relapse_day"][relapse & (cols["first_relapse_day"] < 0)] = day
-        cols["lapses"] += lapse
-        cols["relapses"] += relapse
-        cols["remissions"] += self.events["remission"]
-        self.lost += self.events["using_tie_lost"]  # network.drop_using_ties, every row at once
-        for c in self.cohorts:
-            if c.exits:
-                c.leave(day)
-
-    def stage_erosion(self) -> None:
-        if self.shared_group:
-            self._end_of_day(self.day)
-        else:
-            for i, c in enumerate(self.cohorts):
-                c.end_of_day(self.day)  # rebinds the group's capacity: copy it back, view again
-                self.capacity[:, i] = c.group.capacity
-                c.group.capacity = self.capacity[:, i]
-
-    def stage_record(self) -> None:
-        self._collect()
-
-    # -- the group, every replicate at once (rows share group settings and interventions) ------
-    def _acting(self, day: int) -> list[int]:
-        return [j for j, k in enumerate(self.cohorts[0].interventions) if k.acts_on(day - 1)]
-
-    def _group_day(self, day: int) -> None:
-        """Cohort.group_day for every replicate, vectorised over replicates; hooks per row."""
+        """Recruitment, dropout, sessions, a meeting and attendance, for every row with an
+        active group at once; interventions' hooks row by row."""
+        day, u, cols, capacity = self.day, self.uniforms, self.cols, self.capacity
         self.attended[:] = False
         self.held[:] = False
-        rows = np.flatnonzero([c.group.active for c in self.cohorts])
-        if rows.size == 0:
+        self.active = active = np.array([c.group.active for c in self.cohorts])
+        if not active.any():
             return
-        g, cols, u, capacity = (
-            self.cohorts[0].group.settings,
-            self.cols,
-            self.uniforms,
-            self.capacity,
-        )
-        acting = self._acting(day)
-        for j in acting:
-            for i in rows:
-                self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
+        # only a meeting group draws: its draws have their own addresses
+        u[active] = streams.person_uniforms(self.keys[active], self.size, day, GROUP_DRAWS)
+        self.meeting_draws[:] = streams.group_uniforms(self.keys, day)
+        rows = np.flatnonzero(active)
+        acting = self._acting(rows)
+        for members, which in acting:
+            for i in members:
+                for j in which:
+                    self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
         member = cols["member"]
-        dropout = group.dropout_probability(capacity[:, rows, None], g)
-        member[rows] &= ~(u[rows, DROPOUT] < dropout)
-        for j in acting:
-            for i in rows:
-                self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, TRAINING])
+        g = self._group_settings(rows, per_person=True)
+        member[rows] &= ~(u[rows, DROPOUT] < group.dropout_probability(capacity[:, rows, None], g))
+        for members, which in acting:
+            for i in members:
+                for j in which:
+                    self.cohorts[i].interventions[j].on_session(self.cohorts[i], u[i, TRAINING])
+        g = self._group_settings(rows)
         held = self.meeting_draws[rows] < group.meeting_probability(capacity[:, rows], g)
         self.held[rows] = held
         rows = rows[held]
         if rows.size == 0:
             return
-        level = capacity[:, rows, None]
+        g, level = self._group_settings(rows, per_person=True), capacity[:, rows, None]
         attendance = group.attendance_probability(cols["engagement"][rows], level, g)
         attended = member[rows] & (u[rows, MEETING] < attendance)
         self.attended[rows] = attended
@@ -277,23 +198,101 @@ class Ensemble:
         for k, v in learnt.items():
             cols[k][rows] = v
 
-    def _group_effects(self) -> tuple[np.ndarray, np.ndarray]:
-        g, level = self.cohorts[0].group.settings, self.capacity[:, :, None]
-        return group.idle_reduction(level, g)[:, 0], group.stress_reduction(level, g)[:, 0]
+    def stage_exposure(self) -> None:
+        cols, active = self.cols, self.active
+        relapsed = cols["status"] == RELAPSED
+        contacts = cols["using_ties"] + network.relapsed_peers(self.peers, relapsed)
+        idle, stress_target = cols["idle"], cols["stress_baseline"]
+        if active.any():  # the group's partners, by its external relations
+            g = self._group_settings(slice(None), per_person=True)
+            level = self.capacity[:, :, None]
+            member = cols["member"].astype(np.float64)
+            on = active[:, None]
+            idle_cut, stress_cut = group.idle_reduction(level, g), group.stress_reduction(level, g)
+            idle = np.where(on, idle * (1.0 - member * idle_cut), idle)
+            stress_target = np.where(on, stress_target * (1.0 - member * stress_cut), stress_target)
+        self.today = {"contacts": contacts, "idle": idle, "stress_target": stress_target}
 
-    def _end_of_day(self, day: int) -> None:
-        """PeerGroup.end_of_day for every replicate: erosion, and stopping below threshold."""
+    def stage_rules(self) -> None:
+        t = self.today
+        rules.advance_people(
+            self.cols,
+            t["contacts"],
+            t["idle"],
+            t["stress_target"],
+            self.keys,
+            self.day,
+            self.coefficients,
+            self.events,
+        )
+
+    def stage_bookkeeping(self) -> None:
+        day, cols, e = self.day, self.cols, self.events
+        compiled_stages.keep_books(
+            day,
+            e["lapse"],
+            e["relapse"],
+            e["remission"],
+            e["using_tie_lost"],  # network.drop_using_ties, every row at once
+            cols["first_lapse_day"],
+            cols["first_relapse_day"],
+            cols["lapses"],
+            cols["relapses"],
+            cols["remissions"],
+            self.lost,
+        )
+        for c in self.cohorts:
+            if c.exits:
+                c.leave(day)
+
+    def stage_erosion(self) -> None:
+        """Capacity erodes (slower under mentoring); a group below the threshold stops."""
+        day, capacity = self.day, self.capacity
         rows = np.flatnonzero([c.group.active for c in self.cohorts])
         if rows.size == 0:
             return
-        kinds = self.cohorts[0].interventions
-        protection = min(1.0, sum(kinds[j].erosion_protection() for j in self._acting(day)))
-        g = self.cohorts[0].group.settings
-        self.capacity[:, rows] = group.erode(self.capacity[:, rows], g, protection)
-        stopped = rows[group.mean_capacity(self.capacity[:, rows]) < g.stop_threshold]
+        protection = np.zeros(self.replicates)
+        for members, which in self._acting(rows):  # the plan's share: its first row's kinds
+            kinds = self.cohorts[members[0]].interventions
+            protection[members] = min(1.0, sum((kinds[j].erosion_protection() for j in which), 0.0))
+        protection = protection[rows]
+        g = self._group_settings(rows)
+        capacity[:, rows] = group.erode(capacity[:, rows], g, protection)
+        stopped = rows[group.mean_capacity(capacity[:, rows]) < g.stop_threshold]
         for i in stopped:
             self.cohorts[i].group.active = False
             self.cohorts[i].group.stopped_day = day
+
+    def stage_record(self) -> None:
+        self._collect()
+
+    def _acting(self, rows: np.ndarray) -> list[tuple[list[int], list[int]]]:
+        """Interventions acting today (timing counts from day 0), by plan: the plan's rows
+        among `rows`, and the positions in the plan of the interventions that act. Rows made
+        from one Scenario object share a plan, so its timing is read once for all of them
+        (and its erosion protection); the hooks act on each row's own objects."""
+        day, wanted = self.day - 1, np.zeros(self.replicates, dtype=bool)
+        wanted[rows] = True
+        out = []
+        for first, members in self.plans:
+            which = [j for j, k in enumerate(self.cohorts[first].interventions) if k.acts_on(day)]
+            chosen = members[wanted[members]].tolist()
+            if which and chosen:
+                out.append((chosen, which))
+        return out
+
+    def _group_settings(self, rows: Any, per_person: bool = False) -> Any:
+        """Rows' group settings (`group.coefficients`) as arrays by name, [row] or, per person,
+        [row, 1] to broadcast over people. Remembered: the rows change only when a group stops."""
+        key = (np.arange(self.replicates)[rows].tobytes(), per_person)
+        found = self._settings.get(key)
+        if found is None:
+            g = self.group_coefficients[rows]
+            found = SimpleNamespace(
+                **{k: g[k][:, None] if per_person else g[k] for k in group.COEFFICIENTS}
+            )
+            self._settings[key] = found
+        return found
 
     def _collect(self) -> None:
         """The day's row of every replicate's daily table, counted from the arrays."""
@@ -303,29 +302,29 @@ class Ensemble:
                 out[k] = np.concatenate([v, np.zeros_like(v)], axis=1)
                 if k.startswith("capacity_"):
                     out[k][~self.enabled] = np.nan
-        status = cols["status"]
         out["day"][:, d] = d
-        for name, value in (
-            ("abstinent", status == ABSTINENT),
-            ("lapsed", status == LAPSED),
-            ("relapsed", status == RELAPSED),
-            ("ever_relapsed", cols["first_relapse_day"] >= 0),
-            ("new_lapses", e["lapse"]),
-            ("new_relapses", e["relapse"]),
-            ("reentries", e["reentry"]),
-            ("exposures", e["exposed"]),
-            ("members", cols["member"]),
-            ("attendance", self.attended),
-        ):
-            out[name][:, d] = np.count_nonzero(value, axis=1)
-        present = status != ABSENT
-        out["present"][:, d] = np.count_nonzero(present, axis=1)
-        out["exits"][:, d] = np.count_nonzero(cols["exit_day"] == d, axis=1)
-        out["remissions"][:, d] = np.count_nonzero(e["remission"], axis=1)
-        if present.all():
+        counts = self.counts
+        compiled_stages.tally_day(
+            d,
+            cols["status"],
+            cols["first_relapse_day"],
+            cols["member"],
+            cols["exit_day"],
+            e["lapse"],
+            e["relapse"],
+            e["reentry"],
+            e["exposed"],
+            e["remission"],
+            self.attended,
+            counts,
+        )
+        for j, name in enumerate(TALLIES):
+            out[name][:, d] = counts[:, j]
+        if (counts[:, TALLIES.index("present")] == self.size).all():
             out["mean_coping"][:, d] = cols["coping"].mean(axis=1)
             out["mean_self_efficacy"][:, d] = cols["self_efficacy"].mean(axis=1)
         else:  # as KDSModel computes them: over the people present, row by row
+            present = cols["status"] != ABSENT
             for i in range(self.replicates):
                 here = present[i]
                 out["mean_coping"][i, d] = cols["coping"][i, here].mean()

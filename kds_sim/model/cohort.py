@@ -1,8 +1,9 @@
 """One replicate's people, network and group: a row of a batch (kds_sim.model.ensemble).
 
 `Cohort` owns a row's setup (draws, network, group, first enrolment), the per-row parts of a
-day (arrivals, exits, the group's day when rows differ in group settings) and is the `model`
-that intervention hooks act on. Its People arrays are row views of the batch's columns.
+day (arrivals, exits) and is the `model` that intervention hooks act on (the group stage
+itself is the batch's, `batch.Ensemble.stage_group`). Its People arrays are row views of the
+batch's columns.
 """
 
 from __future__ import annotations
@@ -25,18 +26,10 @@ STREAMS = ("population", "network", "daily", "group", "mesa", "flow")
 from the counter-based generator keyed by "daily" (kds_sim.model.streams); "group" and "flow"
 are kept as names so the others keep their numbers."""
 GROUP_DRAWS = (Draw.MEETING, Draw.TRAINING, Draw.DROPOUT)
-"""The group stage's per-person draws of a day, rows of the `u` that `group_day` reads."""
+"""The group stage's per-person draws of a day (rows of `Ensemble.uniforms`)."""
 MEETING, TRAINING, DROPOUT = range(3)
-EVENTS = (
-    "exposed",
-    "coped",
-    "lapse",
-    "relapse",
-    "reentry",
-    "remission",
-    "recovered",
-    "using_tie_lost",
-)
+EVENTS = rules.EVENTS
+"""The day's events (declared with the rules, which return them)."""
 
 
 def stream(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
@@ -108,52 +101,6 @@ class Cohort:
             self.enrol(scenario.group.recruitment, int(round(scenario.group.coverage * initial)))
         self.events = {k: np.zeros(size, dtype=bool) for k in EVENTS}
         self.attended = np.zeros(size, dtype=bool)
-        self.meeting_held = False
-
-    # -- the group's part of a day -------------------------------------------------------------
-    def group_day(self, day: int, u: np.ndarray, meeting_draw: float) -> None:
-        """Recruitment, dropout, sessions, a meeting and attendance (step 1 of a day).
-
-        `u` holds the day's `GROUP_DRAWS`, one row each; `meeting_draw` the group's draw."""
-        p, g = self.people, self.group
-        self.attended[:] = False
-        self.meeting_held = False
-        if not g.active:
-            return
-        settings = g.settings
-        acting = [k for k in self.interventions if k.acts_on(day - 1)]
-        for kind in acting:
-            kind.on_day_start(self)
-        leaving = p.member & (u[DROPOUT] < group.dropout_probability(g.capacity, settings))
-        p.member[leaving] = False
-        for kind in acting:
-            kind.on_session(self, u[TRAINING])
-        self.meeting_held = bool(meeting_draw < group.meeting_probability(g.capacity, settings))
-        if self.meeting_held:
-            attendance = group.attendance_probability(p.engagement, g.capacity, settings)
-            self.attended[:] = p.member & (u[MEETING] < attendance)
-            p.meetings_attended += self.attended
-            self.befriend(group.befriended(self.attended, u[MEETING], attendance, settings))
-            p.stress[:] = group.relieve_stress(p.stress, self.attended, settings)
-            self.learn(
-                group.skill_transfer(g.capacity, settings) * self.attended,
-                group.meeting_gains(settings),
-            )
-
-    def group_effects(self) -> tuple[float, float]:
-        """Shares of members' idle time and baseline stress removed today (0 if no group)."""
-        if not self.group.active:
-            return 0.0, 0.0
-        c, s = self.group.capacity, self.group.settings
-        return group.idle_reduction(c, s), group.stress_reduction(c, s)
-
-    def end_of_day(self, day: int) -> None:
-        """Capacity erodes (slower under mentoring); the group may stop meeting."""
-        if self.group.active:
-            protection = sum(
-                k.erosion_protection() for k in self.interventions if k.acts_on(day - 1)
-            )
-            self.group.end_of_day(day, min(1.0, protection))
 
     # -- arrivals, exits and bookkeeping -----------------------------------------------------------
     def admit(self, day: int) -> None:

@@ -11,6 +11,8 @@ table in docs/parameters.md is generated from it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,10 @@ from kds_sim.model.parameters import DOMAINS, Group
 from kds_sim.model.rules import SkillGains
 
 D = {name: i for i, name in enumerate(DOMAINS)}
+COEFFICIENTS = tuple(name for name, f in Group.model_fields.items() if f.annotation is float)
+"""The group's numeric settings: the fields of a row's record in `coefficients`."""
+Settings = Group | np.recarray | SimpleNamespace
+"""One group's settings, or one value per row by name (broadcast like capacity's levels)."""
 
 MECHANISMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
@@ -81,7 +87,7 @@ def level(capacity: np.ndarray, domain: str) -> Any:
     return (capacity[D[domain]] - 1.0) / 3.0
 
 
-def meeting_probability(capacity: np.ndarray, g: Group) -> Any:
+def meeting_probability(capacity: np.ndarray, g: Settings) -> Any:
     """Chance that the group meets on a given day: planned, held and funded."""
     planned = (
         lerp(
@@ -96,12 +102,12 @@ def meeting_probability(capacity: np.ndarray, g: Group) -> Any:
     return np.minimum(1.0, planned * held * funded)
 
 
-def attendance_probability(engagement: np.ndarray, capacity: np.ndarray, g: Group) -> np.ndarray:
+def attendance_probability(engagement: np.ndarray, capacity: np.ndarray, g: Settings) -> np.ndarray:
     """Chance that a member attends a meeting that is held."""
     return engagement * lerp(g.attendance_min, g.attendance_max, level(capacity, "leadership"))
 
 
-def dropout_probability(capacity: np.ndarray, g: Group) -> Any:
+def dropout_probability(capacity: np.ndarray, g: Settings) -> Any:
     """Daily chance that a member leaves the group."""
     return (
         lerp(
@@ -113,19 +119,19 @@ def dropout_probability(capacity: np.ndarray, g: Group) -> Any:
     )
 
 
-def skill_transfer(capacity: np.ndarray, g: Group) -> Any:
+def skill_transfer(capacity: np.ndarray, g: Settings) -> Any:
     """Share of the full relapse-prevention effect one meeting passes on."""
     return lerp(g.transfer_floor, 1.0, level(capacity, "human_resources")) * lerp(
         g.quality_floor, 1.0, level(capacity, "activity_management")
     )
 
 
-def idle_reduction(capacity: np.ndarray, g: Group) -> Any:
+def idle_reduction(capacity: np.ndarray, g: Settings) -> Any:
     """Share of members' idle time filled through partners (jobs, skills training)."""
     return g.idle_reduction_max * level(capacity, "external_relations")
 
 
-def stress_reduction(capacity: np.ndarray, g: Group) -> Any:
+def stress_reduction(capacity: np.ndarray, g: Settings) -> Any:
     """Share of members' baseline stress relieved through partners (BNN, health services)."""
     return g.stress_reduction_max * level(capacity, "external_relations")
 
@@ -148,7 +154,7 @@ def mean_capacity(capacity: np.ndarray) -> Any:
     return total / len(DOMAINS)
 
 
-def erode(capacity: np.ndarray, g: Group, protection: float = 0.0) -> np.ndarray:
+def erode(capacity: np.ndarray, g: Settings, protection: Any = 0.0) -> np.ndarray:
     """One day of erosion towards the floor; `protection` (0-1) is the share mentoring prevents."""
     half_life = lerp(
         g.erosion_half_life_min, g.erosion_half_life_max, level(capacity, "sustainability")
@@ -158,7 +164,7 @@ def erode(capacity: np.ndarray, g: Group, protection: float = 0.0) -> np.ndarray
     return np.minimum(capacity, g.erosion_floor + above * keep)
 
 
-def befriended(attended: np.ndarray, u: np.ndarray, attendance: Any, g: Group) -> np.ndarray:
+def befriended(attended: np.ndarray, u: np.ndarray, attendance: Any, g: Settings) -> np.ndarray:
     """Who makes a new abstinent friend at the meeting they attended.
 
     Given u < attendance (they attended), u / attendance is uniform again, so the meeting's
@@ -168,14 +174,23 @@ def befriended(attended: np.ndarray, u: np.ndarray, attendance: Any, g: Group) -
     return attended & (within < g.befriend_per_meeting)
 
 
-def meeting_gains(g: Group) -> SkillGains:
+def meeting_gains(g: Settings) -> SkillGains:
     """What one meeting at full skill transfer teaches an attending member."""
     return SkillGains(g.coping_gain, g.self_efficacy_gain, g.expectancy_drop, g.help_seeking_gain)
 
 
-def relieve_stress(stress: np.ndarray, attended: np.ndarray, g: Group) -> np.ndarray:
+def relieve_stress(stress: np.ndarray, attended: np.ndarray, g: Settings) -> np.ndarray:
     """Attending any meeting relieves some stress, whatever the group's capacity."""
     return stress * (1.0 - g.stress_relief * attended)
+
+
+def coefficients(settings: Sequence[Group]) -> np.recarray:
+    """One record per row: its group's `COEFFICIENTS`, read by the stage functions as `g`."""
+    g = np.recarray(len(settings), dtype=[(name, np.float64) for name in COEFFICIENTS])
+    for i, s in enumerate(settings):
+        for name in COEFFICIENTS:
+            g[name][i] = getattr(s, name)
+    return g
 
 
 class PeerGroup:
@@ -192,15 +207,6 @@ class PeerGroup:
     @property
     def mean_capacity(self) -> float:
         return float(mean_capacity(self.capacity))
-
-    def end_of_day(self, day: int, protection: float) -> None:
-        """Capacity erodes; a group that falls below the threshold stops meeting for good."""
-        if not self.active:
-            return
-        self.capacity = erode(self.capacity, self.settings, protection)
-        if self.mean_capacity < self.settings.stop_threshold:
-            self.active = False
-            self.stopped_day = day
 
     def raise_capacity(self, gains: dict[str, float]) -> None:
         for domain, gain in gains.items():

@@ -57,7 +57,7 @@ class SocialNetwork:
 
     def relapsed_peers(self, relapsed: np.ndarray) -> np.ndarray:
         """How many of each person's peers are currently using (one sparse mat-vec)."""
-        return self.peers @ relapsed.astype(np.float64)
+        return relapsed_peers(self.peers, relapsed)
 
     def to_networkx(self) -> nx.Graph:
         """The whole graph with a `role` on every node (recovering nodes are 0..n-1)."""
@@ -81,6 +81,12 @@ class SocialNetwork:
             graph.add_edges_from(zip(owners.tolist(), ids.tolist(), strict=True))
             next_id += len(owners)
         return graph
+
+
+def relapsed_peers(peers: sparse.csr_matrix, relapsed: np.ndarray) -> np.ndarray:
+    """Relapsed peers of each person: `relapsed` is [person] or [row, person] (bool), `peers`
+    the adjacency over row * n + person (block-diagonal for a batch)."""
+    return (peers @ relapsed.ravel().astype(np.float64)).reshape(relapsed.shape)
 
 
 def watts_strogatz(n: int, k: int, p: float, rng: np.random.Generator) -> sparse.csr_matrix:
