@@ -53,6 +53,12 @@ def test_capacity_building_abstinence_risk_ratio_in_cochrane_range():
     assert cap.human_resources == 2.0 and cap.leadership == 3.32
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the committed fit was made on the random streams of 60536d9; the counter-based "
+    "streams (issue 19) move the refit (lapse_intercept -4.62 -> -4.87: the 12-month figure "
+    "alone identifies it poorly). Issue 21 refits; then this marker must go (strict).",
+)
 def test_rerunning_the_calibration_reproduces_the_committed_values():
     # The search is deterministic (same seeds, same start); tolerance 1e-6 relative.
     overlay = tomllib.loads((ROOT / "scenarios/calibrated/indonesia_2015.toml").read_text())

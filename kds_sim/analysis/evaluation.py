@@ -378,8 +378,12 @@ def evaluate(
     progress: bool = True,
     points: Sequence[int] | None = None,
     label: str = "runs",
+    points_per_task: int | None = None,
 ) -> Evaluation:
     """Run every point of `plan` (or `points`) not yet in `store`; commit each finished task.
+
+    `points_per_task` (an experiment's `batch`) fixes how many parameter sets go to one task;
+    by default as many as fill one engine batch, fewer when workers would otherwise idle.
 
     The store, when given, must be created (and locked) by the caller; its rows are the
     result, so a resumed evaluation returns exactly what an uninterrupted one would.
@@ -393,6 +397,8 @@ def evaluate(
     per_task = max(1, ROWS_PER_TASK // plan.runs_per_point)
     if backend.parallelism > 1:  # keep every worker busy to the end
         per_task = max(1, min(per_task, len(todo) // (4 * backend.parallelism)))
+    if points_per_task is not None:
+        per_task = points_per_task
     total = len(wanted) * plan.runs_per_point
     bar = tqdm(
         total=total,

@@ -155,7 +155,9 @@ def sweep(
         else:
             store.create({**_meta(exp, points, cols), "inputs": inputs}, points, cols)
         started = time.perf_counter()
-        done = evaluation.evaluate(plan, backend, store, progress, label=exp.name)
+        done = evaluation.evaluate(
+            plan, backend, store, progress, label=exp.name, points_per_task=exp.batch
+        )
         elapsed = time.perf_counter() - started
         result = SweepResult(folder, exp, store.points(), done.results)
         result.export()

@@ -73,7 +73,11 @@ class Experiment(_Strict):
     replicates: int = Field(ge=1)
     seed: int = 20191201
     outcomes: list[str] = Field(min_length=1)
-    batch: int = Field(4, ge=1, description="design points per task")
+    batch: int | None = Field(
+        None,
+        ge=1,
+        description="design points per task; default: enough to fill one engine batch",
+    )
     set: dict[str, Any] = Field(default_factory=dict)
     design: Design = Field(default_factory=Design)
     factors: dict[str, Factor] = Field(min_length=1)
