@@ -235,6 +235,12 @@ def stop_pool(pool: Any) -> None:
         process.join(timeout=2)
         if process.is_alive():
             process.kill()
+    # A worker ended while sending a result leaves the pool's manager thread waiting for the
+    # rest of that message, and interpreter exit joins that thread: a hang after Ctrl-C. Our
+    # copy of the result pipe's write end is the last one open; closing it ends the read (EOF).
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        writer.close()
 
 
 __all__ = ["Backend", "Future", "check_scheduler", "parse_address", "process_pool", "stop_pool"]

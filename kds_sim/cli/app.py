@@ -126,11 +126,11 @@ def run_app(args: argparse.Namespace) -> int:
     from kds_sim.app.model import check_classroom
 
     check_classroom(config.base_scenario(), config.levers(config.base_scenario()), str(path))
-    if not has_app_packages():
-        return refuse(t("cli.needs_extra", lang))
     family, problem = address_family(args.host)
     if problem:
         return refuse(t("cli.invalid_host", lang, host=args.host, reason=problem))
+    if not has_app_packages():  # after the arguments: a mistake in them needs no extras to show
+        return refuse(t("cli.needs_extra", lang))
     port = args.port or free_port(args.host, family)
     busy, problem = bind_problem(args.host, port, family)
     if problem:
