@@ -129,14 +129,14 @@ def run_app(args: argparse.Namespace) -> int:
     family, problem = address_family(args.host)
     if problem:
         return refuse(t("cli.invalid_host", lang, host=args.host, reason=problem))
-    if not has_app_packages():  # after the arguments: a mistake in them needs no extras to show
-        return refuse(t("cli.needs_extra", lang))
     port = args.port or free_port(args.host, family)
     busy, problem = bind_problem(args.host, port, family)
     if problem:
         return refuse(t("cli.invalid_host", lang, host=args.host, reason=problem))
     if busy:
         return refuse(t("cli.port_busy", lang, port=port))
+    if not has_app_packages():  # after the arguments: a mistake in them needs no extras to show
+        return refuse(t("cli.needs_extra", lang))
     if not is_loopback(args.host):
         print(t("cli.host_warning", lang, host=args.host, port=port), file=sys.stderr)
     if note := offline_note():
