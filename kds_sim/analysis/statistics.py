@@ -24,15 +24,25 @@ import pandas as pd
 from scipy import stats
 
 
-def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval of the mean; NaNs are dropped."""
+def _sample(values: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float] | None]:
+    """The replicates' values without NaNs, and the answer when they allow no interval (none
+    left, one left, or all equal): what `mean_ci` and `proportion_ci` share."""
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     if len(values) == 0:
-        return np.nan, np.nan, np.nan
+        return values, (np.nan, np.nan, np.nan)
     mean = float(values.mean())
     if len(values) < 2 or np.all(values == values[0]):
-        return mean, mean, mean
+        return values, (mean, mean, mean)
+    return values, None
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of the mean; NaNs are dropped."""
+    values, degenerate = _sample(values)
+    if degenerate is not None:
+        return degenerate
+    mean = float(values.mean())
     half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
     return mean, mean - half, mean + half
 
@@ -52,13 +62,10 @@ def proportion_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     variance has an effective sample size n = p(1-p)/v, and the Wilson interval for p on n
     people (with the Student t quantile of the replicates, as `mean_ci` uses) is the
     interval. For many replicates it equals the t interval; for few it stays in [0, 1]."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return np.nan, np.nan, np.nan
+    values, degenerate = _sample(values)
+    if degenerate is not None:
+        return degenerate
     p = float(values.mean())
-    if len(values) < 2 or np.all(values == values[0]):
-        return p, p, p
     variance = float(values.var(ddof=1)) / len(values)
     if variance <= 0:  # differences below what a float holds: as good as all equal
         return p, p, p
