@@ -164,6 +164,12 @@ def load_targets(path: str | Path, default_scenario: str | Path | None = None) -
         ) from None
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+    if "kind" in data:  # long_run.toml: follow-up bounds (model 0.3), not calibration targets
+        raise ScenarioError(
+            f"{path}: kind = {data['kind']!r}: a long-run targets file, read by "
+            "kds_sim.analysis.long_run_targets (experiments/long_run_checks.py), not by "
+            "`kds-sim calibrate`; allowed: a calibration targets file such as indonesia_2015"
+        )
     try:
         spec = TargetsFile.model_validate(data)
     except ValidationError as err:
