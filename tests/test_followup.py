@@ -88,10 +88,11 @@ def test_a_lapse_is_not_a_relapse_and_people_who_leave_are_dropped():
 
 
 def test_next_year_relapse_by_duration_of_abstinence_pooled_over_start_years():
-    """Start of year 1 (day 0): p0, p1 in spells < 1 year, p2 abstinent 400 days (1-3 y), p3
-    abstinent 2000 days (5+ y). Year 1: p0 relapses (day 100, back to abstinence on day 120),
-    p2 lapses once (day 50-52). Year 2 starts (day 365): p0 abstinent 245 days (< 1 y), p1 730
-    days... and so on; every count below is worked by hand."""
+    """Start of year 1 (day 0): p0 and p1 in spells of 0 days (< 1 y), p2 abstinent 400 days
+    (1-3 y), p3 2000 days (5+ y). Year 1: p0 relapses on days 100-119, p2 lapses on days 50-51.
+    Start of year 2 (day 365): p0 (spell 246 d) and p2 (314 d) < 1 y, p1 (365 d) 1-3 y and
+    relapses on day 500, p3 5+ y. Pooled: < 1 y 1 relapse of 4; 1-3 y 1 relapse of 2, and 2
+    of 2 with any use (p2's lapse counts as use, not relapse)."""
     status = history(2 * 365, 4, {0: [(100, R), (120, A)], 2: [(50, L), (52, A)], 1: [(500, R)]})
     start = np.array([0, 0, 400, 2000], dtype=np.int32)
     m = feed(status, 2, start_abstinent=start)
@@ -318,3 +319,22 @@ def test_the_validation_doc_shows_the_generated_long_run_table():
         part = summary[(summary.measure == measure) & (summary.group == group)]
         for r in part.itertuples():
             assert f"{r.value:.3f} [{r.lower:.3f}, {r.upper:.3f}]" in line
+
+
+def test_first_days_tracked_from_status_agree_with_the_engines_own_columns():
+    """The recorder derives first relapse and first use from the daily status; the engine's
+    bookkeeping keeps first_relapse_day and first_lapse_day: on a real batch they agree."""
+    from kds_sim.model.ensemble import Ensemble
+
+    scenario = small(**{"run.horizon_days": 365})
+    seeds = [np.random.SeedSequence(scenario.run.seed, spawn_key=(i,)) for i in range(2)]
+    ensemble = Ensemble([scenario] * 2, seeds)
+    recorder = followup.FollowUp(1)
+    recorder.observe(0, ensemble.cols)
+    for day in range(1, 366):
+        ensemble.step()
+        recorder.observe(day, ensemble.cols)
+    assert recorder.first_relapse is not None and recorder.first_use is not None
+    np.testing.assert_array_equal(recorder.first_relapse, ensemble.cols["first_relapse_day"])
+    np.testing.assert_array_equal(recorder.first_use, ensemble.cols["first_lapse_day"])
+    assert (recorder.first_relapse > 0).any()
