@@ -17,6 +17,10 @@ so the plots carry data:
 - browser_play_day: the time per day while playing at 30 days per second, from the moments the
   day counter changes in Chromium (what the speed slider promises). Needs Debian's chromium
   and playwright; skipped with a note if they are missing.
+- browser_play_cpu_server_per_day and browser_play_cpu_browser_per_day: the CPU time the app's
+  server process and Chromium's processes spent per day played (from /proc, over the whole
+  browser_play_day run: one number, so mean = median = p95). Their sum under 33 ms means the
+  machine can play 30 days a second when it is not shared.
 
 The machine is shared: every row carries the 1-minute load average when it was measured.
 
@@ -51,7 +55,8 @@ DAY_AT_LEAST = """(n) => {
   return day !== null && parseInt(day.innerText.match(/\\d+/)[0]) >= n;
 }"""
 BROWSER_STEPS = """async (n) => {
-  const text = (selector) => (document.querySelector(selector) || {innerText: ''}).innerText;
+  // textContent, not innerText: reading must not make the browser lay the page out
+  const text = (selector) => (document.querySelector(selector) || {textContent: ''}).textContent;
   const plot = () => document.querySelector('.kds-plot-states .kds-series-0')
                              .getAttribute('points');
   const times = [];
@@ -73,17 +78,20 @@ BROWSER_STEPS = """async (n) => {
   return times;
 }"""
 BROWSER_PLAY = """async (n) => {
-  // press Play and note when the day counter changes; per-day time = gap / days moved
+  // press Play and note when the day counter changes; per-day time = gap / days moved.
+  // Watched with a MutationObserver (no polling every frame, which would add work)
   const read = () => {
     const day = document.querySelector('.kds-day');
-    return day === null ? null : parseInt(day.innerText);
+    return day === null ? null : parseInt(day.textContent);
   };
   const per_day = [];
   let last = read(), since = performance.now();
   const target = last + n;
+  const box = document.querySelector('.kds-monitors');
+  let observer = null;
   document.querySelector('.kds-play').click();
   await new Promise((done, fail) => {
-    const check = () => {
+    const seen = () => {
       const now = performance.now(), day = read();
       if (day !== null && day > last) {
         for (let k = last; k < day; k++) per_day.push((now - since) / (day - last));
@@ -91,11 +99,18 @@ BROWSER_PLAY = """async (n) => {
         since = now;
       }
       if (last >= target) done();
-      else if (now - since > 10000) fail(new Error('no new day in 10 s'));
-      else requestAnimationFrame(check);
     };
-    requestAnimationFrame(check);
+    observer = new MutationObserver(seen);
+    observer.observe(box, {childList: true, subtree: true, characterData: true});
+    const watchdog = setInterval(() => {
+      if (last >= target) clearInterval(watchdog);
+      else if (performance.now() - since > 10000) {
+        clearInterval(watchdog);
+        fail(new Error('no new day in 10 s'));
+      }
+    }, 1000);
   });
+  observer.disconnect();
   document.querySelector('.kds-play').click();
   return per_day;
 }"""
@@ -127,12 +142,19 @@ def in_process(people: int, repeats: int) -> dict[str, list[float]]:
         model.step()
     person = components.default_person(model)
 
-    def view() -> None:
-        components.monitors(model, "en", 365)
+    status, member = model.people.status.copy(), model.people.member.copy()
+
+    def view() -> None:  # what Screen.show_day sends for a new day, without the widgets
+        components.monitors_html(model, "en", 365)
+        components.chart_tails(model, "en", 365)
+        components.person_html(model, person, "en")
+        components.network_changes(model, status, member)
+
+    def full_view() -> None:  # what the page computes when it renders in full
+        components.monitors_html(model, "en", 365)
         components.network_dynamic(model, person)
-        components.never_relapsed_props(model, "en", 365)
-        components.states_props(model, "en", 365)
-        components.capacity_props(model, "en", 365)
+        for props in components.CHARTS.values():
+            props(model, "en", 365)
         components.person_html(model, person, "en")
 
     components.network_static(model)  # the layout: once per run, not part of a day
@@ -140,6 +162,7 @@ def in_process(people: int, repeats: int) -> dict[str, list[float]]:
         "model_step": timed(model.step, repeats),
         "model_step_cpu": timed(model.step, repeats, clock=time.process_time),
         "view_data": timed(view, repeats),
+        "view_data_full": timed(full_view, repeats),
     }
 
     config = AppConfig(scenario=str(SCENARIO), people=people, seed=1)
@@ -171,6 +194,45 @@ def in_process(people: int, repeats: int) -> dict[str, list[float]]:
             page_model._user_step = user_step
         rc.close()
     return results
+
+
+def process_cpu(server: int) -> dict[str, float]:
+    """CPU seconds so far of the app's server process and of the browser's processes.
+
+    Read from /proc (Linux): the server is `server`; the browser is every process below this
+    one whose name starts with "chrom". None elsewhere.
+    """
+    proc = Path("/proc")
+    parent: dict[int, int] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name_end = text.rindex(")")
+        fields = [text[text.index("(") + 1 : name_end], *text[name_end + 2 :].split()]
+        stats[int(entry.name)] = fields
+        parent[int(entry.name)] = int(fields[2])
+
+    def below(pid: int) -> bool:
+        while pid > 1:
+            if pid == os.getpid():
+                return True
+            pid = parent.get(pid, 0)
+        return False
+
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"server": 0.0, "browser": 0.0}
+    for pid, fields in stats.items():
+        seconds = (int(fields[12]) + int(fields[13])) / tick  # utime + stime
+        if pid == server:
+            used["server"] += seconds
+        elif fields[0].startswith("chrom") and below(pid):
+            used["browser"] += seconds
+    return used
 
 
 def free_port() -> int:
@@ -230,12 +292,19 @@ def in_browser(people: int, repeats: int) -> dict[str, list[float]] | None:
             page.wait_for_timeout(500)
             steps = page.evaluate(BROWSER_STEPS, repeats)
             page.wait_for_timeout(500)
+            before = process_cpu(server.pid) if Path("/proc/stat").exists() else None
             play = page.evaluate(BROWSER_PLAY, 5 * repeats)
+            after = process_cpu(server.pid) if before is not None else None
             browser.close()
-        return {
+        results = {
             "browser_step_redraw": [float(x) for x in steps],
             "browser_play_day": [float(x) for x in play],
         }
+        if before is not None and after is not None:  # CPU a day played, in one number each
+            for name in ("server", "browser"):
+                spent = 1000 * (after[name] - before[name]) / len(play)
+                results[f"browser_play_cpu_{name}_per_day"] = [spent] * len(play)
+        return results
     finally:
         server.terminate()
         try:

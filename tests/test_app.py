@@ -442,7 +442,8 @@ def test_page_renders_and_steps(monkeypatch):
     box, rc = solara.render(components.App(config), handle_error=False)
 
     def day() -> str:
-        shown = rc.find(attributes={"class": "kds-monitors"}).widget.unsafe_innerHTML
+        box = rc.find(css_class="kds-monitors").widget
+        shown = box.update or box.html  # a new day is an update; a render sets html
         return re.search(r'kds-day">(\d+)<', shown).group(1)
 
     assert day() == "0"

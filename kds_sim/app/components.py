@@ -49,7 +49,9 @@ from kds_sim.messages import LANGS, number, t
 
 STATES = ("abstinent", "lapsed", "relapsed")
 GOOD_LINE = 2.75
-MAX_POINTS = 370
+TAIL_DAYS = 8
+"""Days of points in a chart's daily update: the browser appends those it lacks, so an
+update it merges with the next one (Vue batches watchers) loses nothing."""
 SPEEDS = (1, 30)
 STOP_DAYS = (30, 90, 180, 365, 730)
 
@@ -104,18 +106,39 @@ CSS = """
 
 
 @solara.component_vue("network.vue", vuetify=False)
-def NetworkView(graph: str, today: str, labels: dict, event_select: Callable[[int], None]) -> None:
+def NetworkView(
+    graph: str,
+    today: str,
+    labels: dict,
+    event_select: Callable[[int], None],
+    changes: str = "",
+    event_drawn: Callable[[list[int]], None] | None = None,
+) -> None:
     """SVG network: people shaped and coloured by state, using friends as diamonds.
 
-    `graph` (positions and ties, sent once per run) and `today` (today's states) are JSON
-    text: Solara walks list props element by element on every render, text it does not.
-    (`layout` would clash with the widget's own `layout` attribute.)
+    `graph` (positions and ties, sent once per run) and `today` (every state, sent when the
+    page renders) are JSON text: Solara walks list props element by element on every render,
+    text it does not. (`layout` would clash with the widget's own `layout` attribute.) A new
+    day sends only `changes` (network_changes); the browser answers `drawn` with [run, day]
+    once it has applied them, which paces the play loop.
     """
 
 
+@solara.component_vue("html_box.vue", vuetify=False)
+def HtmlBox(html: str, css_class: str, update: str = "") -> None:
+    """A div of HTML (the big numbers, the person): `html` as rendered; a new day sets
+    `update` directly, drawn at the browser's next animation frame with the charts and the
+    network. (Two values, because Solara sets every value it rendered again whenever any part
+    of the page renders: a day set into `html` would be overwritten by an older one.)"""
+
+
 @solara.component_vue("chart.vue", vuetify=False)
-def LineChart(spec: str) -> None:
-    """SVG line chart over days, drawn in the browser from `spec` (JSON of *_props)."""
+def LineChart(spec: str, tail: str = "", event_resync: Callable[[Any], None] | None = None) -> None:
+    """SVG line chart over days, drawn in the browser from `spec` (JSON of *_props).
+
+    A new day sends only `tail` (chart_tail: the last few days' points), which the browser
+    appends; should it ever miss more days than a tail holds, it asks to `resync`.
+    """
 
 
 # -- what each component shows ----------------------------------------------------------------
@@ -135,13 +158,35 @@ def network_static(model: ClassroomModel) -> dict[str, Any]:
 
 
 def network_dynamic(model: ClassroomModel, person: int) -> dict[str, Any]:
-    """Today's states: the only network data sent to the browser each day."""
+    """Everyone's state today: sent when the page renders (a new run, language or person)."""
     p = model.people
     return {
+        "run": model.run_number,
+        "day": model.day,
         "status": p.status.tolist(),
         "member": p.member.astype(int).tolist(),
         "hrs": model.events["exposed"].astype(int).tolist(),
         "selected": person,
+    }
+
+
+def network_changes(
+    model: ClassroomModel, status: np.ndarray, member: np.ndarray
+) -> dict[str, Any]:
+    """What a new day changed in the picture, against the `status` and `member` last sent.
+
+    On a typical day a handful of 150 people change state; who is at high risk today (the
+    halos) is sent as a list of people, usually short.
+    """
+    p = model.people
+    moved = np.flatnonzero(p.status != status)
+    joined = np.flatnonzero(p.member != member)
+    return {
+        "run": model.run_number,
+        "day": model.day,
+        "status": np.column_stack([moved, p.status[moved]]).tolist(),
+        "member": np.column_stack([joined, p.member[joined]]).astype(int).tolist(),
+        "hrs": np.flatnonzero(model.events["exposed"]).tolist(),
     }
 
 
@@ -156,17 +201,19 @@ def network_labels(lang: str) -> dict[str, Any]:
     }
 
 
-def _thin(values: list[float], stride: int, digits: int = 4) -> list[float | None]:
-    return [None if v is None or math.isnan(v) else round(v, digits) for v in values[::stride]]
+def _points(values: list[float], start: int, digits: int = 4) -> list[float | None]:
+    """Days `start` to today, rounded (what the browser draws); a gap (nan) is None."""
+    return [None if v is None or math.isnan(v) else round(v, digits) for v in values[start:]]
 
 
-def _axis(model: ClassroomModel, stop: int | None = None) -> dict[str, Any]:
+def _axis(model: ClassroomModel, stop: int | None = None, start: int = 0) -> dict[str, Any]:
     horizon = model.horizon
-    stride = max(1, math.ceil((model.day + 1) / MAX_POINTS))
     step = next(s for s in (30, 60, 90, 180, 365, 730) if horizon / s <= 5)
     return {
+        "run": model.run_number,
+        "day": model.day,
+        "start": start,
         "x_max": horizon,
-        "stride": stride,
         "x_ticks": list(range(0, horizon + 1, step)),
         "stop": stop,
         "band": None,
@@ -182,13 +229,15 @@ def never_floor(values: list[float]) -> int:
     return int(max(0, min(80, 10 * math.floor((low - 5) / 10))))
 
 
-def never_relapsed_props(model: ClassroomModel, lang: str, stop: int | None = None) -> dict:
+def never_relapsed_props(
+    model: ClassroomModel, lang: str, stop: int | None = None, start: int = 0
+) -> dict[str, Any]:
     """Share never relapsed, with the group and in the same-seed no-group baseline.
 
     The no-group line is dashed and drawn last, on top, and the gap between the two is shaded:
     a gap of two points must stay visible from the back of the room.
     """
-    axis = _axis(model, stop)
+    axis = _axis(model, stop, start)
     with_group = [100 * v for v in model.never_relapsed()]
     without = [100 * v for v in model.never_relapsed(baseline=True)]
     floor = never_floor(with_group + without)
@@ -199,14 +248,14 @@ def never_relapsed_props(model: ClassroomModel, lang: str, stop: int | None = No
             "label": t("charts.with_group", lang),
             "color": WITH_GROUP,
             "width": 4,
-            "values": _thin(with_group, axis["stride"], 2),
+            "values": _points(with_group, start, 2),
         },
         {
             "label": t("charts.without_group", lang),
             "color": WITHOUT_GROUP,
             "dash": True,
             "width": 3,
-            "values": _thin(without, axis["stride"], 2),
+            "values": _points(without, start, 2),
         },
     ]
     return {
@@ -222,9 +271,11 @@ def never_relapsed_props(model: ClassroomModel, lang: str, stop: int | None = No
     }
 
 
-def states_props(model: ClassroomModel, lang: str, stop: int | None = None) -> dict[str, Any]:
+def states_props(
+    model: ClassroomModel, lang: str, stop: int | None = None, start: int = 0
+) -> dict[str, Any]:
     """How many people are abstinent, lapsed and relapsed, day by day."""
-    axis, n = _axis(model, stop), model.people.size
+    axis, n = _axis(model, stop, start), model.people.size
     top = int(math.ceil(n / 20) * 20)
     return {
         **axis,
@@ -234,7 +285,7 @@ def states_props(model: ClassroomModel, lang: str, stop: int | None = None) -> d
                 "label": t(f"state.{s}", lang),
                 "color": c,
                 "outline": s == "lapsed",  # light yellow: edged, to be seen on white
-                "values": _thin(model.series(s), axis["stride"], 0),
+                "values": _points(model.series(s), start, 0),
             }
             for s, c in zip(STATES, STATE_COLORS, strict=True)
         ],
@@ -245,9 +296,11 @@ def states_props(model: ClassroomModel, lang: str, stop: int | None = None) -> d
     }
 
 
-def capacity_props(model: ClassroomModel, lang: str, stop: int | None = None) -> dict[str, Any]:
+def capacity_props(
+    model: ClassroomModel, lang: str, stop: int | None = None, start: int = 0
+) -> dict[str, Any]:
     """The group's seven PEKA domain scores, day by day, against the 2.75 'good' line."""
-    axis = _axis(model, stop)
+    axis = _axis(model, stop, start)
     series: list[dict[str, Any]] = []
     note = t("charts.no_group", lang)
     if model.levers.group:
@@ -257,7 +310,7 @@ def capacity_props(model: ClassroomModel, lang: str, stop: int | None = None) ->
                 "color": c,
                 "width": 1.5,
                 "legend": False,
-                "values": _thin(model.series(f"capacity_{d}"), axis["stride"], 3),
+                "values": _points(model.series(f"capacity_{d}"), start, 3),
             }
             for d, c in zip(model.domains, DOMAIN_COLORS, strict=True)
         ]
@@ -266,7 +319,7 @@ def capacity_props(model: ClassroomModel, lang: str, stop: int | None = None) ->
                 "label": t("charts.capacity_mean_line", lang),
                 "color": "#000000",
                 "width": 5,
-                "values": _thin(model.series("capacity_mean"), axis["stride"], 3),
+                "values": _points(model.series("capacity_mean"), start, 3),
             }
         )
         active = model.series("group_active")
@@ -287,6 +340,33 @@ def capacity_props(model: ClassroomModel, lang: str, stop: int | None = None) ->
         "hline_label": number(GOOD_LINE, lang, 2),
         "note": note,
     }
+
+
+CHARTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "never": never_relapsed_props,
+    "states": states_props,
+    "capacity": capacity_props,
+}
+
+
+def chart_tail(props: dict[str, Any]) -> dict[str, Any]:
+    """A chart's daily update: the last days' points and what moves with them (the never-
+    relapsed axis floor, the capacity note); titles, colours and labels stay as rendered."""
+    return {
+        "run": props["run"],
+        "day": props["day"],
+        "start": props["start"],
+        "values": [s["values"] for s in props["series"]],
+        "y_min": props["y_min"],
+        "y_ticks": props["y_ticks"],
+        "note": props["note"],
+    }
+
+
+def chart_tails(model: ClassroomModel, lang: str, stop: int) -> dict[str, dict[str, Any]]:
+    """Every chart's daily update: the last TAIL_DAYS days."""
+    start = max(0, model.day + 1 - TAIL_DAYS)
+    return {name: chart_tail(props(model, lang, stop, start)) for name, props in CHARTS.items()}
 
 
 def monitors(model: ClassroomModel, lang: str, stop: int) -> list[tuple[str, str, str]]:
@@ -411,6 +491,58 @@ def info_markdown(lang: str) -> str:
 
 
 # -- the page ---------------------------------------------------------------------------------
+class Screen:
+    """The widgets a new day changes, and what their browser view was last sent.
+
+    A new day is shown by setting those widgets' values directly (show_day), not by rendering
+    the page: Solara's renderer (reacton) walks and updates every widget of the page on any
+    render, which cost 20-30 ms a day at 150 people, more than the day's model step. A day's
+    direct update sends the big numbers, the person, the charts' last points and the people
+    whose state changed. The browser's network view answers each day with `drawn`, so the
+    play loop never runs more than a day ahead of what the class sees.
+    """
+
+    def __init__(self) -> None:
+        self.widgets: dict[str, Any] = {}
+        self.run = 0
+        self.status = np.zeros(0, dtype=np.int8)
+        self.member = np.zeros(0, dtype=bool)
+        self.drawn = threading.Condition()
+        self.drawn_day = (0, -1)  # (run, day) the browser last said it has drawn
+
+    def sent(self, model: ClassroomModel) -> None:
+        """Remember what the browser now has of the network (changes are sent against it)."""
+        self.run = model.run_number
+        self.status = model.people.status.copy()
+        self.member = model.people.member.copy()
+
+    def show_day(self, model: ClassroomModel, lang: str, stop: int, person: int) -> bool:
+        """Send the day's changes; False when the page must render instead (not drawn yet)."""
+        w = self.widgets
+        if self.run != model.run_number or len(w) < 3 + len(CHARTS):
+            return False
+        w["monitors"].update = monitors_html(model, lang, stop)
+        for name, tail in chart_tails(model, lang, stop).items():
+            w[name].tail = json.dumps(tail)
+        w["person"].update = person_html(model, person, lang)
+        changes = network_changes(model, self.status, self.member)
+        self.sent(model)
+        w["network"].changes = json.dumps(changes)  # last: its answer means all is drawn
+        return True
+
+    def on_drawn(self, data: list[int]) -> None:
+        with self.drawn:
+            self.drawn_day = (int(data[0]), int(data[1]))
+            self.drawn.notify_all()
+
+    def wait_drawn(self, run: int, day: int, timeout: float) -> bool:
+        """Wait until the browser has drawn `day` of `run` (False after `timeout` seconds)."""
+        with self.drawn:
+            return self.drawn.wait_for(
+                lambda: self.drawn_day[0] == run and self.drawn_day[1] >= day, timeout
+            )
+
+
 @contextmanager
 def lever_box(name: str, help_text: str, label: str = "") -> Iterator[None]:
     """A lever with its tooltip and label; the CSS class lets the browser test find it."""
@@ -424,16 +556,15 @@ def lever_box(name: str, help_text: str, label: str = "") -> Iterator[None]:
 def App(config: AppConfig) -> None:
     """The classroom page for one browser tab (each tab has its own model): state, controls.
 
-    Only `Today` reads the redraw counter, so a new day redraws the numbers, the network, the
-    person and the plots, not the controls.
+    A new day is not a render: Screen.show_day updates the day's widgets directly. The
+    page renders for a new run, a lever, the end of a run or another language.
     """
     base = solara.use_memo(config.base_scenario, [])
     first = solara.use_memo(lambda: ClassroomModel(base, config.levers(base)), [])
     model: solara.Reactive[ClassroomModel] = solara.use_reactive(first)
     levers = solara.use_reactive(first.levers)
     lang = solara.use_reactive(config.lang)
-    # a reactive of its own, not App's state: a new day redraws only what reads it (Today),
-    # not the whole page with its sliders (that doubled the cost of a day)
+    # bumped for a render in full (a reset, the end of a run); a new day is not a render
     version: solara.Reactive[int] = solara.use_memo(lambda: solara.reactive(0), [])
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(SPEEDS[1])
@@ -443,11 +574,15 @@ def App(config: AppConfig) -> None:
     panel = solara.use_reactive("")  # "", "info" or "classes"
     classes: solara.Reactive[Any] = solara.use_reactive(None)  # (levers, stop, outcomes)
     person = solara.use_reactive(default_person(first))
-    lock = solara.use_memo(threading.Lock, [])
-    drawn = solara.use_memo(threading.Event, [])
+    lock = solara.use_memo(threading.RLock, [])  # a render inside reset takes it again
+    screen = solara.use_memo(Screen, [])
     run_id = solara.use_memo(lambda: [0], [])
     task: list[Any] = solara.use_memo(lambda: [None], [])
     m, lg, lv = model.value, lang.value, levers.value
+    version.get()  # Play and Step are disabled at the end of a run
+
+    def render_again(*_: Any) -> None:
+        version.set(version.value + 1)
 
     def reset(new: Levers | None = None) -> None:
         playing.set(False)
@@ -458,11 +593,18 @@ def App(config: AppConfig) -> None:
             model.set(ClassroomModel(base, chosen))
             version.set(version.value + 1)
 
-    def step() -> None:
+    def one_day() -> ClassroomModel | None:
+        """Step the model and show the day; None when the page must render to show it."""
         with lock:
-            if model.value.running:
-                model.value.step()
-                version.set(version.value + 1)
+            current = model.value
+            current.step()
+            chosen = min(person.value, current.people.size - 1)
+            shown = screen.show_day(current, lang.value, stop.value, chosen)
+        return current if shown and current.running else None
+
+    def step() -> None:
+        if model.value.running and one_day() is None:
+            render_again()
 
     def play_loop() -> None:
         if not playing.value:
@@ -471,25 +613,33 @@ def App(config: AppConfig) -> None:
         mine = run_id[0]
         # stop exactly on the stop day; started on or after it, play on to the end
         target = stop.value if model.value.day < stop.value else model.value.horizon
+        due = time.perf_counter()
         while (
             playing.value
             and run_id[0] == mine
             and not STOPPING.is_set()
             and (task[0] is None or task[0].is_current())
         ):  # the tab closed: the task is cancelled
-            started = time.perf_counter()
             with lock:
                 current = model.value
-                if not current.running or current.day >= target or run_id[0] != mine:
-                    playing.set(False)
-                    break
-                current.step()
-                drawn.clear()
-                version.set(version.value + 1)
-            # never run ahead of the page: a render still under way elsewhere would restart
-            # with every new day and never finish; at full speed the page sets the pace
-            drawn.wait(timeout=2.0)
-            time.sleep(max(0.001, 1.0 / speed.value - (time.perf_counter() - started)))
+                if run_id[0] != mine:
+                    break  # a reset: that run is over
+                finished = not current.running or current.day >= target
+                shown = None if finished else one_day()
+            if finished:
+                playing.set(False)  # the stop day: the page renders the stopped run
+                break
+            if shown is None:
+                render_again()
+            # never more than one day ahead of what the browser has drawn (a slow computer
+            # slows the run instead of queueing days); every day is drawn, none skipped
+            screen.wait_drawn(current.run_number, current.day - 1, timeout=2.0)
+            due += 1.0 / speed.value  # a steady pace: a late day does not delay the next
+            now = time.perf_counter()
+            if due > now:
+                time.sleep(due - now)
+            else:
+                due = now  # behind: go on at once, but do not race to catch up
 
     task[0] = solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 
@@ -602,7 +752,7 @@ def App(config: AppConfig) -> None:
                     Controls(
                         lg, lv, m, speed, preset.value, choose_preset, lever, run_classes, base.name
                     )
-            Today(m, version, lg, person, drawn, stop.value)
+            Today(m, version, lg, person, screen, lock, stop.value, render_again)
         if panel.value == "info":
             with solara.Div(classes=["kds-overlay", "kds-info"]):
                 solara.Button(
@@ -800,39 +950,53 @@ def Today(
     version: solara.Reactive[int],
     lg: str,
     person: solara.Reactive[int],
-    drawn: threading.Event,
+    screen: Screen,
+    lock: threading.RLock,
     stop: int,
+    resync: Callable[[Any], None],
 ) -> None:
-    """What changes every day: the big numbers, the network, the person, the plots."""
-    version.get()  # the model changes in place: this counter is what redraws each day
-    solara.use_effect(drawn.set, None)  # after every render: the play loop may step again
+    """What changes every day: the big numbers, the network, the person, the plots.
+
+    Rendered in full for a new run, language, stop day or person; a new day only updates its
+    widgets (Screen.show_day), so this renders the state of the model when it runs.
+    """
+    version.get()  # a reset, the end of a run, a chart that asks to resync: render in full
     graph = solara.use_memo(lambda: json.dumps(network_static(m)), [m])
     labels = solara.use_memo(lambda: network_labels(lg), [lg])
     chosen = min(person.value, m.people.size - 1)
+    with lock:  # the play loop steps the model in its own thread
+        shown_monitors = monitors_html(m, lg, stop)
+        today = json.dumps(network_dynamic(m, chosen))
+        specs = {name: json.dumps(props(m, lg, stop)) for name, props in CHARTS.items()}
+        shown_person = person_html(m, chosen, lg)
+        screen.sent(m)
+    elements: dict[str, Any] = {}
     with solara.Div(classes=["kds-main"]):
-        solara.HTML(
-            tag="div", unsafe_innerHTML=monitors_html(m, lg, stop), classes=["kds-monitors"]
-        )
+        elements["monitors"] = HtmlBox(html=shown_monitors, css_class="kds-monitors", update="")
         with solara.Div(classes=["kds-panel", "kds-network-card"]):
             with solara.Div(classes=["kds-panel-head"]):
                 Legend(lg)
-            NetworkView(
+            elements["network"] = NetworkView(
                 graph=graph,
-                today=json.dumps(network_dynamic(m, chosen)),
+                today=today,
                 labels=labels,
                 event_select=person.set,
+                changes="",
+                event_drawn=screen.on_drawn,
             )
-        for name, props in (
-            ("never", never_relapsed_props),
-            ("states", states_props),
-            ("capacity", capacity_props),
-        ):
+        for name in CHARTS:
             with solara.Div(classes=["kds-panel", f"kds-plot-{name}"]):
-                LineChart(spec=json.dumps(props(m, lg, stop)))
+                elements[name] = LineChart(spec=specs[name], tail="", event_resync=resync)
         with solara.Div(classes=["kds-panel", "kds-person-card"]):
-            solara.HTML(
-                tag="div", unsafe_innerHTML=person_html(m, chosen, lg), classes=["kds-person-panel"]
-            )
+            elements["person"] = HtmlBox(html=shown_person, css_class="kds-person-panel", update="")
+
+    def remember() -> None:
+        try:
+            screen.widgets = {name: solara.get_widget(el) for name, el in elements.items()}
+        except KeyError:  # an effect of a render already redone (a reset sets three states)
+            screen.widgets = {}  # the next day renders the page, and this runs again
+
+    solara.use_effect(remember, None)  # after every render: the widgets a day updates
 
 
 def mark(shape: str, color: str, stroke: str = "#616161", width: float = 1.2) -> str:

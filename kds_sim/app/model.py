@@ -16,6 +16,7 @@ the same seed, so students compare like with like.
 from __future__ import annotations
 
 import inspect
+import itertools
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -43,6 +44,7 @@ MENTORING_FILE = "capacity_building_mentoring.toml"
 
 TRACED = ("coping", "self_efficacy", "outcome_expectancy", "craving")
 MIN_DAYS = 60
+_RUNS = itertools.count(1)
 
 
 def domains() -> tuple[str, ...]:
@@ -223,6 +225,8 @@ class ClassroomModel(kds_sim.KDSModel):
         self.trace: list[np.ndarray] = [self._traced()]
         self._layout: layout_module.Layout | None = None
         self.running = self.day < self.horizon
+        self.run_number = next(_RUNS)
+        """Which run this is, for the page: a day's update for an older run is ignored."""
 
     @property
     def layout(self) -> layout_module.Layout:
