@@ -100,9 +100,15 @@ def watts_strogatz(n: int, k: int, p: float, rng: np.random.Generator) -> sparse
     rewire = rng.random(len(source)) < p
     new_target = rng.integers(0, n, size=len(source))
     target = np.where(rewire & (new_target != source), new_target, target)
-    matrix = sparse.coo_matrix((np.ones(len(source)), (source, target)), shape=(n, n))
-    matrix = ((matrix + matrix.T) > 0).astype(np.float64)
-    return sparse.csr_matrix(matrix)
+    # both directions of every edge, once each, in row-major order: the canonical CSR of
+    # ((A + A.T) > 0) built without scipy's general sparse algebra
+    edge = np.unique(np.concatenate([source * n + target, target * n + source]))
+    rows, cols = np.divmod(edge, n)
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sparse.csr_matrix(
+        (np.ones(len(edge)), cols.astype(np.int32), indptr), shape=(n, n), copy=False
+    )
 
 
 def generate(settings: Network, n: int, rng: np.random.Generator) -> SocialNetwork:

@@ -248,11 +248,10 @@ def coefficients(behaviours: Sequence[Behaviour]) -> np.recarray:
     `person_day` reads as `k`)."""
     names = list(Behaviour.model_fields)
     k = np.recarray(len(behaviours), dtype=[(n, np.float64) for n in (*names, *DERIVED)])
-    for i, b in enumerate(behaviours):
-        for name in names:
-            k[name][i] = getattr(b, name)
-        for name, value in DERIVED.items():
-            k[name][i] = value(b)
+    for name in names:  # a column at a time (a record's field at a time is slow)
+        k[name] = [getattr(b, name) for b in behaviours]
+    for name, value in DERIVED.items():
+        k[name] = [value(b) for b in behaviours]
     return k
 
 
