@@ -8,7 +8,8 @@ replicate's numbers depend on (root seed, replicate index) alone, so its tables 
 in any batch. Rows may carry different scenarios (parameter draws): the rules read one record
 of behaviour coefficients per row (`rules.coefficients`), the group stage one record of group
 settings per row (`group.coefficients`), so one stage serves every batch; interventions' hooks
-act row by row on the row's `Cohort`.
+act row by row on the row's `Cohort`. The rules and bookkeeping stages run on tiles of the
+batch over a small thread pool (kds_sim.model.threads); any tiling gives the same numbers.
 """
 
 from __future__ import annotations
