@@ -13,8 +13,9 @@ Engines (each measurement in a fresh subprocess, engines interleaved size by siz
 
 Rows: agent-steps/s (people x replicates x days / run wall seconds, setup excluded), the same
 per CPU second of the run (the honest measure on a shared machine), the CPU seconds of setup and
-run together, peak RSS of the subprocess, the load average, and the ratios to the Starsim port
-and to Starsim calling our kernel at the same size (by CPU time).
+run together, peak RSS of the subprocess, the load average, the threads of the compiled stages
+(kds_sim.model.threads: KDS_SIM_THREADS, else the CPUs the load leaves idle), and the ratios to
+the Starsim port and to Starsim calling our kernel at the same size (by CPU time).
 
 Examples:
     python experiments/benchmark_peers.py                      # 300 x 200 and 10k
@@ -182,7 +183,10 @@ RUNNERS = {
 
 
 def worker(engine: str, size: int, replicates: int, days: int) -> dict:
+    from kds_sim.model import threads
+
     RUNNERS[engine](10, 2, 2)  # warm up imports and first calls
+    used = threads.threads()  # the compiled stages' threads (by the load when the run starts)
     start_cpu = time.process_time()
     setup, run, run_cpu = RUNNERS[engine](size, replicates, days)
     return {
@@ -197,6 +201,7 @@ def worker(engine: str, size: int, replicates: int, days: int) -> dict:
         "steps_per_s": size * replicates * days / run,
         "steps_per_cpu_s": size * replicates * days / run_cpu,
         "load_1min": round(os.getloadavg()[0], 2),
+        "threads": used,
         "rss_peak_mb": round(_rss_mb(), 1),
     }
 

@@ -8,7 +8,8 @@ replicate's numbers depend on (root seed, replicate index) alone, so its tables 
 in any batch. Rows may carry different scenarios (parameter draws): the rules read one record
 of behaviour coefficients per row (`rules.coefficients`), the group stage one record of group
 settings per row (`group.coefficients`), so one stage serves every batch; interventions' hooks
-act row by row on the row's `Cohort`.
+act row by row on the row's `Cohort`. The rules and bookkeeping stages run on tiles of the
+batch over a small thread pool (kds_sim.model.threads); any tiling gives the same numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from kds_sim.model import compiled_stages, group, network, rules, streams
+from kds_sim.model import compiled_stages, group, network, rules, streams, threads
 from kds_sim.model.cohort import (
     DROPOUT,
     EVENTS,
@@ -137,6 +138,8 @@ class Ensemble:
             c.group.capacity = self.capacity[:, i]
         for k in ("capacity_mean", *(f"capacity_{d}" for d in DOMAINS)):
             self.daily[k][~self.enabled] = np.nan
+        self.tiles = threads.tiles(r, n)
+        """The day's tiles of work (kds_sim.model.threads), fixed at the start."""
         self._collect()
 
     def step(self) -> None:
@@ -214,33 +217,51 @@ class Ensemble:
         self.today = {"contacts": contacts, "idle": idle, "stress_target": stress_target}
 
     def stage_rules(self) -> None:
-        t = self.today
-        rules.advance_people(
+        cols, t, e, day, k, keys = (
             self.cols,
-            t["contacts"],
-            t["idle"],
-            t["stress_target"],
-            self.keys,
+            self.today,
+            self.events,
             self.day,
             self.coefficients,
-            self.events,
+            self.keys,
         )
+        loop = rules.kernel("loop")
+        names = (*rules.STATE, *rules.TRAITS_READ)
+
+        def tile(r0: int, r1: int, p0: int, p1: int) -> None:
+            at = (slice(r0, r1), slice(p0, p1))
+            loop(
+                *(cols[name][at] for name in names),
+                *(t[name][at] for name in rules.INPUTS),
+                keys[r0:r1],
+                day,
+                k[r0:r1],
+                *(e[name][at] for name in rules.EVENTS),
+                p0,
+            )
+
+        threads.run(tile, self.tiles)
 
     def stage_bookkeeping(self) -> None:
         day, cols, e = self.day, self.cols, self.events
-        compiled_stages.keep_books(
-            day,
-            e["lapse"],
-            e["relapse"],
-            e["remission"],
-            e["using_tie_lost"],  # network.drop_using_ties, every row at once
-            cols["first_lapse_day"],
-            cols["first_relapse_day"],
-            cols["lapses"],
-            cols["relapses"],
-            cols["remissions"],
-            self.lost,
-        )
+
+        def tile(r0: int, r1: int, p0: int, p1: int) -> None:
+            at = (slice(r0, r1), slice(p0, p1))
+            compiled_stages.keep_books(
+                day,
+                e["lapse"][at],
+                e["relapse"][at],
+                e["remission"][at],
+                e["using_tie_lost"][at],  # network.drop_using_ties, every row at once
+                cols["first_lapse_day"][at],
+                cols["first_relapse_day"][at],
+                cols["lapses"][at],
+                cols["relapses"][at],
+                cols["remissions"][at],
+                self.lost[at],
+            )
+
+        threads.run(tile, self.tiles)
         for c in self.cohorts:
             if c.exits:
                 c.leave(day)

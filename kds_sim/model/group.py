@@ -187,9 +187,8 @@ def relieve_stress(stress: np.ndarray, attended: np.ndarray, g: Settings) -> np.
 def coefficients(settings: Sequence[Group]) -> np.recarray:
     """One record per row: its group's `COEFFICIENTS`, read by the stage functions as `g`."""
     g = np.recarray(len(settings), dtype=[(name, np.float64) for name in COEFFICIENTS])
-    for i, s in enumerate(settings):
-        for name in COEFFICIENTS:
-            g[name][i] = getattr(s, name)
+    for name in COEFFICIENTS:
+        g[name] = [getattr(s, name) for s in settings]
     return g
 
 

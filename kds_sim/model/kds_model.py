@@ -124,18 +124,24 @@ class KDSModel(mesa.Model):
             ]
         )
         columns = [getattr(p, name) for name in (*rules.STATE, *rules.TRAITS_READ)]
-        inputs = [t["contacts"][0], t["idle"][0], t["stress_target"][0]]
+        inputs = [t[name][0] for name in rules.INPUTS]
         self._arguments = [*zip(*(c.tolist() for c in (*columns, *inputs, *u)), strict=True)]
+        self._person_day = rules.kernel("person_day")
+        self._k = self.coefficients[0]
+        self._results: list[Any] = [None] * n
         self.agents_by_type[RecoveringPerson].shuffle_do("step")
+        # every agent read start-of-day values, so the day's results are written at once
+        new, events = zip(*self._results, strict=True)
+        for name, values in zip(rules.STATE, zip(*new, strict=True), strict=True):
+            column = getattr(p, name)
+            column[:] = np.array(values, dtype=column.dtype)
+        for name, values in zip(rules.EVENTS, zip(*events, strict=True), strict=True):
+            self.events[name][:] = values
 
     def apply_rules_to(self, i: int) -> None:
-        """Run the day's relapse rules for person i alone (rules.person_day, compiled)."""
-        p = self.people
-        new, events = rules.kernel("person_day")(*self._arguments[i], self.coefficients[0])
-        for name, value in zip(rules.STATE, new, strict=True):
-            getattr(p, name)[i] = value
-        for name, value in zip(rules.EVENTS, events, strict=True):
-            self.events[name][i] = value
+        """Run the day's relapse rules for person i alone (rules.person_day, compiled); the
+        results are written when every agent has had its turn."""
+        self._results[i] = self._person_day(*self._arguments[i], self._k)
 
     # -- results -------------------------------------------------------------------------------
     def run(self, days: int | None = None) -> KDSModel:

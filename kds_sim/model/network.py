@@ -18,6 +18,7 @@ import numpy as np
 from scipy import sparse, stats
 
 from kds_sim.errors import NetworkFileError
+from kds_sim.model import threads
 from kds_sim.model.parameters import Network
 
 ROLES = ("recovering", "using", "supportive", "stigmatising")
@@ -99,9 +100,15 @@ def watts_strogatz(n: int, k: int, p: float, rng: np.random.Generator) -> sparse
     rewire = rng.random(len(source)) < p
     new_target = rng.integers(0, n, size=len(source))
     target = np.where(rewire & (new_target != source), new_target, target)
-    matrix = sparse.coo_matrix((np.ones(len(source)), (source, target)), shape=(n, n))
-    matrix = ((matrix + matrix.T) > 0).astype(np.float64)
-    return sparse.csr_matrix(matrix)
+    # both directions of every edge, once each, in row-major order: the canonical CSR of
+    # ((A + A.T) > 0) built without scipy's general sparse algebra
+    edge = np.unique(np.concatenate([source * n + target, target * n + source]))
+    rows, cols = np.divmod(edge, n)
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sparse.csr_matrix(
+        (np.ones(len(edge)), cols.astype(np.int32), indptr), shape=(n, n), copy=False
+    )
 
 
 def generate(settings: Network, n: int, rng: np.random.Generator) -> SocialNetwork:
@@ -109,17 +116,20 @@ def generate(settings: Network, n: int, rng: np.random.Generator) -> SocialNetwo
     peers = watts_strogatz(n, settings.peer_degree, settings.peer_rewiring, rng)
     u = rng.random((3, n))
     mean, size = settings.using_ties_mean, settings.using_ties_dispersion
-    using = (
-        stats.nbinom.ppf(u[0], size, size / (size + mean)).astype(np.int64)
-        if mean > 0
-        else np.zeros(n, dtype=np.int64)
-    )
-    community = (
-        stats.poisson.ppf(u[1], settings.community_ties_mean).astype(np.int64)
-        if settings.community_ties_mean > 0
-        else np.zeros(n, dtype=np.int64)
-    )
-    stigmatising = stats.binom.ppf(u[2], community, settings.stigmatising_share).astype(np.int64)
+    using = np.zeros(n, dtype=np.int64)
+    community = np.zeros(n, dtype=np.int64)
+    stigmatising = np.zeros(n, dtype=np.int64)
+
+    def tile(r0: int, r1: int, p0: int, p1: int) -> None:
+        """The ties of people p0:p1 (quantiles person by person: any split, same values)."""
+        at = slice(p0, p1)
+        if mean > 0:
+            using[at] = stats.nbinom.ppf(u[0, at], size, size / (size + mean))
+        if settings.community_ties_mean > 0:
+            community[at] = stats.poisson.ppf(u[1, at], settings.community_ties_mean)
+        stigmatising[at] = stats.binom.ppf(u[2, at], community[at], settings.stigmatising_share)
+
+    threads.run(tile, threads.tiles(1, n))
     pool = max(1, int(np.ceil(n * mean / settings.people_per_using_friend)))
     owners = np.repeat(np.arange(n), using)
     friends = rng.integers(0, pool, size=len(owners))

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from kds_sim.model import threads
 from kds_sim.model.parameters import Distribution, Population
 from kds_sim.model.rules import ABSTINENT
 
@@ -164,18 +165,28 @@ def entry_days(population: Population, horizon: int) -> np.ndarray:
     return np.concatenate([initial, later[later <= horizon]])
 
 
+def _quantiles(u: np.ndarray, distributions: list[Distribution]) -> np.ndarray:
+    """beta_quantile(u[j], distributions[j]) for every j, a large cohort's people split among
+    threads (the quantile is computed person by person, so the split changes no value)."""
+    out = np.empty_like(u)
+
+    def tile(r0: int, r1: int, p0: int, p1: int) -> None:
+        for j, d in enumerate(distributions):
+            out[j, p0:p1] = beta_quantile(u[j, p0:p1], d)
+
+    threads.run(tile, threads.tiles(1, u.shape[1]))
+    return out
+
+
 def draw_people(population: Population, size: int, rng: np.random.Generator) -> People:
     """A cohort at discharge from rehab: everyone abstinent, attributes drawn from the scenario."""
     uniforms = rng.random((len(TRAITS) + 1, size))
-    traits = {
-        trait: beta_quantile(uniforms[i], getattr(population, trait))
-        for i, trait in enumerate(TRAITS)
-    }
     later = rng.random((len(LATER_TRAITS), size))
-    traits |= {
-        trait: beta_quantile(later[i], getattr(population, trait))
-        for i, trait in enumerate(LATER_TRAITS)
-    }
+    values = _quantiles(
+        np.concatenate([uniforms[: len(TRAITS)], later]),
+        [getattr(population, trait) for trait in (*TRAITS, *LATER_TRAITS)],
+    )
+    traits = dict(zip((*TRAITS, *LATER_TRAITS), values, strict=True))
     return People(
         **traits,
         recruit_priority=uniforms[len(TRAITS)],

@@ -24,7 +24,7 @@ import numpy as np
 
 from kds_sim.model import streams
 from kds_sim.model.parameters import Behaviour, Population
-from kds_sim.model.streams import PERSON, Draw, philox_block
+from kds_sim.model.streams import Draw
 
 __all__ = ["Draw"]
 
@@ -248,11 +248,10 @@ def coefficients(behaviours: Sequence[Behaviour]) -> np.recarray:
     `person_day` reads as `k`)."""
     names = list(Behaviour.model_fields)
     k = np.recarray(len(behaviours), dtype=[(n, np.float64) for n in (*names, *DERIVED)])
-    for i, b in enumerate(behaviours):
-        for name in names:
-            k[name][i] = getattr(b, name)
-        for name, value in DERIVED.items():
-            k[name][i] = value(b)
+    for name in names:  # a column at a time (a record's field at a time is slow)
+        k[name] = [getattr(b, name) for b in behaviours]
+    for name, value in DERIVED.items():
+        k[name] = [value(b) for b in behaviours]
     return k
 
 
@@ -412,103 +411,66 @@ DTYPES |= {"days_using": np.int32, "using_ties": np.int64}
 
 
 # Every person of every row, in place -------------------------------------------------------------
-def _advance_people(
-    status,
-    stress,
-    coping,
-    self_efficacy,
-    craving,
-    outcome_expectancy,
-    days_abstinent,
-    spell_at_lapse,
-    days_using,
-    using_ties,
-    ave_susceptibility,
-    help_seeking,
-    commitment,
-    negative_expectancy,
-    self_efficacy_at_discharge,
-    craving_at_discharge,
-    contacts,
-    idle,
-    stress_target,
-    keys,
-    day,
-    k,
-    exposed,
-    coped,
-    lapse,
-    relapse,
-    reentry,
-    remission,
-    recovered,
-    using_tie_lost,
-):
-    """`person_day` for every [row, person] of the arrays, drawing each person's uniforms
-    (streams.Draw) from row r's key `keys[r]` as the rules need them: block 0 for everyone
-    present, block 1 only for the lapsed and relapsed. k is a record per row. Compiled by
-    numba, or run as plain Python."""
+INPUTS = ("contacts", "idle", "stress_target")
+"""The day's inputs `person_day` reads after the columns (from the exposure stage)."""
+UNIFORMS = ("u_exposure", "u_coping", "u_lapse", "u_resolve", "u_relapse", "u_reentry")
+"""Its uniforms, Draw 0-5: block 0 for everyone present, block 1 for the lapsed and relapsed."""
+
+_LOOP = """
+def _advance_people({columns}, {inputs}, keys, day, k, {events}, offset=0):
     rows, n = status.shape
     for r in range(rows):
         kr = k[r]
         k0, k1 = keys[r, 0], keys[r, 1]
         for i in range(n):
             s = status[r, i]
-            u0 = u1 = u2 = u3 = u4 = u5 = 1.0  # absent: no rule reads them
+            {uniforms} = 1.0  # absent: no rule reads them
             if s != ABSENT:
-                u0, u1, u2, u3 = philox_block(k0, k1, i, day, 0, PERSON)
-                if s in (LAPSED, RELAPSED):
-                    u4, u5, _, _ = philox_block(k0, k1, i, day, 1, PERSON)
-            new, events = person_day(
-                s,
-                stress[r, i],
-                coping[r, i],
-                self_efficacy[r, i],
-                craving[r, i],
-                outcome_expectancy[r, i],
-                days_abstinent[r, i],
-                spell_at_lapse[r, i],
-                days_using[r, i],
-                using_ties[r, i],
-                ave_susceptibility[r, i],
-                help_seeking[r, i],
-                commitment[r, i],
-                negative_expectancy[r, i],
-                self_efficacy_at_discharge[r, i],
-                craving_at_discharge[r, i],
-                contacts[r, i],
-                idle[r, i],
-                stress_target[r, i],
-                u0,
-                u1,
-                u2,
-                u3,
-                u4,
-                u5,
-                kr,
+                {block0} = philox_block(k0, k1, i + offset, day, 0, PERSON)
+                if s == LAPSED or s == RELAPSED:
+                    {block1}, _, _ = philox_block(k0, k1, i + offset, day, 1, PERSON)
+            ({state_out}), ({events_out}) = person_day(
+                s, {read}, {uniform_args}, kr
             )
-            (
-                status[r, i],
-                stress[r, i],
-                coping[r, i],
-                self_efficacy[r, i],
-                craving[r, i],
-                outcome_expectancy[r, i],
-                days_abstinent[r, i],
-                spell_at_lapse[r, i],
-                days_using[r, i],
-                using_ties[r, i],
-            ) = new
-            (
-                exposed[r, i],
-                coped[r, i],
-                lapse[r, i],
-                relapse[r, i],
-                reentry[r, i],
-                remission[r, i],
-                recovered[r, i],
-                using_tie_lost[r, i],
-            ) = events
+"""
+
+
+def _loop_source() -> str:
+    """The source of `_advance_people`, written out from STATE, TRAITS_READ, INPUTS, UNIFORMS
+    and EVENTS (so the argument lists exist once, as those declarations)."""
+    at = "{}[r, i]".format
+    return _LOOP.format(
+        columns=", ".join((*STATE, *TRAITS_READ)),
+        inputs=", ".join(INPUTS),
+        events=", ".join(EVENTS),
+        uniforms=" = ".join(UNIFORMS),
+        block0=", ".join(UNIFORMS[:4]),
+        block1=", ".join(UNIFORMS[4:]),
+        state_out=", ".join(map(at, STATE)) + ",",
+        events_out=", ".join(map(at, EVENTS)) + ",",
+        read=", ".join(map(at, (*STATE[1:], *TRAITS_READ, *INPUTS))),
+        uniform_args=", ".join(UNIFORMS),
+    )
+
+
+def _written_loop() -> Callable[..., None]:
+    """`_loop_source` as a function, compiled under this file's name: numba caches it beside
+    the other kernels, and a change to the declarations (in this file) invalidates the cache."""
+    names = {"ABSENT": ABSENT, "LAPSED": LAPSED, "RELAPSED": RELAPSED, "PERSON": streams.PERSON}
+    namespace: dict[str, Any] = {"__name__": __name__, "person_day": person_day}
+    namespace |= names | {"philox_block": streams.philox_block}
+    exec(compile(_loop_source(), __file__, "exec"), namespace)  # noqa: S102 - our own source
+    loop: Callable[..., None] = namespace["_advance_people"]
+    return loop
+
+
+_advance_people = _written_loop()
+_advance_people.__doc__ = """`person_day` for every [row, person] of the arrays (in the order
+of `STATE`, `TRAITS_READ`, `INPUTS`, then keys, day, k and `EVENTS`), drawing each person's
+uniforms (streams.Draw) from row r's key `keys[r]` as the rules need them: block 0 for everyone
+present, block 1 only for the lapsed and relapsed. Person i of the arrays is person
+`i + offset` of its row (a tile of people). k is a record per row. Compiled by numba, or run as
+plain Python. Written out by `_loop_source`."""
 
 
 JITABLE = (
@@ -580,8 +542,7 @@ def advance_people(
     [row, 2] (streams.key_of of each row's replicate), k one `coefficients` record per row.
     """
     kernel("loop", compiled)(
-        *(cols[name] for name in STATE),
-        *(cols[name] for name in TRAITS_READ),
+        *(cols[name] for name in (*STATE, *TRAITS_READ)),
         np.asarray(contacts, dtype=np.float64),
         np.asarray(idle, dtype=np.float64),
         np.asarray(stress_target, dtype=np.float64),

@@ -131,6 +131,25 @@ def _group_draws(keys, day, out):
         out[r] = u[0]  # GroupDraw.MEETING_HELD
 
 
+def _mulhi_intrinsic() -> Any:
+    """The high word of a 64 x 64-bit product as one 128-bit multiply (numba intrinsic):
+    the same bits as `_mulhilo`'s four 32-bit products, several times fewer instructions."""
+    from llvmlite import ir  # type: ignore[import-untyped]
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def mulhi(typingctx, a, b):
+        def codegen(context, builder, signature, args):
+            wide = ir.IntType(128)
+            product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+            return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+
+        return types.uint64(types.uint64, types.uint64), codegen
+
+    return mulhi
+
+
 _COMPILED: dict[str, object] = {}
 _LOCK = threading.Lock()
 
@@ -140,9 +159,13 @@ def register_compiled() -> None:
     with _LOCK:
         if "registered" in _COMPILED:
             return
-        from numba.extending import overload, register_jitable
+        from numba.extending import overload
 
-        register_jitable(_mulhilo)
+        mulhi = _mulhi_intrinsic()
+
+        @overload(_mulhilo)
+        def _mul(a, b):  # one 64 x 64 -> 128-bit multiply instruction
+            return lambda a, b: (mulhi(a, b), a * b)
 
         @overload(philox_block)
         def _philox(k0, k1, c0, c1, c2, c3):
