@@ -141,6 +141,11 @@ class UnitCost:
     low: float
     high: float
     source: str
+    source_id: str = ""
+
+    def text(self, lang: str) -> str:
+        """The source in the brief's language (`source_id` for Bahasa Indonesia)."""
+        return self.source_id if lang == "id" and self.source_id else self.source
 
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         if self.low == self.high:
@@ -223,7 +228,7 @@ def _unit(path: Path, key: str, entry: object) -> UnitCost:
     source = str(entry.get("source", "")).strip()
     if not (0 <= low <= value <= high and np.isfinite(high)) or not source:
         raise ScenarioError(f"{path}: {key} = {entry!r}; {allowed}")
-    return UnitCost(value, low, high, source)
+    return UnitCost(value, low, high, source, str(entry.get("source_id", "")).strip())
 
 
 def read_costs(path: str | Path) -> UnitCosts:
