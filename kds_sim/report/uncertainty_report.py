@@ -262,16 +262,22 @@ def write_uncertainty(
     if many:
         parts.append(html_table(table, labels, at_least, lang))
         parts.append(pairs_table(result, labels, lang, mid, nested))
+    alts = {
+        "uncertainty_forest": msg("uncertainty.forest_title", lang),
+        "uncertainty_survival": msg("uncertainty.fan_title", lang),
+        "uncertainty_variance": msg("uncertainty.drivers_title", lang, strategy=""),
+        "ceac": msg("uncertainty.ceac_title", lang),
+    }
     for name in ("uncertainty_forest", "uncertainty_survival"):
         if name in paths:
-            parts.append(embed_image(paths[name]))
+            parts.append(embed_image(paths[name], alts[name]))
     if shares is not None:
         who = _label(labels, main_strategy(result))
         parts.append(el("p", msg("uncertainty.drivers", lang, strategy=who)))
-        parts.append(embed_image(paths["uncertainty_variance"]))
+        parts.append(embed_image(paths["uncertainty_variance"], alts["uncertainty_variance"]))
     if result.costs is not None:
         parts.append(cost_html(result, labels, lang))
-        parts.append(embed_image(paths["ceac"]))
+        parts.append(embed_image(paths["ceac"], alts["ceac"]))
     return written, el("section", *parts, class_="uncertainty")
 
 
