@@ -159,7 +159,7 @@ def add_uncertainty_options(
         "--uncertainty",
         nargs="?",
         const="auto",
-        default="auto" if by_default else None,
+        default=DEFAULT if by_default else None,
         metavar="prior|posterior|FILE",
         help="draw parameters from their priors, from the reference scenario's "
         "uncertainty.posterior, or from a posterior FILE (Parquet) "
@@ -203,9 +203,14 @@ def add_uncertainty_options(
     )
 
 
+DEFAULT = "default"
+"""--uncertainty not given where draws are the default (compare): as `--uncertainty` alone,
+except that a horizon too short for the draws' metrics skips them rather than fails."""
+
+
 def uncertainty_source(choice: str, posterior: str | None) -> str:
     """--uncertainty alone: the posterior when the scenario names one, else the priors."""
-    if choice == "auto":
+    if choice in ("auto", DEFAULT):
         return "posterior" if posterior else "prior"
     return choice
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kds_sim.cli.common import (
+    DEFAULT,
     UserError,
     add_run_options,
     add_uncertainty_options,
@@ -60,6 +61,9 @@ def handle(args: argparse.Namespace) -> int:
         scenarios = [unit_costs.applied(s) for s in scenarios]
     named = [s for s in scenarios if s.name == args.reference]
     horizon = args.horizon or (named or scenarios)[0].run.horizon_days
+    if args.uncertainty == DEFAULT and horizon < 365:  # draws need 12 months: skip them
+        print(t("cli.compare_short", args.lang, days=horizon))
+        args.uncertainty = None
     if args.uncertainty and horizon < 365:  # said before any simulation, not after
         raise UserError(
             f"--uncertainty with --horizon {horizon}: the comparison reports relapses averted "

@@ -164,6 +164,8 @@ def write_comparison(
     if decision is None and uncertainty is not None:
         scenarios = [r.scenario for r in result.results.values()]
         decision = Decision(uncertainty, nested=nested_pairs(scenarios), seed=uncertainty.seed)
+    if uncertainty is not None and decision is not None and not uncertainty.nested:
+        uncertainty.nested = decision.nested  # so pairwise.csv flags them too
     if table is None and uncertainty is not None:
         table = with_uncertainty(result.table, uncertainty.summary())
     if table is not None:

@@ -194,11 +194,13 @@ def headline(
 def uncertainty_options(result: UncertaintyResult, at_least: float) -> list[str]:
     """The `kds-sim compare` options that repeat this analysis (for the brief's appendix),
     as words for shlex.join."""
+    extra = [] if result.effect_prior == "lognormal" else ["--effect-prior", result.effect_prior]
     return [
+        *extra,
         "--uncertainty",
         result.plan.option,
         "--draws",
-        str(result.draws),
+        str(result.conditioning.get("draws", result.draws)),
         "--draw-replicates",
         str(result.replicates),
         "--at-least",

@@ -30,6 +30,7 @@ from kds_sim.analysis import metrics, statistics
 from kds_sim.analysis.uncertainty.costs import CostAnalysis
 from kds_sim.analysis.uncertainty.planning import DrawPlan, uncertainty_interval
 from kds_sim.io import display, storage
+from kds_sim.model.priors import current_effect_prior
 
 BOUND_METRIC = "abstinence_rr_365d_members"
 BOUND_HIGH = 1.42
@@ -63,6 +64,10 @@ class UncertaintyResult(CostAnalysis):
     conditioning: dict[str, Any] = field(default_factory=dict)
     cohort: float | None = None
     """People in each strategy's cohort (for figures per 100 members)."""
+    nested: set[tuple[str, str]] = field(default_factory=set)
+    """(outer, inner) strategy pairs, one nested in the other (comparison.nested_pairs)."""
+    effect_prior: str = field(default_factory=current_effect_prior)
+    """The intervention-effect prior the draws took (model.priors.EFFECT_PRIORS)."""
     all_values: pd.DataFrame | None = None
     """Every draw's values, the rejected included (`values` holds the kept draws)."""
 
@@ -158,7 +163,9 @@ class UncertaintyResult(CostAnalysis):
                 d = (wide[first] - wide[second]).to_numpy(dtype=float)
                 d = d[np.isfinite(d)]
                 low, high = uncertainty_interval(d)
-                pair = {(first, second), (second, first)} & (nested or set())
+                pair = {(first, second), (second, first)} & (
+                    self.nested if nested is None else nested
+                )
                 rows.append(
                     {
                         "strategy": first,
@@ -313,6 +320,7 @@ class UncertaintyResult(CostAnalysis):
         written += storage.write_table(out / "uncertainty_survival", self.curves)
         if len(self.strategies) > 1:
             written += storage.write_table(out / "pairwise", self.pairwise())
+            written += storage.write_table(out / "per_members", self.per_members())
         if self.costs is not None:
             written += storage.write_table(out / "costs_per_draw", self.costs)
             written += storage.write_table(out / "costs", self.cost_summary())
