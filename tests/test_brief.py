@@ -158,9 +158,7 @@ def test_the_interval_comes_from_one_function(small):
     row = by_scenario(table)["capacity_building"]
     assert interval(row, "averted_per_100_365d") == (low - 1, high + 1, UNCERTAINTY)
     # the wide form (<metric>_ui_low columns) reads the same
-    wide = small.table.assign(
-        averted_per_100_365d_ui_low=-5.0, averted_per_100_365d_ui_high=20.0
-    )
+    wide = small.table.assign(averted_per_100_365d_ui_low=-5.0, averted_per_100_365d_ui_high=20.0)
     row = by_scenario(wide)["capacity_building"]
     assert interval(row, "averted_per_100_365d") == (-5.0, 20.0, UNCERTAINTY)
     assert list(numbers(small.table).index) == list(SMALL)

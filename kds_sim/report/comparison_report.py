@@ -116,6 +116,12 @@ section and the technical appendix are left to the screen (the summary, the fore
 the key table already quote the uncertainty intervals)."""
 
 
+def _date(day: dt.date, lang: str) -> str:
+    """A date as the reader writes it ("3 Desember 2026"), not ISO."""
+    month = t("report.months", lang).split(",")[day.month - 1]
+    return t("report.date", lang, day=day.day, month=month, year=day.year)
+
+
 def report_name(lang: str) -> str:
     return f"report{suffix(lang)}.html"
 
@@ -494,7 +500,7 @@ def write_html(
         "report.meta",
         lang,
         version=__version__,
-        date=dt.datetime.now(dt.UTC).date().isoformat(),
+        date=_date(dt.datetime.now(dt.UTC).date(), lang),
         count=len(result.results),
         replicates=ref.replicates,
         people=ref.cohort_size,

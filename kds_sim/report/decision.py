@@ -112,11 +112,11 @@ def key_messages(result: ComparisonResult, decision: Decision, lang: str) -> Htm
     activities = {n: len(r.scenario.interventions) for n, r in result.results.items()}
     summary = u.summary()
     relapse = summary[(summary["strategy"] == ref) & (summary["metric"] == "relapse_365d")]
-    messages: list[Html] = []
+    messages: list[str] = []
     if len(relapse):
         r = relapse.iloc[0]
-        low, high = _range(r["ui_low"], r["ui_high"], lang, 100)
-        messages.append(t("decision.baseline", lang, reference=labels[ref], low=low, high=high))
+        first, last = _range(r["ui_low"], r["ui_high"], lang, 100)
+        messages.append(t("decision.baseline", lang, reference=labels[ref], low=first, high=last))
     others = sorted((s for s in u.strategies if s != ref), key=lambda s: -_pair(pairs, s, ref)[0])
     if others:
         top = others[0]
