@@ -194,17 +194,15 @@ def _uncertainty(args: argparse.Namespace, result: Any, out: Path, unit_costs: A
 def _print_point(result: Any, labels: dict[str, str], lang: str) -> None:
     """Without draws: relapses averted per 100 with the Monte Carlo CI, said to be only that."""
     from kds_sim.report.labels import num
+    from kds_sim.report.summary import headline_tag, tag_words
 
     table = result.table
-    print(t("cli.compare_point", lang))
+    tag = headline_tag(result.horizon)
+    print(t("cli.compare_point", lang, when=tag_words(tag, result.horizon, lang)))
     for name in result.results:
         if name == result.reference:
             continue
-        row = table[(table["scenario"] == name) & (table["metric"] == "averted_per_100_365d")]
-        if row.empty:
-            row = table[
-                (table["scenario"] == name) & (table["metric"] == "averted_per_100_horizon")
-            ]
+        row = table[(table["scenario"] == name) & (table["metric"] == f"averted_per_100_{tag}")]
         r = row.iloc[0]
         low, high = num(r["ci_low"], lang, 1), num(r["ci_high"], lang, 1)
         to = t("uncertainty.to", lang)
