@@ -133,6 +133,7 @@ def key_messages(result: ComparisonResult, decision: Decision, lang: str) -> Htm
                 mid=num(decision.mid, lang, 0),
                 probability=percent(p, lang, 0),
             )
+            + _per_members(u, top, lang)
         )
     if len(others) > 1:
         a, b = others[0], others[1]
@@ -212,6 +213,18 @@ def key_messages(result: ComparisonResult, decision: Decision, lang: str) -> Htm
         id="key-messages",
         class_="summary",
     )
+
+
+def _per_members(u: UncertaintyResult, strategy: str, lang: str) -> str:
+    """ " That is about X per 100 members (between a and b)." (empty without member counts)."""
+    table = u.per_members()
+    row = table[table["strategy"] == strategy]
+    if row.empty:
+        return ""
+    r = row.iloc[0]
+    low, high = _range(r["ui_low"], r["ui_high"], lang)
+    mean = num(r["mean"], lang, digits_for(r["ui_low"], r["ui_high"]))
+    return " " + t("decision.members", lang, mean=mean, low=low, high=high)
 
 
 def _district_message(
