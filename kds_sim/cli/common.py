@@ -185,8 +185,8 @@ def add_uncertainty_options(
         "--draw-replicates",
         type=positive_int,
         metavar="R",
-        help="replicates per draw (default: --replicates, else 20); so the Monte Carlo "
-        "comparison can use many replicates and each draw few",
+        help="replicates per draw (default: compare 5; run --replicates, else 20); so the Monte "
+        "Carlo comparison can use many replicates and each draw few",
     )
     group.add_argument(
         "--at-least",

@@ -242,9 +242,12 @@ def add_command(sub: Any) -> None:
         "compare",
         help="compare scenarios on common random numbers (the policy table)",
         description="Run scenarios on common random numbers and report, against a reference, "
-        "relapse at 6 and 12 months, relapses averted per 100 people, number "
-        "needed to treat, abstinence risk ratio and group capacity, each with a "
-        "95 % CI. Writes comparison.csv/.parquet, figures and report.html.",
+        "relapse at 6 and 12 months, relapses averted per 100 people, number needed to treat, "
+        "abstinence risk ratio and group capacity. By default every scenario also runs at "
+        "shared parameter draws, so results carry 95 % uncertainty intervals and every pair of "
+        "strategies its paired difference with P(difference >= --mid). Writes comparison.csv/"
+        ".parquet, pairwise.csv, figures and report.html (page 1: key messages and a "
+        "recommendation; with --district, people and rupiah per year).",
     )
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
     parser.add_argument(
