@@ -199,7 +199,7 @@ def test_a_single_core_run_is_exactly_reproducible(tmp_path):
     [
         ("behaviour.no_such_key", "does not exist"),
         ("population.size", "prior is fixed"),
-        ("group.coverage", "cannot inform it"),
+        ("group.attendance_min", "cannot inform it"),
         ("behaviour.lapse_intercept=-3:-5", "LOW must be below HIGH"),
     ],
 )
@@ -233,7 +233,8 @@ def test_default_parameters_leave_out_the_group_without_a_group_scenario():
     priors, excluded = abc.inferable_priors(targets)
     assert "behaviour.lapse_intercept" in priors and "behaviour.craving_decay_days" in priors
     assert not [k for k in priors if k.startswith(("group.", "intervention_effects."))]
-    assert "cannot inform" in excluded["group.coverage"]
+    assert "cannot inform" in excluded["group.attendance_min"]
+    assert "lever" in excluded["group.coverage"]
     assert all(not p.is_fixed for p in priors.values())
 
 

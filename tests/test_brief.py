@@ -158,12 +158,9 @@ def test_the_interval_comes_from_one_function(small):
     row = by_scenario(table)["capacity_building"]
     assert interval(row, "averted_per_100_365d") == (low - 1, high + 1, UNCERTAINTY)
     # the wide form (<metric>_ui_low columns) reads the same
-    wide = small.table.assign(
-        averted_per_100_365d_ui_low=-5.0, averted_per_100_365d_ui_high=20.0, probability_best=0.5
-    )
+    wide = small.table.assign(averted_per_100_365d_ui_low=-5.0, averted_per_100_365d_ui_high=20.0)
     row = by_scenario(wide)["capacity_building"]
     assert interval(row, "averted_per_100_365d") == (-5.0, 20.0, UNCERTAINTY)
-    assert row["probability_best"] == 0.5
     assert list(numbers(small.table).index) == list(SMALL)
 
 
@@ -213,34 +210,27 @@ def test_summary_numbers_match_the_table(small, lang):
     lead = template_pattern("report.lead", lang=lang).match(lead_text)
     assert lead and close(lead["m0_relapse"], 100 * reference, lang)
     assert t(f"report.kind_{MONTE_CARLO}", lang) in html
-    assert t("report.how_sure", lang).split("{")[0] not in html  # no draws: no 'how sure'
+    assert "probability" not in html.lower() or lang != "en"  # no "probability best", ever
 
 
-def test_summary_names_uncertainty_intervals_and_probability_best_when_given(small, tmp_path):
-    # in the form UncertaintyResult.summary() and .probability_best() give them
+def test_summary_names_uncertainty_intervals_when_given(small, tmp_path):
+    # in the form UncertaintyResult.summary() gives them; no "probability best" anywhere
     intervals = small.table.rename(columns={"scenario": "strategy"}).assign(
         ui_low=lambda x: x["ci_low"] - 2.0, ui_high=lambda x: x["ci_high"] + 2.0
     )
-    best = pd.DataFrame(
-        {
-            "strategy": ["capacity_building_mentoring", "capacity_building", "group_as_assessed"],
-            "metric": "averted_per_100_365d",
-            "probability_best": [0.61, 0.39, 0.0],
-        }
-    )
-    table = with_uncertainty(small.table, intervals, best)
-    assert len(table) == len(small.table)
+    table = with_uncertainty(small.table, intervals)
+    assert len(table) == len(small.table) and "probability_best" not in table
     html = summary_html(with_table(small, table), "en")
     assert t("report.kind_uncertainty", "en") in html
     assert t("report.kind_monte_carlo", "en") not in html
-    assert "How sure we are" in html and "61\u00a0%" in html and "39\u00a0%" in html
+    assert "best" not in html.lower()
     first = ranked_items(html)[0]
     row = by_scenario(table)[first[0]]
     found = re.search(r"\((\S+) to (\S+)\)", first[1])
     assert found and close(found[1], row["averted_per_100_365d_ci_low"] - 2, "en")
     write_comparison(small, tmp_path, table=table, sensitivity=None)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "How sure we are" in page and t("report.kind_uncertainty", "en") in page
+    assert "How sure" not in page and t("report.kind_uncertainty", "en") in page
     assert "ui_low" in pd.read_csv(tmp_path / "comparison.csv")
 
 
@@ -278,7 +268,7 @@ def test_summary_names_the_assumptions_only_from_a_sensitivity_analysis(small, t
     ]
     html = summary_html(small, "id", found)
     assert t("parameter.behaviour.lapse_intercept", "id") in html and "5,0" in html
-    assert t("report.measure_morris", "id") in html and "morris.csv" in html
+    assert t("report.measure_morris", "id") in html and "morris.csv" not in html  # no paths
     assert Sensitivity.read(tmp_path / "missing.csv") is None
     sobol = tmp_path / "sobol.csv"
     pd.DataFrame({"factor": ["group.coverage"], "ST": [0.42]}).to_csv(sobol, index=False)
@@ -290,12 +280,12 @@ def test_what_a_strategy_takes(small):
         return load_scenario(SCENARIOS / f"{name}.toml")
 
     assert takes(load("capacity_building_mentoring"), 365, "en") == (
-        "10 group sessions and 12 months of mentoring"
+        "10 training sessions and 12 months of mentoring"
     )
     assert takes(load("capacity_building_mentoring"), 1825, "id") == (
-        "10 sesi kelompok dan 60 bulan pendampingan"
+        "10 sesi pelatihan dan 60 bulan pendampingan"
     )
-    assert takes(load("work_plan"), 365, "en") == "1 group session"
+    assert takes(load("work_plan"), 365, "en") == "1 training session"
     assert takes(load("group_as_assessed"), 365, "en") == t("report.takes_none", "en")
     assert "80\u00a0%" in takes(load("capacity_building_recruitment"), 365, "en")
     assert [s.name for s in ranking(small, "en")][-1] == "group_as_assessed"
@@ -318,7 +308,7 @@ def test_brief_in_both_languages_is_self_contained(small, tmp_path):
         for name in SMALL:
             scenario = small.results[name].scenario
             assert scenario_label(scenario, lang) in page
-            assert f"{name}.toml" in page  # the file, in a detail row
+            assert f"{name}.toml" in page.split("id='appendix'")[1]  # the file: appendix only
         assert len(re.findall(r"<img[^>]*src=[\"']data:image/png;base64,", page)) == 3
         for url in re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', page, flags=re.I):
             assert url.startswith(("data:", "#")), url
@@ -344,7 +334,7 @@ def test_cli_lang_id_writes_the_indonesian_brief(tmp_path, capsys):
     assert (out / "report_id.html").is_file() and not (out / "report.html").is_file()
     assert "report_id.html" in capsys.readouterr().out
     page = (out / "report_id.html").read_text(encoding="utf-8")
-    assert "Ringkasan" in page and "berkas: no_group.toml" in page
+    assert "Ringkasan" in page and "no_group.toml" not in page.split("id='appendix'")[0]
 
 
 def test_cli_pdf_without_a_browser_says_so_before_computing(tmp_path, capsys, monkeypatch):

@@ -247,15 +247,19 @@ def test_cli_compare_prints_the_table_and_writes_the_report(tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert code == 0
-    assert "2 scenarios x 3 replicates of 80 people, 60 days" in printed
+    assert "2 strategies on the same 3 cohorts of 80 people, 60 days" in printed
+    assert "under 12 months: no parameter draws" in printed  # draws are the default
     lines = printed.splitlines()
-    headers = " ".join(line for line in lines if line.startswith("metric"))
-    assert "relapse_horizon" in headers and "capacity_end" in headers  # in blocks of 100 columns
+    assert (
+        "Relapses prevented per 100 people within 60 days, with the 95 % Monte Carlo CI:" in lines
+    )
     assert max(len(line) for line in lines if str(out) not in line) <= 100
-    assert any(line.startswith("group_as_assessed ") for line in lines)
-    assert any(line.startswith("no_group ") for line in lines)
+    assert any(
+        line.startswith("  Existing group, no training: ") for line in lines
+    )  # labels, not names
+    assert "group_as_assessed" not in printed and "relapse_horizon" not in printed
     assert (out / "report.html").is_file() and (out / "comparison.csv").is_file()
-    assert "wrote" in printed and str(out) in printed
+    assert "Wrote" in printed and str(out) in printed
 
 
 def test_cli_compare_unknown_reference_exits_2(tmp_path, capsys):

@@ -210,8 +210,9 @@ def test_compare_with_uncertainty_writes_intervals_and_labels_them(tmp_path: Pat
     assert {"ui_low", "ui_high", "mc_ci_low", "mc_ci_high"} <= set(table.columns)
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "uncertainty interval" in page and "Monte Carlo CI" in page
-    for name in ("uncertainty_forest", "probability_best", "uncertainty_survival"):
+    for name in ("uncertainty_forest", "uncertainty_survival"):
         assert (out / f"{name}.png").is_file()
+    assert not (out / "probability_best.csv").exists() and (out / "pairwise.csv").is_file()
     bad = subprocess.run(
         [sys.executable, "-m", "kds_sim.cli.main", "compare", *paths, "--out", str(out / "b")]
         + ["--uncertainty", str(tmp_path / "nope.parquet"), "--draws", "3"],
@@ -275,8 +276,8 @@ def test_compare_draw_replicates_sets_the_replicates_per_draw(tmp_path: Path) ->
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "3 draws (prior) x 2 replicates" in done.stdout
-    assert "2 scenarios x 3 replicates" in done.stdout
+    assert "of 3 draws kept (Cochrane bound), 2 replicates each" in done.stdout
+    assert "2 strategies on the same 3 cohorts" in done.stdout
 
 
 def test_costs_for_an_open_population_are_refused(tmp_path: Path) -> None:

@@ -139,6 +139,34 @@ class ComparisonResult:
         return figure
 
 
+SAME_EXCEPT = {"name", "label", "label_id", "description", "description_id", "interventions"}
+
+
+def nested_pairs(scenarios: Sequence[Scenario]) -> set[tuple[str, str]]:
+    """(outer, inner): strategies with a group whose settings agree and whose interventions
+    hold every one of the inner's (and more). On common random numbers the outer one does
+    what the inner does plus something, so it often ties with it; the brief says so rather
+    than count the ties as wins."""
+
+    def rest(s: Scenario) -> dict[str, Any]:
+        return s.model_dump(exclude=SAME_EXCEPT | {"run", "costs", "uncertainty", "calibration"})
+
+    def steps(s: Scenario) -> list[dict[str, Any]]:
+        return [e.model_dump() for e in s.interventions]
+
+    out = set()
+    for outer in scenarios:
+        for inner in scenarios:
+            if outer is inner or not (outer.group.enabled and inner.group.enabled):
+                continue
+            if rest(outer) != rest(inner):
+                continue
+            mine, theirs = steps(outer), steps(inner)
+            if len(theirs) < len(mine) and all(step in mine for step in theirs):
+                out.add((outer.name, inner.name))
+    return out
+
+
 def _fmt(mean: float, low: float, high: float) -> str:
     if np.isnan(mean):
         return "n/a"

@@ -140,31 +140,53 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "parameter uncertainty (docs/uncertainty.md)",
-        "With --uncertainty, every scenario also runs at D parameter draws shared by all "
+def add_uncertainty_options(
+    parser: argparse.ArgumentParser, by_default: bool = False, draws: int = 200
+) -> None:
+    """The parameter-uncertainty options; `by_default` (compare): on unless --no-uncertainty,
+    with `draws` draws by default."""
+    lead = (
+        "Every scenario also runs at D parameter draws shared by all scenarios, R replicates "
+        "each; results are quoted with 95 % uncertainty intervals (--no-uncertainty: only the "
+        "Monte Carlo CI at the point values)."
+        if by_default
+        else "With --uncertainty, every scenario also runs at D parameter draws shared by all "
         "scenarios, R replicates each (--draw-replicates, else --replicates); results get "
-        "95 % uncertainty intervals beside the Monte Carlo CI.",
+        "95 % uncertainty intervals beside the Monte Carlo CI."
     )
+    group = parser.add_argument_group("parameter uncertainty (docs/uncertainty.md)", lead)
     group.add_argument(
         "--uncertainty",
         nargs="?",
         const="auto",
+        default=DEFAULT if by_default else None,
         metavar="prior|posterior|FILE",
         help="draw parameters from their priors, from the reference scenario's "
         "uncertainty.posterior, or from a posterior FILE (Parquet) "
         "(alone: the posterior if the scenario names one, else the priors)",
     )
+    if by_default:
+        group.add_argument(
+            "--no-uncertainty",
+            dest="uncertainty",
+            action="store_const",
+            const=None,
+            help="skip the parameter draws (fast; the brief then says its ranges are only "
+            "the Monte Carlo precision at the point values)",
+        )
     group.add_argument(
-        "--draws", type=positive_int, default=200, metavar="D", help="parameter draws (default 200)"
+        "--draws",
+        type=positive_int,
+        default=draws,
+        metavar="D",
+        help=f"parameter draws (default {draws})",
     )
     group.add_argument(
         "--draw-replicates",
         type=positive_int,
         metavar="R",
-        help="replicates per draw (default: --replicates, else 20); so the Monte Carlo "
-        "comparison can use many replicates and each draw few",
+        help="replicates per draw (default: compare 5; run --replicates, else 20); so the Monte "
+        "Carlo comparison can use many replicates and each draw few",
     )
     group.add_argument(
         "--at-least",
@@ -181,9 +203,14 @@ def add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+DEFAULT = "default"
+"""--uncertainty not given where draws are the default (compare): as `--uncertainty` alone,
+except that a horizon too short for the draws' metrics skips them rather than fails."""
+
+
 def uncertainty_source(choice: str, posterior: str | None) -> str:
     """--uncertainty alone: the posterior when the scenario names one, else the priors."""
-    if choice == "auto":
+    if choice in ("auto", DEFAULT):
         return "posterior" if posterior else "prior"
     return choice
 

@@ -63,7 +63,7 @@ def uncertainty_repr(result: Any) -> str:
     return (
         f"<UncertaintyResult {len(result.strategies)} strategies against {result.reference}: "
         f"{result.draws} parameter draws x {result.replicates} replicates, seed {result.seed}; "
-        ".summary(), .probability_best(), .values>"
+        ".summary(), .pairwise(), .values>"
     )
 
 

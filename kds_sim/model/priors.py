@@ -9,8 +9,14 @@ get a prior by the rule their source earns, unless `EXPLICIT` names one:
 - intercepts on the log-odds scale: +-1 about the value (odds x/ 2.7);
 - the group's effect on members: from no effect to twice the assumed value, because the
   Cochrane bound (RR 1.03-1.42) is for twelve-step facilitation, not a KDS;
-- intervention effect sizes: from no effect to three times the assumed value, because the
-  source paper reports no outcome of any training;
+- intervention effect sizes, every kind alike (mentoring included): log-normal, median 1x
+  the assumed value, 95 % within x1/3 to x3 (neutral: as likely smaller as larger than our
+  guess). An effect with an upper limit (a share, at most 1) is multiplied on the scale
+  -ln(1 - x / limit), so no draw passes the limit and no clipping moves the median. The
+  former rule (uniform from 0 to 3x, mean 1.5x) is kept as the named sensitivity analysis
+  `uniform_0_3x` (`effect_prior("uniform_0_3x")`, `kds-sim compare --effect-prior`);
+- levers (what a district chooses: coverage, recruitment, sessions, mentoring months) are
+  fixed: a decision is never drawn as if it were uncertain;
 - other assumptions: x0.5 to x1.5 of the value; values from a figure or a study: x0.75 to
   x1.25 (triangular).
 
@@ -22,6 +28,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -31,8 +39,10 @@ from pydantic.fields import FieldInfo
 
 from kds_sim.errors import ScenarioError
 
-Family = Literal["fixed", "uniform", "triangular", "loguniform"]
-FAMILIES: tuple[str, ...] = ("fixed", "uniform", "triangular", "loguniform")
+Family = Literal["fixed", "uniform", "triangular", "loguniform", "lognormal"]
+FAMILIES: tuple[str, ...] = ("fixed", "uniform", "triangular", "loguniform", "lognormal")
+Z975 = 1.959963984540054
+"""The standard normal's 97.5th percentile: a log-normal's [low, high] is its middle 95 %."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,8 @@ class Prior:
     reason: str = ""
     integer: bool = False
     """Of a whole-number parameter (population.size): draws are whole numbers in [low, high]."""
+    cap: float | None = None
+    """Log-normal only: an upper limit; the log-normal is then on -ln(1 - x / cap)."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -58,6 +70,20 @@ class Prior:
                 raise ValueError(f"triangular prior needs low <= mode <= high, got mode {mode}")
         if self.family == "loguniform" and self.low <= 0:
             raise ValueError(f"loguniform prior needs low > 0, got {self.low}")
+        if self.family == "lognormal":
+            median = self.mode
+            if median is None or not self.low < median < self.high:
+                raise ValueError(
+                    "lognormal prior needs low < mode (the median) < high, all of one sign; "
+                    f"got [{self.low}, {self.high}], median {median}"
+                )
+            if self.low * self.high <= 0:
+                raise ValueError(
+                    f"lognormal prior needs low and high of one sign, not 0; got [{self.low}, "
+                    f"{self.high}]"
+                )
+            if self.cap is not None and not (self.low > 0 and self.high < self.cap):
+                raise ValueError(f"lognormal prior with limit {self.cap} needs 0 < low, high < it")
         if self.family == "fixed" and self.low != self.high:
             raise ValueError("a fixed prior has low == high")
         if self.integer and math.ceil(self.low) > math.floor(self.high):
@@ -68,7 +94,7 @@ class Prior:
 
     @property
     def peak(self) -> float:
-        """The triangular mode (the middle for other families)."""
+        """The triangular mode, the log-normal median (the middle for other families)."""
         return float(self.mode) if self.mode is not None else (self.low + self.high) / 2
 
     @property
@@ -95,6 +121,12 @@ class Prior:
             return lo + u * (hi - lo)
         if self.family == "loguniform":
             return np.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+        if self.family == "lognormal":
+            from scipy.special import ndtri
+
+            centre, sigma, sign = self._log_scale()
+            h = np.exp(centre + sigma * sign * ndtri(u))
+            return self._from_log_scale(h)
         m = self.peak  # triangular
         c = (m - lo) / (hi - lo)
         left = lo + np.sqrt(u * (hi - lo) * (m - lo))
@@ -116,10 +148,44 @@ class Prior:
         if self.family == "loguniform":
             safe = np.where(inside, x, 1.0)
             return np.where(inside, 1.0 / (safe * (math.log(hi) - math.log(lo))), 0.0)
+        if self.family == "lognormal":
+            return self._lognormal_pdf(x)
         m = self.peak
         rising = 2 * (x - lo) / ((hi - lo) * (m - lo)) if m > lo else np.zeros_like(x)
         falling = 2 * (hi - x) / ((hi - lo) * (hi - m)) if hi > m else np.zeros_like(x)
         return np.where(inside, np.where(x < m, rising, falling), 0.0)
+
+    def _log_scale(self) -> tuple[float, float, float]:
+        """(log median, sigma, sign) of the normal behind a log-normal prior: the value is
+        sign x exp(N(centre, sigma)), or, with a cap, cap x (1 - exp(-that))."""
+        lo, hi, median = self.low, self.high, float(self.peak)
+        if self.cap is not None:
+            lo, hi, median = (-math.log1p(-v / self.cap) for v in (lo, hi, median))
+        sign = 1.0 if median > 0 else -1.0
+        lo, hi, median = sorted((abs(lo), abs(hi))) + [abs(median)]
+        return math.log(median), math.log(hi / lo) / (2 * Z975), sign
+
+    def _from_log_scale(self, h: np.ndarray) -> np.ndarray:
+        centre, _, sign = self._log_scale()
+        if self.cap is not None:
+            return self.cap * -np.expm1(-h)
+        return sign * h
+
+    def _lognormal_pdf(self, x: np.ndarray) -> np.ndarray:
+        centre, sigma, sign = self._log_scale()
+        if self.cap is not None:
+            ok = (x > 0) & (x < self.cap)
+            safe = np.where(ok, x, self.cap / 2)
+            h = -np.log1p(-safe / self.cap)
+            jacobian = 1.0 / (self.cap - safe)
+        else:
+            ok = sign * x > 0
+            h = np.where(ok, sign * x, 1.0)
+            jacobian = np.ones_like(h)
+        density = np.exp(-((np.log(h) - centre) ** 2) / (2 * sigma**2)) / (
+            h * sigma * math.sqrt(2 * math.pi)
+        )
+        return np.where(ok, density * jacobian, 0.0)
 
     def describe(self, digits: int = 4) -> str:
         def g(v: float) -> str:
@@ -127,6 +193,11 @@ class Prior:
 
         if self.is_fixed:
             return f"fixed at {g(self.low)}"
+        if self.family == "lognormal":
+            limit = f", limited to {g(self.cap)}" if self.cap is not None else ""
+            return (
+                f"lognormal, median {g(self.peak)}, 95 % in [{g(self.low)}, {g(self.high)}]{limit}"
+            )
         if self.family == "triangular":
             return f"triangular [{g(self.low)}, {g(self.high)}], mode {g(self.peak)}"
         return f"{self.family} [{g(self.low)}, {g(self.high)}]"
@@ -147,7 +218,7 @@ class Relative:
             low, high = value + self.low, value + self.high
         else:
             low, high = sorted((value * self.low, value * self.high))
-        mode = value if self.family == "triangular" else None
+        mode = value if self.family in ("triangular", "lognormal") else None
         return Prior(self.family, low, high, mode, self.reason)
 
 
@@ -165,13 +236,6 @@ EXPLICIT: dict[str, Prior | Relative] = {
         240.0,
         reason="fitted (shape of the first year): from one month to eight months, the range "
         "over which published abstinence curves flatten (Hunt, Barnett & Branch 1971)",
-    ),
-    "group.coverage": Prior(
-        "uniform",
-        0.3,
-        0.7,
-        reason="assumption: the brief gives no share of a district's graduates who join; "
-        "from under a third to over two thirds",
     ),
     "group.attendance_min": Prior(
         "uniform",
@@ -203,12 +267,44 @@ GROUP_RULE = Relative(
     "twelve-step facilitation against other treatments, not a KDS against none",
 )
 EFFECT_RULE = Relative(
+    "lognormal",
+    1 / 3,
+    3.0,
+    "neutral: the source paper reports no outcome of any training, so log-normal with its "
+    "median at the assumed size and 95 % within a third of it to three times it",
+)
+WIDE_EFFECT_RULE = Relative(
     "uniform",
     0.0,
     3.0,
-    "deliberately wide: the source paper reports no outcome of any training, so from no "
-    "effect to three times the assumed size",
+    "sensitivity analysis uniform_0_3x: from no effect to three times the assumed size "
+    "(mean 1.5x: two thirds of the mass above our own guess)",
 )
+EFFECT_PRIORS: dict[str, Relative] = {"lognormal": EFFECT_RULE, "uniform_0_3x": WIDE_EFFECT_RULE}
+"""The intervention-effect priors by name: the default first, then the sensitivity analysis."""
+_effect_prior = ["lognormal"]
+
+
+@contextmanager
+def effect_prior(name: str) -> Iterator[None]:
+    """Within the block, intervention effects take the named prior (EFFECT_PRIORS): how the
+    sensitivity analysis `uniform_0_3x` is run beside the default."""
+    if name not in EFFECT_PRIORS:
+        raise ScenarioError(
+            f"intervention-effect prior {name!r}; allowed: {', '.join(EFFECT_PRIORS)}"
+        )
+    previous = _effect_prior[0]
+    _effect_prior[0] = name
+    try:
+        yield
+    finally:
+        _effect_prior[0] = previous
+
+
+def current_effect_prior() -> str:
+    return _effect_prior[0]
+
+
 INTERCEPT_RULE = Relative(
     "uniform",
     -1.0,
@@ -230,8 +326,11 @@ SPREAD_RULE = Relative(
     "uniform", 0.75, 1.25, "assumption about spread across people: x0.75 to x1.25"
 )
 
+LEVER = "lever: what a district chooses, never drawn as if it were uncertain"
 FIXED_KEYS: dict[str, str] = {
     "run.": "run setting, not a belief about the world",
+    "group.coverage": LEVER,
+    "intervention_effects.recruitment.": LEVER + " (the pace of recruitment drives)",
     "outputs.": "output setting",
     "population.size": "scenario design: the cohort simulated",
     "population.discharges_per_month": "scenario design: the user's district",
@@ -263,7 +362,7 @@ def rule_for(key: str, value: float, unit: str, source: str, integer: bool) -> P
     if value == 0:
         return _fixed(value, "0 in this scenario: a mechanism switched off is a scenario choice")
     if key.startswith("intervention_effects."):
-        return EFFECT_RULE.at(value)
+        return EFFECT_PRIORS[_effect_prior[0]].at(value)
     if key in GROUP_EFFECTS:
         return GROUP_RULE.at(value)
     if unit == "log-odds":
@@ -281,6 +380,8 @@ def clip(prior: Prior, low: float | None, high: float | None, gt: bool, lt: bool
     """Narrow a prior to what the schema allows (an open bound keeps a small margin)."""
     if prior.is_fixed:
         return prior
+    if prior.family == "lognormal":
+        return _limited(prior, high if high is not None and prior.peak > 0 else None)
     lo, hi = prior.low, prior.high
     if low is not None:
         lo = max(lo, low + (1e-6 * max(1.0, abs(low)) if gt else 0.0))
@@ -291,6 +392,21 @@ def clip(prior: Prior, low: float | None, high: float | None, gt: bool, lt: bool
     mode = None if prior.mode is None else min(max(prior.mode, lo), hi)
     family = prior.family if lo > 0 or prior.family != "loguniform" else "uniform"
     return replace(prior, family=family, low=lo, high=hi, mode=mode)
+
+
+def _limited(prior: Prior, limit: float | None) -> Prior:
+    """A log-normal prior of a parameter with an upper limit, rescaled so that the multiplier
+    acts on -ln(1 - x / limit): same median, same x1/3 to x3 on that scale, never past the
+    limit (clipping would move the median)."""
+    if limit is None or prior.cap is not None:
+        return prior
+    median = prior.peak
+    if median >= limit:
+        return _fixed(median, f"{prior.reason}; at its limit {limit:g}, so not drawn")
+    h = -math.log1p(-median / limit)
+    factor = math.sqrt(prior.high / prior.low)
+    low, high = (limit * -math.expm1(-h * f) for f in (1 / factor, factor))
+    return replace(prior, low=low, high=high, cap=limit)
 
 
 def field_bounds(field: FieldInfo | None) -> tuple[float | None, float | None, bool, bool]:

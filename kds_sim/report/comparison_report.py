@@ -20,7 +20,7 @@ import pandas as pd
 
 from kds_sim._version import __version__
 from kds_sim.analysis import metrics
-from kds_sim.analysis.comparison import ComparisonResult
+from kds_sim.analysis.comparison import ComparisonResult, nested_pairs
 from kds_sim.analysis.uncertainty import UncertaintyResult
 from kds_sim.io import storage
 from kds_sim.io.output_folder import safe_name
@@ -28,6 +28,7 @@ from kds_sim.io.plots import plain_text
 from kds_sim.messages import t
 from kds_sim.model.scenario import Scenario
 from kds_sim.report import figures as brief_figures
+from kds_sim.report.decision import Decision, key_messages
 from kds_sim.report.html import Html, el, join, page
 from kds_sim.report.images import embed_image
 from kds_sim.report.labels import (
@@ -115,6 +116,12 @@ section and the technical appendix are left to the screen (the summary, the fore
 the key table already quote the uncertainty intervals)."""
 
 
+def _date(day: dt.date, lang: str) -> str:
+    """A date as the reader writes it ("3 Desember 2026"), not ISO."""
+    month = t("report.months", lang).split(",")[day.month - 1]
+    return t("report.date", lang, day=day.day, month=month, year=day.year)
+
+
 def report_name(lang: str) -> str:
     return f"report{suffix(lang)}.html"
 
@@ -145,6 +152,7 @@ def write_comparison(
     uncertainty: UncertaintyResult | None = None,
     at_least: float = 3.0,
     overrides: Mapping[str, object] | None = None,
+    decision: Decision | None = None,
 ) -> list[Path]:
     """Write every output of a comparison into `out`: tables once, and per language the
     figures and the brief (report.html, report_id.html), printed to PDF with `pdf`.
@@ -155,15 +163,20 @@ def write_comparison(
     scenarios), the summary quotes its 95 % uncertainty intervals and the brief gets its
     section, tables and figures (`at_least`: the 'averts at least X per 100' threshold).
     `overrides` (dotted key -> value) are the changes made to the scenario files; the brief's
-    command that reproduces it repeats them."""
+    command that reproduces it repeats them. `decision` (default: from `uncertainty` with a
+    minimal important difference of 1 per 100) gives page 1 its key messages and
+    recommendation; comparison.csv then also holds every pair's paired difference."""
     out = Path(out)
+    if decision is None and uncertainty is not None:
+        scenarios = [r.scenario for r in result.results.values()]
+        decision = Decision(uncertainty, nested=nested_pairs(scenarios), seed=uncertainty.seed)
+    if uncertainty is not None and decision is not None and not uncertainty.nested:
+        uncertainty.nested = decision.nested  # so pairwise.csv flags them too
     if table is None and uncertainty is not None:
-        table = with_uncertainty(
-            result.table, uncertainty.summary(), uncertainty.probability_best()
-        )
+        table = with_uncertainty(result.table, uncertainty.summary())
     if table is not None:
         result = _with_table(result, table)
-    written = storage.write_table(out / "comparison", result.table)
+    written = storage.write_table(out / "comparison", _with_pairs(result.table, decision))
     written += storage.write_table(out / "survival", result.survival())
     for name, run in result.results.items():
         folder = out / "scenarios" / safe_name(name)  # a name is text, never a path
@@ -182,7 +195,14 @@ def write_comparison(
         if uncertainty is not None:
             labels = {n: scenario_label(r.scenario, lang) for n, r in result.results.items()}
             files_u, section = write_uncertainty(
-                uncertainty, out, at_least, labels, lang, tables=lang == langs[0]
+                uncertainty,
+                out,
+                at_least,
+                labels,
+                lang,
+                tables=lang == langs[0],
+                mid=decision.mid if decision else 1.0,
+                nested=decision.nested if decision else None,
             )
             written += files_u
             command = uncertainty_options(uncertainty, at_least)
@@ -196,6 +216,7 @@ def write_comparison(
             section,
             command,
             overrides,
+            decision,
         )
         written.append(brief)
         if pdf:
@@ -203,6 +224,36 @@ def write_comparison(
 
             written.append(write_pdf(brief, brief.with_suffix(".pdf")))
     return written
+
+
+def _with_pairs(table: pd.DataFrame, decision: Decision | None) -> pd.DataFrame:
+    """The comparison table with one row per pair of strategies: the paired difference in
+    relapses averted per 100 at 12 months (`scenario` minus `versus`), its 95 % UI, P(at least
+    the MID), the share of tied draws and whether one strategy is nested in the other."""
+    if decision is None:
+        return table
+    pairs = decision.pairs()
+    if pairs.empty:
+        return table
+    rows = pd.DataFrame(
+        {
+            "scenario": pairs["strategy"],
+            "reference": table["reference"].iloc[0],
+            "metric": "paired_difference_averted_per_100_365d",
+            "unit": "relapses averted per 100 people, this strategy minus versus",
+            "mean": pairs["mean_difference"],
+            "ui_low": pairs["ui_low"],
+            "ui_high": pairs["ui_high"],
+            "versus": pairs["versus"],
+            "mid": pairs["mid"],
+            "probability_at_least_mid": pairs["probability_at_least_mid"],
+            "probability_below_minus_mid": pairs["probability_below_minus_mid"],
+            "share_tied": pairs["share_tied"],
+            "nested": pairs["nested"],
+            "draws": pairs["draws"],
+        }
+    )
+    return pd.concat([table, rows], ignore_index=True)
 
 
 def _with_table(result: ComparisonResult, table: pd.DataFrame) -> ComparisonResult:
@@ -238,12 +289,8 @@ def _cell(value: str, below: str = "") -> Html:
 
 
 def _strategy_cell(name: str, scenario: Scenario, lang: str, files: Mapping[str, str]) -> Html:
-    detail = (
-        t("report.file", lang, file=Path(files[name]).name)
-        if name in files
-        else t("report.scenario_id", lang, name=name)
-    )
-    return el("th", scenario_label(scenario, lang), el("span", detail, class_="file"), scope="row")
+    """The strategy's label (file names and scenario names belong in the appendix only)."""
+    return el("th", scenario_label(scenario, lang), scope="row")
 
 
 def _capacity_cell(row: Row, lang: str) -> Html:
@@ -438,6 +485,7 @@ def write_html(
     uncertainty_section: Html | None = None,
     uncertainty_command: Sequence[str] = (),
     overrides: Mapping[str, object] | None = None,
+    decision: Decision | None = None,
 ) -> Path:
     """The brief: summary, figures, tables, the uncertainty analysis when there is one, then
     the technical appendix (screen only)."""
@@ -452,12 +500,11 @@ def write_html(
         "report.meta",
         lang,
         version=__version__,
-        date=dt.datetime.now(dt.UTC).date().isoformat(),
+        date=_date(dt.datetime.now(dt.UTC).date(), lang),
         count=len(result.results),
         replicates=ref.replicates,
         people=ref.cohort_size,
         days=ref.horizon,
-        seed=ref.seed,
     )
     survival = t("report.survival_title", lang, reference=reference)
     capacity = t("report.capacity_title", lang)
@@ -507,6 +554,7 @@ def write_html(
     body = el(
         "main",
         el("header", el("h1", t("report.title", lang)), el("p", meta, class_="meta")),
+        key_messages(result, decision, lang) if decision is not None else None,
         summary_html(result, lang, sensitivity),
         el("section", el("h2", t("report.figures", lang)), *pictures, id="figures"),
         el(

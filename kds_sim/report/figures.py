@@ -153,7 +153,7 @@ def survival_panels(result: ComparisonResult, standings: list[Standing], lang: s
         survival_axes.append(top)
         difference_axes.append(bottom)
     figure.align_ylabels()
-    _share_limits(survival_axes, upper=1.0)
+    _share_limits(survival_axes, upper=1.0, lower=0.0)
     _share_limits(difference_axes)
     for ax in survival_axes:
         ax.yaxis.set_major_formatter(_percent_formatter(lang))
@@ -183,12 +183,14 @@ def _percent_formatter(lang: str) -> Any:
     )
 
 
-def _share_limits(axes: list[Any], upper: float | None = None) -> None:
-    """The same y range on every panel, so the panels compare at a glance."""
+def _share_limits(axes: list[Any], upper: float | None = None, lower: float | None = None) -> None:
+    """The same y range on every panel, so the panels compare at a glance (`lower`: a fixed
+    bottom, 0 for survival: a cut axis makes small differences look large)."""
     if not axes:
         return
     lows, highs = zip(*(ax.get_ylim() for ax in axes), strict=True)
-    low, high = min(lows), upper if upper is not None else max(highs)
+    low = min(lows) if lower is None else lower
+    high = upper if upper is not None else max(highs)
     for ax in axes:
         ax.set_ylim(low, high)
 

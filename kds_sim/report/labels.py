@@ -58,8 +58,9 @@ def parameter_label(key: str, lang: str) -> str:
     dotted key itself when the catalogue has no words for it."""
     known = catalogue(lang)
     parts = key.split(".")
-    if parts[-1] == "mean" and f"parameter.{'.'.join(parts[:-1])}" in known:
-        return t("parameter.mean", lang, label=t(f"parameter.{'.'.join(parts[:-1])}", lang))
+    if parts[-1] in ("mean", "sd") and f"parameter.{'.'.join(parts[:-1])}" in known:
+        label = t(f"parameter.{'.'.join(parts[:-1])}", lang)
+        return t(f"parameter.{parts[-1]}", lang, label=label)
     if key.startswith("group.capacity.") and f"domain.{parts[-1]}" in known:
         return t("parameter.capacity", lang, domain=t(f"domain.{parts[-1]}", lang))
     if len(parts) == 4 and parts[0] == "intervention_effects" and parts[2] == "domain_gain":

@@ -6,8 +6,9 @@ and, when the inputs exist, how sure we are and which assumptions matter most.
 
 Intervals come from one place, `interval()`: today the Monte Carlo CI of the mean, labelled as
 such. When the comparison table carries `<metric>_ui_low`/`<metric>_ui_high` (or tidy `ui_low`/
-`ui_high` columns) and `probability_best`, from parameter-uncertainty runs, the summary uses and
-names those instead and adds the "how sure are we" sentence; without them it leaves it out.
+`ui_high` columns), from parameter-uncertainty runs, the summary uses and names those instead.
+How sure we are that one strategy beats another is said by the key messages
+(kds_sim.report.decision), from paired differences, never by a "probability best".
 """
 
 from __future__ import annotations
@@ -47,8 +48,7 @@ DAYS_PER_MONTH = 365.25 / 12
 
 def numbers(table: pd.DataFrame) -> pd.DataFrame:
     """The tidy comparison table as one row per scenario: `<metric>`, `<metric>_ci_low`,
-    `<metric>_ci_high`, and, when the table has them, `<metric>_ui_low`, `<metric>_ui_high`
-    and `probability_best` (as a column, or as a metric row of that name)."""
+    `<metric>_ci_high`, and, when the table has them, `<metric>_ui_low` and `<metric>_ui_high`."""
     order = list(dict.fromkeys(table["scenario"]))
     parts = []
     for column, suffix in (
@@ -61,31 +61,24 @@ def numbers(table: pd.DataFrame) -> pd.DataFrame:
         if column in table:
             wide = table.pivot(index="scenario", columns="metric", values=column)
             parts.append(wide.add_suffix(suffix))
-    extra = [
-        c for c in table.columns if c == "probability_best" or c.endswith(("_ui_low", "_ui_high"))
-    ]
+    extra = [c for c in table.columns if c.endswith(("_ui_low", "_ui_high"))]
     if extra:  # scenario-level columns repeated on every metric row: first value per scenario
         parts.append(table.groupby("scenario")[extra].first())
     out = pd.concat(parts, axis=1).reindex(order)
     return out.loc[:, ~out.columns.duplicated()]
 
 
-def with_uncertainty(
-    table: pd.DataFrame, intervals: pd.DataFrame, best: pd.DataFrame | None = None
-) -> pd.DataFrame:
+def with_uncertainty(table: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
     """The comparison table with a parameter-uncertainty analysis: its 95 % intervals
-    (`ui_low`, `ui_high` by strategy and metric, as UncertaintyResult.summary() gives them)
-    and `probability_best` by strategy (UncertaintyResult.probability_best()), in the columns
-    the summary reads. Pass the result to write_comparison(table=...)."""
+    (`ui_low`, `ui_high` by strategy and metric, as UncertaintyResult.summary() gives them),
+    in the columns the summary reads. Pass the result to write_comparison(table=...). There
+    is no "probability best": pairwise differences (UncertaintyResult.pairwise) say how sure
+    we are that one strategy does better than another by a difference that matters."""
     ui = intervals.rename(columns={"strategy": "scenario"})[
         ["scenario", "metric", "ui_low", "ui_high"]
     ]
     out = table.drop(columns=["ui_low", "ui_high", "probability_best"], errors="ignore")
-    out = out.merge(ui, on=["scenario", "metric"], how="left")
-    if best is not None:
-        chances = best.rename(columns={"strategy": "scenario"})[["scenario", "probability_best"]]
-        out = out.merge(chances, on="scenario", how="left")
-    return out
+    return out.merge(ui, on=["scenario", "metric"], how="left")
 
 
 Row = Mapping[str, float]
@@ -202,7 +195,6 @@ class Standing:
     prevented_low: float
     prevented_high: float
     takes: str
-    probability_best: float | None = None
 
 
 def ranking(result: ComparisonResult, lang: str) -> list[Standing]:
@@ -218,7 +210,6 @@ def ranking(result: ComparisonResult, lang: str) -> list[Standing]:
         low, high, kind = interval(row, metric)
         ratio = f"relative_risk_{tag}"
         rr_low, rr_high, _ = interval(row, ratio)
-        best = row.get("probability_best", math.nan)
         out.append(
             Standing(
                 name=name,
@@ -231,7 +222,6 @@ def ranking(result: ComparisonResult, lang: str) -> list[Standing]:
                 prevented_low=1 - rr_high,
                 prevented_high=1 - rr_low,
                 takes=takes(run.scenario, result.horizon, lang),
-                probability_best=None if math.isnan(best) else best,
             )
         )
     return sorted(out, key=lambda s: -s.averted if math.isfinite(s.averted) else math.inf)
@@ -376,25 +366,10 @@ def summary_html(
     notes = [
         t("report.interval_note", lang, kind=words_list([kind_text(k, lang) for k in kinds], lang))
     ]
-    if len(standings) > 1 and standings[0].averted_low <= standings[1].averted_high:
+    apart = len(standings) < 2 or standings[0].averted_low > standings[1].averted_high
+    if MONTE_CARLO in kinds and not apart:  # under uncertainty the key messages say it
         notes.append(t("report.overlap", lang, first=standings[0].label, second=standings[1].label))
     parts.append(el("p", " ".join(notes), class_="note"))
-    sure = sorted(
-        (s for s in standings if s.probability_best is not None and s.probability_best >= 0.005),
-        key=lambda s: -(s.probability_best or 0),
-    )[:3]
-    if sure:
-        chances = [
-            t(
-                "report.how_sure_item",
-                lang,
-                label=s.label,
-                probability=percent(s.probability_best or 0, lang, 0),
-            )
-            for s in sure
-        ]
-        how_sure = t("report.how_sure", lang, items=words_list(chances, lang))
-        parts.append(el("p", how_sure, class_="how-sure"))
     if sensitivity is not None and sensitivity.factors:
         parts.append(el("p", _sensitivity_sentence(sensitivity, lang), class_="depends"))
     parts.append(el("p", t("report.caveat", lang), class_="caveat"))

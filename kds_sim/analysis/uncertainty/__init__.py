@@ -115,7 +115,7 @@ def run_uncertainty(
         )
     names_list = list(metric_names)
     currency = cost_model.currency(loaded) if len(loaded) > 1 else None
-    if currency is not None:
+    if currency is not None or len(loaded) > 1:  # costs, and results per 100 members
         names_list += [m for m in cost_model.COUNTED if m not in names_list]
     columns = evaluation.needed_columns(names_list, horizon)
     people = max(s.population.size for s in loaded)
@@ -188,6 +188,7 @@ def run_uncertainty(
         costs=cost_model.cost_table(aligned, values) if currency is not None else None,
         currency=currency,
         illustrative_costs=any(s.costs.illustrative for s in loaded if s.costs.given),
+        cohort=float(people),
     )
 
 

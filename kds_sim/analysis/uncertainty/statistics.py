@@ -5,7 +5,16 @@ Per draw, a metric is the mean over its R replicates. Across draws:
 - the 95 % uncertainty interval (UI): the 2.5th to 97.5th percentile of the per-draw values,
   parameter and stochastic uncertainty together: the interval a policy figure needs;
 - the Monte Carlo CI of the mean: how precisely D draws estimate the mean. It shrinks as D
-  grows and says nothing about what is unknown.
+  grows and says nothing about what is unknown; it is never the headline range;
+- paired differences between every two strategies (same draw, same random numbers), with
+  their UI and the probability that one averts at least a minimal important difference (MID)
+  more than the other. No "probability best": where strategies tie (a nested strategy on
+  common random numbers ties often) a share of draws "won" overstates tiny gains.
+
+Draws are conditioned on what the calibration checks (rejection): a draw in which any
+strategy's members gain more continuous abstinence than the Cochrane bound allows (members'
+risk ratio above 1.42, Kelly et al. 2020) is dropped from every summary; `conditioning` says
+how many draws were kept (the effective sample size: rejection weights are 0 or 1).
 """
 
 from __future__ import annotations
@@ -21,6 +30,18 @@ from kds_sim.analysis import metrics, statistics
 from kds_sim.analysis.uncertainty.costs import CostAnalysis
 from kds_sim.analysis.uncertainty.planning import DrawPlan, uncertainty_interval
 from kds_sim.io import display, storage
+from kds_sim.model.priors import current_effect_prior
+
+BOUND_METRIC = "abstinence_rr_365d_members"
+BOUND_HIGH = 1.42
+"""Upper end of the Cochrane 95 % CI of continuous abstinence at 12 months (Kelly, Humphreys &
+Ferri 2020, RR 1.21, 1.03 to 1.42): no group may add more than this for its members. The lower
+end is not applied: it bounds twelve-step facilitation, and a weak group (as assessed) may
+plausibly add less."""
+DEFAULT_MID = 1.0
+"""Minimal important difference: one relapse averted per 100 people (`--mid`)."""
+TIED = 1e-9
+"""Two strategies whose per-draw values differ by less than this are tied in that draw."""
 
 
 @dataclass
@@ -37,6 +58,46 @@ class UncertaintyResult(CostAnalysis):
     costs: pd.DataFrame | None = None
     currency: str | None = None
     illustrative_costs: bool = False
+    bound: float | None = BOUND_HIGH
+    """Keep only draws whose members' risk ratio is at most this, in every strategy (None:
+    keep every draw)."""
+    conditioning: dict[str, Any] = field(default_factory=dict)
+    cohort: float | None = None
+    """People in each strategy's cohort (for figures per 100 members)."""
+    nested: set[tuple[str, str]] = field(default_factory=set)
+    """(outer, inner) strategy pairs, one nested in the other (comparison.nested_pairs)."""
+    effect_prior: str = field(default_factory=current_effect_prior)
+    """The intervention-effect prior the draws took (model.priors.EFFECT_PRIORS)."""
+    all_values: pd.DataFrame | None = None
+    """Every draw's values, the rejected included (`values` holds the kept draws)."""
+
+    def __post_init__(self) -> None:
+        self.all_values = self.values
+        rows = self.values[self.values["metric"] == BOUND_METRIC]
+        total = int(self.values["draw"].nunique())
+        if self.bound is None or rows.empty:
+            self.conditioning = {"rule": "none", "draws": total, "kept": total, "ess": total}
+            return
+        strongest = rows.groupby("draw")["value"].max()
+        rejected = set(strongest.index[strongest > self.bound])
+        keep = ~self.values["draw"].isin(rejected)
+        if keep.sum() == 0:
+            raise ValueError(
+                f"every one of {total} draws gives a members' risk ratio above {self.bound}: "
+                "nothing is left to summarise; allowed: priors that give a plausible group effect"
+            )
+        self.values = self.values[keep].reset_index(drop=True)
+        self.curves = self.curves[~self.curves["draw"].isin(rejected)].reset_index(drop=True)
+        if self.costs is not None:
+            self.costs = self.costs[~self.costs["draw"].isin(rejected)].reset_index(drop=True)
+        kept = total - len(rejected)
+        self.conditioning = {
+            "rule": f"members' risk ratio of continuous abstinence at 12 months <= {self.bound} "
+            "in every strategy (rejection)",
+            "draws": total,
+            "kept": kept,
+            "ess": kept,
+        }
 
     __repr__ = display.uncertainty_repr  # one line, not the whole scenario
     _repr_html_ = display.uncertainty_html  # Jupyter: the headline table
@@ -80,14 +141,50 @@ class UncertaintyResult(CostAnalysis):
             )
         return pd.DataFrame(rows)
 
-    def probability_best(self, metric: str = "averted_per_100_365d") -> pd.DataFrame:
-        """Share of draws in which each strategy is best (most relapses averted; the
-        reference averts 0). Ties share the draw."""
-        wide = self.matrix(metric).fillna(0.0)
-        x = wide.to_numpy()
-        best = x == x.max(axis=1, keepdims=True)
-        share = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
-        return pd.DataFrame({"strategy": wide.columns, "metric": metric, "probability_best": share})
+    def pairwise(
+        self,
+        metric: str = "averted_per_100_365d",
+        mid: float = DEFAULT_MID,
+        nested: set[tuple[str, str]] | None = None,
+    ) -> pd.DataFrame:
+        """Every pair of strategies, the one with the larger mean first: the paired difference
+        per draw (mean, 95 % UI), P(difference >= mid), P(difference <= -mid), the share of
+        draws in which they tie, and whether one strategy is nested in the other (`nested`:
+        (outer, inner) pairs, see comparison.nested_pairs)."""
+        wide = self.matrix(metric)
+        if metric.startswith("averted_per_100"):
+            wide = wide.fillna({self.reference: 0.0})
+        names = list(wide.columns)
+        means = wide.mean()
+        rows = []
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                first, second = (a, b) if means[a] >= means[b] else (b, a)
+                d = (wide[first] - wide[second]).to_numpy(dtype=float)
+                d = d[np.isfinite(d)]
+                low, high = uncertainty_interval(d)
+                pair = {(first, second), (second, first)} & (
+                    self.nested if nested is None else nested
+                )
+                rows.append(
+                    {
+                        "strategy": first,
+                        "versus": second,
+                        "metric": metric,
+                        "mean_difference": float(np.mean(d)) if len(d) else np.nan,
+                        "ui_low": low,
+                        "ui_high": high,
+                        "mid": mid,
+                        "probability_at_least_mid": float(np.mean(d >= mid)) if len(d) else np.nan,
+                        "probability_below_minus_mid": float(np.mean(d <= -mid))
+                        if len(d)
+                        else np.nan,
+                        "share_tied": float(np.mean(np.abs(d) < TIED)) if len(d) else np.nan,
+                        "nested": "; ".join(f"{o} contains {n}" for o, n in sorted(pair)),
+                        "draws": len(d),
+                    }
+                )
+        return pd.DataFrame(rows)
 
     def probability_at_least(
         self, threshold: float, metric: str = "averted_per_100_365d"
@@ -103,6 +200,33 @@ class UncertaintyResult(CostAnalysis):
                 "probability": share.to_numpy(),
             }
         )
+
+    def per_members(self, metric: str = "averted_per_100_365d") -> pd.DataFrame:
+        """Per strategy: `metric` per 100 members rather than per 100 discharged (the per-draw
+        value x cohort / members ever), mean and 95 % UI; empty without `members_ever`."""
+        if "members_ever" not in set(self.values["metric"]) or self.cohort is None:
+            return pd.DataFrame(columns=["strategy", "metric", "mean", "ui_low", "ui_high"])
+        effect, members = self.matrix(metric), self.matrix("members_ever")
+        rows = []
+        for s in self.strategies:
+            if s == self.reference:
+                continue
+            m = members[s].to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = effect[s].to_numpy(dtype=float) * self.cohort / np.where(m > 0, m, np.nan)
+            x = x[np.isfinite(x)]
+            low, high = uncertainty_interval(x)
+            mean = float(np.mean(x)) if len(x) else np.nan
+            rows.append(
+                {
+                    "strategy": s,
+                    "metric": f"{metric}_members",
+                    "mean": mean,
+                    "ui_low": low,
+                    "ui_high": high,
+                }
+            )
+        return pd.DataFrame(rows)
 
     def variance_shares(
         self, metric: str, strategy: str, bins: int = 10, top: int | None = None
@@ -189,11 +313,14 @@ class UncertaintyResult(CostAnalysis):
         """Tidy tables (CSV + Parquet)."""
         out = Path(out)
         written = storage.write_table(out / "uncertainty", self.summary())
-        written += storage.write_table(out / "uncertainty_draws", self.plan.draws)
-        written += storage.write_table(out / "uncertainty_values", self.values)
+        draws = self.plan.draws.assign(kept=self.plan.draws["draw"].isin(self.values["draw"]))
+        written += storage.write_table(out / "uncertainty_draws", draws)
+        every = self.all_values if self.all_values is not None else self.values
+        written += storage.write_table(out / "uncertainty_values", every)
         written += storage.write_table(out / "uncertainty_survival", self.curves)
         if len(self.strategies) > 1:
-            written += storage.write_table(out / "probability_best", self.probability_best())
+            written += storage.write_table(out / "pairwise", self.pairwise())
+            written += storage.write_table(out / "per_members", self.per_members())
         if self.costs is not None:
             written += storage.write_table(out / "costs_per_draw", self.costs)
             written += storage.write_table(out / "costs", self.cost_summary())
