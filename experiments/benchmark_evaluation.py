@@ -70,13 +70,14 @@ def run(backend: Backend, draws: int, replicates: int) -> tuple[pd.DataFrame, di
 
 def engine_share(draws: int, replicates: int) -> dict[str, Any]:
     """Share of the in-process run's CPU time spent inside the engine: CPU time (this process)
-    inside kds_sim.model.ensemble.simulate_batch, the engine's entry point, over the CPU time
-    of the whole run_uncertainty. No profiler: cProfile inflates Python-level code and
-    misattributes threads, so the engine call is timed directly."""
+    inside kds_sim.model.ensemble.simulate_columns, the engine's one entry point (cohort
+    set-up, the daily steps, the output arrays), over the CPU time of the whole
+    run_uncertainty. No profiler: cProfile inflates Python-level code and misattributes
+    threads, so the engine call is timed directly (`cprofile` gives the breakdown)."""
     from kds_sim.analysis import columns
 
     engine = 0.0
-    original = columns.simulate_batch
+    original = columns.ensemble.simulate_columns
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         nonlocal engine
@@ -86,22 +87,76 @@ def engine_share(draws: int, replicates: int) -> dict[str, Any]:
         finally:
             engine += time.process_time() - started
 
-    columns.simulate_batch = timed  # type: ignore[assignment]
+    columns.ensemble.simulate_columns = timed  # type: ignore[assignment]
     try:
+        load = _load()
         total = time.process_time()
         run(Backend(), draws, replicates)
         total = time.process_time() - total
     finally:
-        columns.simulate_batch = original
+        columns.ensemble.simulate_columns = original
+    steps = draws * replicates * len(STRATEGIES) * 300 * 365
     return {
         "draws": draws,
         "replicates": replicates,
         "cpu_seconds": round(total, 2),
         "engine_cpu_seconds": round(engine, 2),
         "engine_share": round(engine / total, 4),
-        "meaning": "CPU time inside kds_sim.model.ensemble.simulate_batch (the engine, "
-        "including its building of per-replicate DataFrames) over all CPU time of "
-        "run_uncertainty, in-process",
+        "agent_steps_per_cpu_second": round(steps / total),
+        "load_average": load,
+        "meaning": "CPU time inside kds_sim.model.ensemble.simulate_columns (the engine: "
+        "cohort set-up, daily steps, output arrays) over all CPU time of run_uncertainty "
+        "(planning, evaluation, metrics, summaries), in-process",
+    }
+
+
+def cprofile(draws: int, replicates: int) -> dict[str, Any]:
+    """The same in-process run under cProfile: cumulative time of the engine's entry point
+    and of the evaluator's other parts, and the functions outside the engine that cost most
+    (cProfile's own overhead inflates the Python-level parts)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run(Backend(), draws, replicates)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+
+    def cumulative(file_end: str, function: str) -> float:
+        return sum(
+            ct for (f, _, name), (_, _, _, ct, _) in stats.items()
+            if f.endswith(file_end) and name == function
+        )  # fmt: skip
+
+    engine = cumulative("model/ensemble.py", "simulate_columns")
+    outside = [
+        (f"{Path(f).name}:{name}", tt)
+        for (f, _, name), (_, _, tt, _, _) in stats.items()
+        if "kds_sim/model" not in f
+    ]
+    outside.sort(key=lambda x: -x[1])
+    return {
+        "draws": draws,
+        "replicates": replicates,
+        "profiled_seconds": round(total, 2),
+        "engine_seconds": round(engine, 2),
+        "engine_share": round(engine / total, 4),
+        "parts_seconds": {
+            "evaluation.run_task": round(cumulative("analysis/evaluation.py", "run_task"), 2),
+            "evaluation.summarise": round(cumulative("analysis/evaluation.py", "summarise"), 2),
+            "store / planning / other": round(
+                total
+                - cumulative("analysis/evaluation.py", "run_task")
+                - cumulative("analysis/evaluation.py", "summarise"),
+                2,
+            ),
+        },  # fmt: skip
+        "top_own_time_outside_kds_sim_model": {k: round(v, 3) for k, v in outside[:12]},
+        "meaning": "cProfile of run_uncertainty in-process; engine = cumulative time of "
+        "kds_sim.model.ensemble.simulate_columns (numpy/scipy/numba calls made by the engine "
+        "count as engine); own time outside kds_sim/model includes numpy called by the engine",
     }
 
 
@@ -176,6 +231,7 @@ def main() -> int:
         "--backends", nargs="*", default=["inprocess", "pool", "dask"], help="none: skip"
     )
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-draws", type=int, default=20, help="draws under cProfile")
     parser.add_argument("--abc-particles", type=int, default=0, help="also time ABC particles")
     parser.add_argument("--sobol-points", type=int, default=0, help="also a Sobol fraction")
     parser.add_argument("--out", type=Path, default=OUT)
@@ -206,6 +262,8 @@ def main() -> int:
     if args.profile:
         found["profile"] = engine_share(args.draws, args.replicates)
         print("profile", found["profile"], flush=True)
+        found["cprofile"] = cprofile(args.profile_draws, args.replicates)
+        print("cprofile", found["cprofile"], flush=True)
     if args.abc_particles:
         found["abc"] = abc_part(args.abc_particles)
         print("abc", found["abc"], flush=True)

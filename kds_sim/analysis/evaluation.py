@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,36 +211,49 @@ def _curves(
 
 # summaries ------------------------------------------------------------------------------------
 def t_quantile(df: int) -> float:
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, df))
+    return statistics.t_quantile(0.975, df)
 
 
 @dataclass
 class RunValues:
-    """What a Contrast reads of a run: its per-replicate rows."""
+    """What a Contrast reads of a run: its per-replicate values, column by column (arrays, so
+    summarising thousands of points costs no pandas selection per point and metric)."""
 
-    metrics: pd.DataFrame
+    columns: Mapping[str, np.ndarray]
     people: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @classmethod
+    def of(cls, rows: pd.DataFrame | Mapping[str, np.ndarray]) -> RunValues:
+        if isinstance(rows, pd.DataFrame):
+            return cls({str(c): rows[c].to_numpy() for c in rows.columns})
+        return cls(rows)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        return pd.DataFrame(dict(self.columns))
+
     def values(self, metric: str) -> np.ndarray:
-        return self.metrics[metric].to_numpy(dtype=float)
+        return np.asarray(self.columns[metric], dtype=float)
 
 
-def contrast(name: str, rows: pd.DataFrame, ref: pd.DataFrame) -> tuple[float, float, float]:
+def contrast(
+    name: str,
+    rows: pd.DataFrame | Mapping[str, np.ndarray],
+    ref: pd.DataFrame | Mapping[str, np.ndarray],
+) -> tuple[float, float, float]:
     """A contrast of one strategy's replicates against the reference's (paired by replicate)."""
+    run, base = RunValues.of(rows), RunValues.of(ref)
     if name == "abstinence_rr_365d_members":
-        if MEMBERS not in rows:
+        if MEMBERS not in run.columns:
             raise InputError(f"{name}: needs the members' abstinence ({MEMBERS}) in columns")
-        ok = rows[MEMBERS].notna().to_numpy()
+        own = run.values(MEMBERS)
+        ok = ~np.isnan(own)
         if not ok.any():
             return np.nan, np.nan, np.nan
-        return statistics.ratio_ci(
-            rows[MEMBERS].to_numpy(dtype=float)[ok], rows[MEMBERS_REF].to_numpy(dtype=float)[ok]
-        )
+        return statistics.ratio_ci(own[ok], run.values(MEMBERS_REF)[ok])
     definition = metrics.get(name)
     assert isinstance(definition, metrics.Contrast)
-    return definition.compute(RunValues(rows), RunValues(ref))
+    return definition.compute(run, base)
 
 
 def needed_columns(names: Sequence[str], horizon: int) -> list[str]:
@@ -267,44 +280,45 @@ def needed_columns(names: Sequence[str], horizon: int) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _groups(results: pd.DataFrame) -> Iterator[tuple[int, str, dict[str, np.ndarray]]]:
+    """Every (point, strategy) of `results` in order of first appearance, with its rows'
+    columns as arrays in replicate order: one sort for the whole table."""
+    if results.empty:
+        return
+    group = results.groupby(["point", "strategy"], sort=False).ngroup().to_numpy()
+    order = np.lexsort((results["replicate"].to_numpy(), group))
+    columns = {str(c): results[c].to_numpy()[order] for c in results.columns}
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    starts = [0, *bounds.tolist()]
+    stops = [*bounds.tolist(), len(order)]
+    for start, stop in zip(starts, stops, strict=True):
+        rows = {c: v[start:stop] for c, v in columns.items()}
+        yield int(rows["point"][0]), str(rows["strategy"][0]), rows
+
+
 def summarise(results: pd.DataFrame, names: Sequence[str], reference: str | None) -> pd.DataFrame:
     """Per point, strategy and metric: the mean over replicates, its 95 % CI and the
     replicate-level sd (for contrasts that are paired means; NaN for ratios)."""
-    out: list[dict[str, Any]] = []
-    refs = {}
-    if reference is not None:
-        refs = {
-            int(str(p)): g.sort_values("replicate")
-            for p, g in results[results["strategy"] == reference].groupby("point")
-        }
-    for (point, strategy), rows in results.groupby(["point", "strategy"], sort=False):
-        rows = rows.sort_values("replicate")
-        n = len(rows)
+    out: list[tuple[int, str, str, float, float, float, float]] = []
+    groups = list(_groups(results))
+    refs = {point: rows for point, strategy, rows in groups if strategy == reference}
+    for point, strategy, rows in groups:
+        n = len(rows["replicate"])
         for name in names:
             sd = np.nan
             if metrics.is_contrast(name):
-                ref = refs.get(int(str(point)))
+                ref = refs.get(point)
                 if ref is None:
                     continue
                 mean, low, high = contrast(name, rows, ref)
                 if name.startswith(PAIRED_MEANS) and n > 1:
                     sd = (high - low) / 2 * np.sqrt(n) / t_quantile(n - 1)
             else:
-                x = rows[name].to_numpy(dtype=float)
+                x = np.asarray(rows[name], dtype=float)
                 mean, low, high = statistics.mean_ci(x)
                 finite = x[np.isfinite(x)]
                 sd = float(finite.std(ddof=1)) if len(finite) > 1 else np.nan
-            out.append(
-                {
-                    "point": int(str(point)),
-                    "strategy": strategy,
-                    "metric": name,
-                    "mean": mean,
-                    "low": low,
-                    "high": high,
-                    "replicate_sd": sd,
-                }
-            )
+            out.append((point, strategy, name, mean, low, high, sd))
     return pd.DataFrame(
         out, columns=["point", "strategy", "metric", "mean", "low", "high", "replicate_sd"]
     )
