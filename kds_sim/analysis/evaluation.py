@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,8 @@ class Plan:
     stride: int = 0
     survival_every: int | None = None
     """Keep each point's mean Kaplan-Meier survival every this many days (fan charts)."""
+    tables: bool = False
+    """Keep every row's daily and person tables (what `runner.run` returns)."""
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.strategies]
@@ -89,7 +91,10 @@ class Plan:
         return [s.updated(self.changes[point]) for s in self.strategies]
 
 
-Task = tuple[list[tuple[int, list[Scenario]]], "TaskSettings"]
+Item = tuple[int, list[Scenario], tuple[int, ...]]
+"""One point of a task: its index, every strategy at its parameters, the replicates to run
+(of each strategy, those below its replicate count)."""
+Task = tuple[list[Item], "TaskSettings"]
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,25 @@ class TaskSettings:
     columns: tuple[str, ...]
     reference: int | None
     survival_every: int | None
+    tables: bool = False
 
 
-def run_task(task: Task) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+Arrays = dict[str, np.ndarray]
+TableRow = tuple[int, str, int, Arrays, Arrays]
+"""(point, strategy, replicate, daily columns, person columns) of one row."""
+
+
+@dataclass
+class TaskResult:
+    """What a task sends back: per-replicate rows, survival curves, and (when asked) every
+    row's tables as column arrays."""
+
+    rows: pd.DataFrame
+    curves: pd.DataFrame | None = None
+    tables: list[TableRow] | None = None
+
+
+def run_task(task: Task) -> TaskResult:
     """Simulate a few points' rows as one batch: one row per (point, strategy, replicate)
     with every asked-for metric, and the survival curves. Runs on a worker; the result depends
     only on the task."""
@@ -110,12 +131,13 @@ def run_task(task: Task) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     rows: list[Scenario] = []
     indices: list[int] = []
     where: list[tuple[int, int, int]] = []  # (point, strategy position, replicate)
-    for point, scenarios in items:
+    for point, scenarios, replicates in items:
         for k, scenario in enumerate(scenarios):
-            for r in range(settings.replicates[k]):
-                rows.append(scenario)
-                indices.append(point * settings.stride + r)
-                where.append((point, k, r))
+            for r in replicates:
+                if r < settings.replicates[k]:
+                    rows.append(scenario)
+                    indices.append(point * settings.stride + r)
+                    where.append((point, k, r))
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, s in enumerate(rows):
         key = (s.population.size, s.run.horizon_days, s.network.edges_file, s.run.engine)
@@ -133,10 +155,11 @@ def run_task(task: Task) -> tuple[pd.DataFrame, pd.DataFrame | None]:
             if definition.days > horizon:
                 continue
             values[c][members] = columns.values(block, c)
+    names = [s.name for s in items[0][1]]
     table = pd.DataFrame(
         {
             "point": [w[0] for w in where],
-            "strategy": [items[0][1][w[1]].name for w in where],
+            "strategy": [names[w[1]] for w in where],
             "replicate": [w[2] for w in where],
             **values,
         }
@@ -144,7 +167,20 @@ def run_task(task: Task) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if MEMBERS in settings.columns and settings.reference is not None:
         table[MEMBERS], table[MEMBERS_REF] = _members(blocks, where, settings.reference)
     curves = _curves(blocks, where, items, settings) if settings.survival_every else None
-    return table, curves
+    tables = None
+    if settings.tables:
+        tables = [
+            (
+                where[i][0],
+                names[where[i][1]],
+                where[i][2],
+                {c: v[j] for c, v in block.daily.items()},
+                {c: v[j] for c, v in block.people.items()},
+            )
+            for members, block in blocks
+            for j, i in enumerate(members)
+        ]
+    return TaskResult(table, curves, tables)
 
 
 _PAIRED = (MEMBERS, MEMBERS_REF)
@@ -181,7 +217,7 @@ def _members(
 def _curves(
     blocks: list[tuple[list[int], columns.Columns]],
     where: list[tuple[int, int, int]],
-    items: list[tuple[int, list[Scenario]]],
+    items: list[Item],
     settings: TaskSettings,
 ) -> pd.DataFrame:
     assert settings.survival_every
@@ -360,17 +396,50 @@ def inputs(plan: Plan, points: pd.DataFrame, extra: dict[str, str] | None = None
 # the evaluation ---------------------------------------------------------------------------------
 @dataclass
 class Evaluation:
-    """Per-replicate rows (point, strategy, replicate, metrics) and optional survival curves."""
+    """Per-replicate rows (point, strategy, replicate, metrics), optional survival curves and
+    optional tables ((point, strategy) -> every replicate's daily and person table)."""
 
     results: pd.DataFrame
     curves: pd.DataFrame | None
     computed: int
     """Rows simulated in this call (the rest came from the store)."""
     backend: str
+    tables: dict[tuple[int, str], tuple[pd.DataFrame, pd.DataFrame]] | None = None
 
 
-def tasks(plan: Plan, todo: Sequence[int], per_task: int) -> Iterator[Task]:
-    """Tasks of `per_task` points each, built as they are submitted (the scenarios of a point
+Unit = tuple[int, tuple[int, ...]]
+"""A point and some of its replicates: what one task runs of one point."""
+
+
+def units(
+    plan: Plan, wanted: Sequence[int], done: set[tuple[int, int]], parallelism: int
+) -> list[Unit]:
+    """The work not yet stored, as (point, replicates). A point that fills more than one
+    engine batch is split into replicate ranges (enough to keep every worker busy); stored
+    (point, replicate) pairs are left out, so a resumed evaluation runs only what is missing."""
+    most = max(plan.per_strategy)
+    span = most
+    if plan.runs_per_point > ROWS_PER_TASK or (parallelism > 1 and len(wanted) < parallelism):
+        parts = -(-most // max(1, ROWS_PER_TASK // len(plan.strategies)))
+        if parallelism > 1:
+            parts = max(parts, 4 * parallelism)
+        parts = min(parts, most)
+        span = -(-most // parts)
+    out: list[Unit] = []
+    for point in wanted:
+        for first in range(0, most, span):
+            todo = tuple(r for r in range(first, min(first + span, most)) if (point, r) not in done)
+            if todo:
+                out.append((point, todo))
+    return out
+
+
+def _runs(plan: Plan, unit: Unit) -> int:
+    return sum(1 for n in plan.per_strategy for r in unit[1] if r < n)
+
+
+def tasks(plan: Plan, todo: Sequence[Unit], per_task: int) -> Iterator[Task]:
+    """Tasks of `per_task` units each, built as they are submitted (the scenarios of a point
     are validated here, in the coordinating process, once)."""
     names = [s.name for s in plan.strategies]
     settings = TaskSettings(
@@ -380,9 +449,13 @@ def tasks(plan: Plan, todo: Sequence[int], per_task: int) -> Iterator[Task]:
         tuple(plan.columns),
         names.index(plan.reference) if plan.reference is not None else None,
         plan.survival_every,
+        plan.tables,
     )
     for start in range(0, len(todo), per_task):
-        yield ([(p, plan.scenarios(p)) for p in todo[start : start + per_task]], settings)
+        yield (
+            [(p, plan.scenarios(p), reps) for p, reps in todo[start : start + per_task]],
+            settings,
+        )
 
 
 def evaluate(
@@ -404,10 +477,10 @@ def evaluate(
     """
     backend = backend or Backend()
     wanted = list(range(len(plan.changes))) if points is None else list(points)
-    done = store.done_points(plan.runs_per_point) if store is not None else set()
-    todo = [p for p in wanted if p not in done]
+    done = store.done_replicates(plan.per_strategy) if store is not None else set()
+    todo = units(plan, wanted, done, backend.parallelism)
     if todo:
-        plan.scenarios(todo[0])  # a refused parameter set fails before any simulation
+        plan.scenarios(todo[0][0])  # a refused parameter set fails before any simulation
     per_task = max(1, ROWS_PER_TASK // plan.runs_per_point)
     if backend.parallelism > 1:  # keep every worker busy to the end
         per_task = max(1, min(per_task, len(todo) // (4 * backend.parallelism)))
@@ -416,31 +489,33 @@ def evaluate(
     total = len(wanted) * plan.runs_per_point
     bar = tqdm(
         total=total,
-        initial=(len(wanted) - len(todo)) * plan.runs_per_point,
+        initial=total - sum(_runs(plan, u) for u in todo),
         desc=label,
         unit="run",
         disable=None if progress else True,
     )
     kept_rows: list[pd.DataFrame] = []
     kept_curves: list[pd.DataFrame] = []
+    kept_tables: list[TableRow] = []
     computed = 0
 
-    def finished(result: tuple[pd.DataFrame, pd.DataFrame | None]) -> None:
+    def finished(result: TaskResult) -> None:
         nonlocal computed
-        rows, curves = result
-        computed += len(rows)
+        computed += len(result.rows)
         if store is not None:
-            store.add(rows, curves)
+            store.add(result.rows, result.curves, result.tables)
         else:
-            kept_rows.append(rows)
-            if curves is not None:
-                kept_curves.append(curves)
-        bar.update(len(rows))
+            kept_rows.append(result.rows)
+            if result.curves is not None:
+                kept_curves.append(result.curves)
+            kept_tables.extend(result.tables or [])
+        bar.update(len(result.rows))
 
     try:
         backend.map(run_task, tasks(plan, todo, per_task), finished)
     finally:
         bar.close()
+    tables = None
     if store is not None:
         results = store.results()
         results = results[results["point"].isin(wanted)].reset_index(drop=True)
@@ -448,10 +523,41 @@ def evaluate(
         if plan.survival_every:
             curves = store.curves()
             curves = curves[curves["point"].isin(wanted)].reset_index(drop=True)
+        if plan.tables:
+            tables = _frames(store.tables(wanted))
     else:
         results = _ordered(kept_rows, ["point", "strategy", "replicate"], plan)
         curves = _ordered(kept_curves, ["point", "strategy", "day"], plan) if kept_curves else None
-    return Evaluation(results, curves, computed, backend.describe())
+        if plan.tables:
+            tables = _frames(kept_tables)
+    return Evaluation(results, curves, computed, backend.describe(), tables)
+
+
+def _frames(
+    rows: Iterable[TableRow],
+) -> dict[tuple[int, str], tuple[pd.DataFrame, pd.DataFrame]]:
+    """Every (point, strategy)'s rows as one daily and one person table, in replicate order,
+    with a "replicate" first column (as the engine's per-replicate tables, concatenated)."""
+    by: dict[tuple[int, str], list[TableRow]] = {}
+    for row in rows:
+        by.setdefault((row[0], row[1]), []).append(row)
+    out = {}
+    for key, found in by.items():
+        found.sort(key=lambda row: row[2])
+        replicates = np.array([r[2] for r in found], dtype=np.int64)
+        pair = []
+        for arrays in ([r[3] for r in found], [r[4] for r in found]):
+            length = len(next(iter(arrays[0].values()))) if arrays[0] else 0
+            pair.append(
+                pd.DataFrame(
+                    {
+                        "replicate": np.repeat(replicates, length),
+                        **{c: np.concatenate([a[c] for a in arrays]) for c in arrays[0]},
+                    }
+                )
+            )
+        out[key] = (pair[0], pair[1])
+    return out
 
 
 def _ordered(frames: list[pd.DataFrame], keys: list[str], plan: Plan) -> pd.DataFrame:
