@@ -9,8 +9,9 @@ Wall and CPU times, agent-steps per second and the load average go to
 experiments/results/benchmark_evaluation.json.
 
     python experiments/benchmark_evaluation.py                       # D = 200, R = 10
-    python experiments/benchmark_evaluation.py --draws 40 --profile  # a fifth, plus a profile
+    python experiments/benchmark_evaluation.py --backends pool dask --profile  # as committed
     python experiments/benchmark_evaluation.py --backends --abc-particles 60 --sobol-points 48
+    python experiments/benchmark_evaluation.py --backends --compare  # kds-sim compare, timed
 
 `--abc-particles N` times ABC's particle model at the shipped settings and extrapolates the
 shipped ABC-SMC run; `--sobol-points N` runs a fraction of the Sobol study and extrapolates
@@ -222,6 +223,36 @@ def sobol_part(points: int, cores: int) -> dict[str, Any]:
     }
 
 
+def compare_part(workers: int) -> dict[str, Any]:
+    """`kds-sim compare` of the four headline scenarios (README quick start: 200 replicates of
+    300 people x 365 days each, on the evaluation core), as a user runs it: wall and CPU time
+    of the whole command (start-up, simulation, figures, report), with and without its store."""
+    import subprocess
+    import sys
+    import tempfile
+
+    cli = str(Path(sys.executable).parent / "kds-sim")
+    paths = [str(ROOT / "scenarios" / f"{n}.toml") for n in STRATEGIES]
+    found: dict[str, Any] = {"command": f"kds-sim compare {' '.join(STRATEGIES)} --workers "
+                             f"{workers}", "cpus": os.cpu_count()}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, extra in (("no_resume", ["--no-resume"]), ("with_store", [])):
+            out = Path(tmp) / label
+            load, cpu, wall = _load(), _cpu(), time.perf_counter()
+            subprocess.run(
+                [cli, "compare", *paths, "--workers", str(workers), "--out", str(out),
+                 "--no-progress", *extra],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            found[label] = {
+                "wall_seconds": round(time.perf_counter() - wall, 2),
+                "cpu_seconds": round(_cpu() - cpu, 2),
+                "load_average_before": load,
+                "load_average_after": _load(),
+            }
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=200)
@@ -231,9 +262,15 @@ def main() -> int:
         "--backends", nargs="*", default=["inprocess", "pool", "dask"], help="none: skip"
     )
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--profile-draws", type=int, default=20, help="draws under cProfile")
+    parser.add_argument(
+        "--profile-draws",
+        type=int,
+        default=40,
+        help="draws of the profile (a quarter under cProfile)",
+    )
     parser.add_argument("--abc-particles", type=int, default=0, help="also time ABC particles")
     parser.add_argument("--sobol-points", type=int, default=0, help="also a Sobol fraction")
+    parser.add_argument("--compare", action="store_true", help="also time `kds-sim compare`")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     backends = {
@@ -260,9 +297,9 @@ def main() -> int:
             pd.testing.assert_frame_equal(first, values, check_exact=True)
             timing["identical_to_first"] = True
     if args.profile:
-        found["profile"] = engine_share(args.draws, args.replicates)
+        found["profile"] = engine_share(args.profile_draws, args.replicates)
         print("profile", found["profile"], flush=True)
-        found["cprofile"] = cprofile(args.profile_draws, args.replicates)
+        found["cprofile"] = cprofile(max(2, args.profile_draws // 4), args.replicates)
         print("cprofile", found["cprofile"], flush=True)
     if args.abc_particles:
         found["abc"] = abc_part(args.abc_particles)
@@ -270,6 +307,9 @@ def main() -> int:
     if args.sobol_points:
         found["sobol"] = sobol_part(args.sobol_points, args.workers)
         print("sobol", found["sobol"], flush=True)
+    if args.compare:
+        found["compare"] = compare_part(args.workers)
+        print("compare", found["compare"], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(found, indent=2) + "\n")
     print(f"wrote {args.out}")
