@@ -227,7 +227,11 @@ class Backend:
 
     @contextmanager
     def dask_client(self) -> Iterator[Any]:
-        """A Dask client of the scheduler (checked first) or of a LocalCluster on loopback."""
+        """A Dask client of the scheduler (checked first) or of a LocalCluster on loopback.
+        The LocalCluster's workers do not run Dask's statistical profiler (a Python stack sample
+        every 10 ms of every task: CPU time taken from the engine, for a dashboard we do not
+        start)."""
+        import dask
         from distributed import Client, LocalCluster
 
         if self.scheduler:
@@ -240,6 +244,7 @@ class Backend:
                 yield client
             return
         with (
+            dask.config.set({"distributed.worker.profile.enabled": False}),  # see below
             LocalCluster(
                 n_workers=self.dask_local or 1,
                 threads_per_worker=1,

@@ -502,13 +502,13 @@ def evaluate(
     def finished(result: TaskResult) -> None:
         nonlocal computed
         computed += len(result.rows)
+        kept_tables.extend(result.tables or [])  # not read back from the store
         if store is not None:
             store.add(result.rows, result.curves, result.tables)
         else:
             kept_rows.append(result.rows)
             if result.curves is not None:
                 kept_curves.append(result.curves)
-            kept_tables.extend(result.tables or [])
         bar.update(len(result.rows))
 
     try:
@@ -524,7 +524,8 @@ def evaluate(
             curves = store.curves()
             curves = curves[curves["point"].isin(wanted)].reset_index(drop=True)
         if plan.tables:
-            tables = _frames(store.tables(wanted))
+            computed_now = {(p, s, r) for p, s, r, _, _ in kept_tables}
+            tables = _frames([*kept_tables, *store.tables(wanted, computed_now)])
     else:
         results = _ordered(kept_rows, ["point", "strategy", "replicate"], plan)
         curves = _ordered(kept_curves, ["point", "strategy", "day"], plan) if kept_curves else None

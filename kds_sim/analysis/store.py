@@ -188,16 +188,19 @@ class Store:
     def curves(self) -> pd.DataFrame:
         return self._read("SELECT * FROM curves ORDER BY point, strategy, day")
 
-    def tables(self, points: Sequence[int]) -> Iterator[tuple[int, str, int, Any, Any]]:
+    def tables(
+        self, points: Sequence[int], skip: set[tuple[int, str, int]] | None = None
+    ) -> Iterator[tuple[int, str, int, Any, Any]]:
         """Stored rows' tables of these points, as `add` got them (pickles this package wrote
-        into its own store: a cache, never a file exchanged between users)."""
-        wanted = set(points)
+        into its own store: a cache, never a file exchanged between users); rows in `skip`
+        (point, strategy, replicate) are not read."""
+        wanted, skip = set(points), skip or set()
         try:
             for p, s, r, daily, people in self.open().execute(
                 "SELECT point, strategy, replicate, daily, people FROM tables "
                 "ORDER BY point, strategy, replicate"
             ):
-                if p in wanted:
+                if p in wanted and (p, s, r) not in skip:
                     yield p, s, r, pickle.loads(daily), pickle.loads(people)
         except sqlite3.DatabaseError as err:
             self._damaged(err)
