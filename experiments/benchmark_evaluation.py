@@ -9,8 +9,9 @@ Wall and CPU times, agent-steps per second and the load average go to
 experiments/results/benchmark_evaluation.json.
 
     python experiments/benchmark_evaluation.py                       # D = 200, R = 10
-    python experiments/benchmark_evaluation.py --draws 40 --profile  # a fifth, plus a profile
+    python experiments/benchmark_evaluation.py --backends pool dask --profile  # as committed
     python experiments/benchmark_evaluation.py --backends --abc-particles 60 --sobol-points 48
+    python experiments/benchmark_evaluation.py --backends --compare  # kds-sim compare, timed
 
 `--abc-particles N` times ABC's particle model at the shipped settings and extrapolates the
 shipped ABC-SMC run; `--sobol-points N` runs a fraction of the Sobol study and extrapolates
@@ -70,13 +71,14 @@ def run(backend: Backend, draws: int, replicates: int) -> tuple[pd.DataFrame, di
 
 def engine_share(draws: int, replicates: int) -> dict[str, Any]:
     """Share of the in-process run's CPU time spent inside the engine: CPU time (this process)
-    inside kds_sim.model.ensemble.simulate_batch, the engine's entry point, over the CPU time
-    of the whole run_uncertainty. No profiler: cProfile inflates Python-level code and
-    misattributes threads, so the engine call is timed directly."""
+    inside kds_sim.model.ensemble.simulate_columns, the engine's one entry point (cohort
+    set-up, the daily steps, the output arrays), over the CPU time of the whole
+    run_uncertainty. No profiler: cProfile inflates Python-level code and misattributes
+    threads, so the engine call is timed directly (`cprofile` gives the breakdown)."""
     from kds_sim.analysis import columns
 
     engine = 0.0
-    original = columns.simulate_batch
+    original = columns.ensemble.simulate_columns
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         nonlocal engine
@@ -86,22 +88,76 @@ def engine_share(draws: int, replicates: int) -> dict[str, Any]:
         finally:
             engine += time.process_time() - started
 
-    columns.simulate_batch = timed  # type: ignore[assignment]
+    columns.ensemble.simulate_columns = timed  # type: ignore[assignment]
     try:
+        load = _load()
         total = time.process_time()
         run(Backend(), draws, replicates)
         total = time.process_time() - total
     finally:
-        columns.simulate_batch = original
+        columns.ensemble.simulate_columns = original
+    steps = draws * replicates * len(STRATEGIES) * 300 * 365
     return {
         "draws": draws,
         "replicates": replicates,
         "cpu_seconds": round(total, 2),
         "engine_cpu_seconds": round(engine, 2),
         "engine_share": round(engine / total, 4),
-        "meaning": "CPU time inside kds_sim.model.ensemble.simulate_batch (the engine, "
-        "including its building of per-replicate DataFrames) over all CPU time of "
-        "run_uncertainty, in-process",
+        "agent_steps_per_cpu_second": round(steps / total),
+        "load_average": load,
+        "meaning": "CPU time inside kds_sim.model.ensemble.simulate_columns (the engine: "
+        "cohort set-up, daily steps, output arrays) over all CPU time of run_uncertainty "
+        "(planning, evaluation, metrics, summaries), in-process",
+    }
+
+
+def cprofile(draws: int, replicates: int) -> dict[str, Any]:
+    """The same in-process run under cProfile: cumulative time of the engine's entry point
+    and of the evaluator's other parts, and the functions outside the engine that cost most
+    (cProfile's own overhead inflates the Python-level parts)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run(Backend(), draws, replicates)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+
+    def cumulative(file_end: str, function: str) -> float:
+        return sum(
+            ct for (f, _, name), (_, _, _, ct, _) in stats.items()
+            if f.endswith(file_end) and name == function
+        )  # fmt: skip
+
+    engine = cumulative("model/ensemble.py", "simulate_columns")
+    outside = [
+        (f"{Path(f).name}:{name}", tt)
+        for (f, _, name), (_, _, tt, _, _) in stats.items()
+        if "kds_sim/model" not in f
+    ]
+    outside.sort(key=lambda x: -x[1])
+    return {
+        "draws": draws,
+        "replicates": replicates,
+        "profiled_seconds": round(total, 2),
+        "engine_seconds": round(engine, 2),
+        "engine_share": round(engine / total, 4),
+        "parts_seconds": {
+            "evaluation.run_task": round(cumulative("analysis/evaluation.py", "run_task"), 2),
+            "evaluation.summarise": round(cumulative("analysis/evaluation.py", "summarise"), 2),
+            "store / planning / other": round(
+                total
+                - cumulative("analysis/evaluation.py", "run_task")
+                - cumulative("analysis/evaluation.py", "summarise"),
+                2,
+            ),
+        },  # fmt: skip
+        "top_own_time_outside_kds_sim_model": {k: round(v, 3) for k, v in outside[:12]},
+        "meaning": "cProfile of run_uncertainty in-process; engine = cumulative time of "
+        "kds_sim.model.ensemble.simulate_columns (numpy/scipy/numba calls made by the engine "
+        "count as engine); own time outside kds_sim/model includes numpy called by the engine",
     }
 
 
@@ -167,6 +223,36 @@ def sobol_part(points: int, cores: int) -> dict[str, Any]:
     }
 
 
+def compare_part(workers: int) -> dict[str, Any]:
+    """`kds-sim compare` of the four headline scenarios (README quick start: 200 replicates of
+    300 people x 365 days each, on the evaluation core), as a user runs it: wall and CPU time
+    of the whole command (start-up, simulation, figures, report), with and without its store."""
+    import subprocess
+    import sys
+    import tempfile
+
+    cli = str(Path(sys.executable).parent / "kds-sim")
+    paths = [str(ROOT / "scenarios" / f"{n}.toml") for n in STRATEGIES]
+    found: dict[str, Any] = {"command": f"kds-sim compare {' '.join(STRATEGIES)} --workers "
+                             f"{workers}", "cpus": os.cpu_count()}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, extra in (("no_resume", ["--no-resume"]), ("with_store", [])):
+            out = Path(tmp) / label
+            load, cpu, wall = _load(), _cpu(), time.perf_counter()
+            subprocess.run(
+                [cli, "compare", *paths, "--workers", str(workers), "--out", str(out),
+                 "--no-progress", *extra],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            found[label] = {
+                "wall_seconds": round(time.perf_counter() - wall, 2),
+                "cpu_seconds": round(_cpu() - cpu, 2),
+                "load_average_before": load,
+                "load_average_after": _load(),
+            }
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=200)
@@ -176,8 +262,15 @@ def main() -> int:
         "--backends", nargs="*", default=["inprocess", "pool", "dask"], help="none: skip"
     )
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile-draws",
+        type=int,
+        default=40,
+        help="draws of the profile (a quarter under cProfile)",
+    )
     parser.add_argument("--abc-particles", type=int, default=0, help="also time ABC particles")
     parser.add_argument("--sobol-points", type=int, default=0, help="also a Sobol fraction")
+    parser.add_argument("--compare", action="store_true", help="also time `kds-sim compare`")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     backends = {
@@ -204,14 +297,19 @@ def main() -> int:
             pd.testing.assert_frame_equal(first, values, check_exact=True)
             timing["identical_to_first"] = True
     if args.profile:
-        found["profile"] = engine_share(args.draws, args.replicates)
+        found["profile"] = engine_share(args.profile_draws, args.replicates)
         print("profile", found["profile"], flush=True)
+        found["cprofile"] = cprofile(max(2, args.profile_draws // 4), args.replicates)
+        print("cprofile", found["cprofile"], flush=True)
     if args.abc_particles:
         found["abc"] = abc_part(args.abc_particles)
         print("abc", found["abc"], flush=True)
     if args.sobol_points:
         found["sobol"] = sobol_part(args.sobol_points, args.workers)
         print("sobol", found["sobol"], flush=True)
+    if args.compare:
+        found["compare"] = compare_part(args.workers)
+        print("compare", found["compare"], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(found, indent=2) + "\n")
     print(f"wrote {args.out}")

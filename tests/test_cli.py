@@ -184,7 +184,7 @@ def test_prints_a_summary(tmp_path, capsys):
 
 
 def test_rerun_resumes_from_finished_replicates(tmp_path, monkeypatch):
-    from kds_sim.analysis import runner
+    from kds_sim.analysis import columns
 
     path = write_toml(
         tmp_path / "s.toml",
@@ -194,9 +194,9 @@ def test_rerun_resumes_from_finished_replicates(tmp_path, monkeypatch):
     assert run_cli(path, out) == 0
     first = (out / "people.csv").read_bytes()
     calls = []
-    real = runner.simulate_batch
+    real = columns.simulate_columns
     monkeypatch.setattr(
-        runner, "simulate_batch", lambda s, seed, ix: calls.extend(ix) or real(s, seed, ix)
+        columns, "simulate_columns", lambda s, seed, ix: calls.extend(ix) or real(s, seed, ix)
     )
     assert run_cli(path, out) == 0
     assert calls == []

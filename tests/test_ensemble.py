@@ -4,8 +4,6 @@ different parameter sets."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import kernel_cases
 import numpy as np
 import pandas as pd
@@ -191,12 +189,13 @@ def test_network_file(tmp_path):
 
 
 def test_runner_output_is_identical_for_any_task_size_and_executor(monkeypatch):
+    from kds_sim.analysis import evaluation
+
     scenario = make_scenario({**CHURN, **CAPACITY}, size=40, horizon=30, replicates=5)
     whole = runner.run(scenario, progress=False)
-    monkeypatch.setattr(runner, "BATCH_PEOPLE", 80)  # two replicates per task
+    monkeypatch.setattr(evaluation, "ROWS_PER_TASK", 2)  # two replicates per task
     small = runner.run(scenario, progress=False)
-    with ThreadPoolExecutor(2) as pool:
-        threaded = runner.run(scenario, progress=False, pool=pool)
+    threaded = runner.run(scenario, progress=False, workers=2)
     for other in (small, threaded):
         pd.testing.assert_frame_equal(other.daily, whole.daily, check_exact=True)
         pd.testing.assert_frame_equal(other.people, whole.people, check_exact=True)

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from conftest import make_scenario, write_toml
 
@@ -316,17 +315,17 @@ def test_unusable_out_fails_before_computing(tmp_path, capsys, monkeypatch):
     assert calls == []
 
 
-def test_corrupt_cache_entry_is_recomputed_with_a_warning(tmp_path):
+def test_corrupt_cache_is_recomputed_with_a_warning(tmp_path):
     path = write_toml(tmp_path / "s.toml", TINY)
     out = tmp_path / "out"
     assert run_cli(path, out) == 0
     first = (out / "people.csv").read_bytes()
-    [entry] = list((out / ".replicates").rglob("replicate_000001.people.parquet"))
-    entry.write_bytes(b"")
-    with pytest.warns(UserWarning, match="cached replicate 1 is unreadable"):
+    [store] = list((out / ".replicates").glob("*.sqlite"))
+    store.write_bytes(b"not a database")
+    with pytest.warns(UserWarning, match="computing the replicates again"):
         assert run_cli(path, out) == 0
     assert (out / "people.csv").read_bytes() == first
-    assert entry.stat().st_size > 0
+    assert store.stat().st_size > 100
 
 
 # 6. signals and workers -------------------------------------------------------------------
@@ -400,7 +399,7 @@ def test_signal_ends_workers_keeps_finished_replicates_and_exits(tmp_path, signu
         )
     try:
         deadline = time.monotonic() + 90
-        while not list(out.glob(".replicates/*/*.people.parquet")):
+        while _stored(out) == 0:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"ended before any replicate was cached: {process.communicate()}")
             time.sleep(0.1)
@@ -427,12 +426,27 @@ def test_signal_ends_workers_keeps_finished_replicates_and_exits(tmp_path, signu
     while [pid for pid in workers if _alive(pid)] and time.monotonic() < gone_by:
         time.sleep(0.1)
     assert not [pid for pid in workers if _alive(pid)]
-    kept = sorted(out.glob(".replicates/*/*.people.parquet"))
-    assert 1 <= len(kept) < 200
+    kept = _stored(out)
+    assert 1 <= kept < 200
     assert not (out / ".lock").exists() and not (out / "manifest.json").exists()
-    # a rerun resumes: every kept replicate is found under the rerun's cache key
-    scenario = validate({**load_scenario(path).model_dump(), "run": {"replicates": 200}})
-    cache = runner.ReplicateCache(out / ".replicates", scenario, scenario.run.seed)
-    indices = [int(p.name.split("_")[1].split(".")[0]) for p in kept]
-    assert all(cache.load(i) is not None for i in indices)
-    assert isinstance(pd.read_parquet(kept[0]), pd.DataFrame)
+    # a rerun resumes: the kept replicates are in the store the rerun opens
+    from kds_sim.analysis.store import Store
+
+    [found] = list((out / ".replicates").glob("*.sqlite"))
+    store = Store(found)
+    assert len(store.results()) == kept and len(list(store.tables([0]))) == kept
+    store.close()
+
+
+def _stored(out: Path) -> int:
+    """Replicates committed to the run's store (0 while there is none)."""
+    import sqlite3
+
+    found = list((out / ".replicates").glob("*.sqlite"))
+    if not found:
+        return 0
+    try:
+        with sqlite3.connect(found[0], timeout=1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+    except sqlite3.Error:
+        return 0

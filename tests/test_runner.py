@@ -68,30 +68,33 @@ def test_run_arguments_override_the_scenario():
 
 
 # resume ------------------------------------------------------------------------------------------
+def _counting(monkeypatch) -> list[int]:
+    """Replicate indices the engine is asked for (in-process runs)."""
+    from kds_sim.analysis import columns
+
+    calls: list[int] = []
+    real = columns.simulate_columns
+
+    def counting(scenarios, seed, indices, *args):
+        calls.extend(indices)
+        return real(scenarios, seed, indices, *args)
+
+    monkeypatch.setattr(columns, "simulate_columns", counting)
+    return calls
+
+
 def test_cache_reuses_finished_replicates(tmp_path, monkeypatch):
     scenario = make_scenario(size=150, horizon=40)
     cache = tmp_path / "cache"
-    calls: list[int] = []
-    real = runner.simulate_batch
-
-    def counting(scenario, seed, indices):
-        calls.extend(indices)
-        return real(scenario, seed, indices)
-
-    monkeypatch.setattr(runner, "simulate_batch", counting)
+    calls = _counting(monkeypatch)
     first = runner.run(scenario, replicates=3, progress=False, cache_dir=cache)
     assert sorted(calls) == [0, 1, 2]
-    files = sorted(cache.rglob("*.parquet"))
-    assert len(files) == 6  # daily + people per replicate
-    stamps = {f: f.stat().st_mtime_ns for f in files}
+    [store] = list(cache.glob("*.sqlite"))  # the evaluation core's one store
 
     calls.clear()
     second = runner.run(scenario, replicates=5, progress=False, cache_dir=cache)
     assert sorted(calls) == [3, 4]  # only the new replicates are simulated
-    for f, stamp in stamps.items():
-        assert f.stat().st_mtime_ns == stamp, f"{f.name} was rewritten"
-    assert len(list(cache.rglob("*.parquet"))) == 10
-    assert not list(cache.rglob("*.part"))
+    assert list(cache.glob("*.sqlite")) == [store]
 
     done = second.people[second.people["replicate"] < 3].reset_index(drop=True)
     pd.testing.assert_frame_equal(done, first.people, check_exact=True)
@@ -105,17 +108,14 @@ def test_cache_reuses_finished_replicates(tmp_path, monkeypatch):
     assert sorted(calls) == [0, 1, 2, 3, 4]
     pd.testing.assert_frame_equal(second.metrics, fresh.metrics, check_exact=True)
     pd.testing.assert_frame_equal(second.people, fresh.people, check_exact=True)
+    pd.testing.assert_frame_equal(second.daily, fresh.daily, check_exact=True)
 
 
 def test_cache_is_not_reused_after_a_change(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     base = make_scenario(size=100, horizon=30)
     runner.run(base, replicates=2, progress=False, cache_dir=cache)
-    calls: list[int] = []
-    real = runner.simulate_batch
-    monkeypatch.setattr(
-        runner, "simulate_batch", lambda s, seed, ix: calls.extend(ix) or real(s, seed, ix)
-    )
+    calls = _counting(monkeypatch)
     changed = make_scenario({"network": {"using_ties_mean": 3.0}}, size=100, horizon=30)
     runner.run(changed, replicates=2, progress=False, cache_dir=cache)
     runner.run(base, replicates=2, seed=999, progress=False, cache_dir=cache)
@@ -221,12 +221,11 @@ def test_kaplan_meier_without_censoring_is_the_empirical_survival():
     np.testing.assert_array_equal(statistics.kaplan_meier(nobody, np.array([0, 5])), [1, 1])
 
 
-def test_a_shared_worker_pool_gives_the_serial_results():
+def test_a_worker_pool_gives_the_serial_results():
     scenario = make_scenario(size=150, horizon=40, replicates=3, seed=5)
     serial = runner.run(scenario, progress=False)
-    with runner.worker_pool(2) as pool:
-        first = runner.run(scenario, progress=False, pool=pool)
-        second = runner.run(scenario, seed=6, progress=False, pool=pool)
+    first = runner.run(scenario, progress=False, workers=2)
+    second = runner.run(scenario, seed=6, progress=False, workers=2)
     pd.testing.assert_frame_equal(serial.people, first.people)
     pd.testing.assert_frame_equal(serial.daily, first.daily)
     assert not second.people.equals(first.people)

@@ -17,6 +17,7 @@ import re
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -43,9 +44,39 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)
 
 
+THREADS_VARIABLE = "KDS_SIM_THREADS"
+"""The engine's thread count for compiled kernels; a worker sets it to 1 (the workers already
+use every core: threads inside them would only compete)."""
+
+
+def single_threaded() -> None:
+    """Run the engine on one thread in this process (a pool or Dask worker): the engine's
+    setting, and numba's own if numba is imported (before that, its start-up setting)."""
+    os.environ[THREADS_VARIABLE] = "1"
+    numba = sys.modules.get("numba")
+    if numba is None:
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    else:
+        numba.set_num_threads(1)
+
+
+@dataclass(frozen=True)
+class OneThread:
+    """`function` run single-threaded (what every worker of a pool or Dask runs: picklable,
+    and idempotent, since a Dask worker gets no initialiser)."""
+
+    function: Callable[[Any], Any]
+
+    def __call__(self, task: Any) -> Any:
+        single_threaded()
+        return self.function(task)
+
+
 def worker_init(parent: int | None = None) -> None:
-    """A worker leaves Ctrl-C to its coordinator and exits when the coordinator dies."""
+    """A worker leaves Ctrl-C to its coordinator, exits when the coordinator dies and runs
+    the engine on one thread."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    single_threaded()
     if parent is None:
         parent = os.getppid()
     if os.getppid() != parent:  # died before we could ask
@@ -157,11 +188,11 @@ class Backend:
         tasks = iter(tasks)
         if self.uses_dask:
             with self.dask_client() as client:
-                self._bounded(client.submit, function, tasks, done, dask=True)
+                self._bounded(client.submit, OneThread(function), tasks, done, dask=True)
         elif self.workers > 1:
             pool = process_pool(self.workers)
             try:
-                self._bounded(pool.submit, function, tasks, done, dask=False)
+                self._bounded(pool.submit, OneThread(function), tasks, done, dask=False)
             except BaseException:  # interrupted or failed: end the workers now
                 stop_pool(pool)
                 raise
@@ -196,7 +227,11 @@ class Backend:
 
     @contextmanager
     def dask_client(self) -> Iterator[Any]:
-        """A Dask client of the scheduler (checked first) or of a LocalCluster on loopback."""
+        """A Dask client of the scheduler (checked first) or of a LocalCluster on loopback.
+        The LocalCluster's workers do not run Dask's statistical profiler (a Python stack sample
+        every 10 ms of every task: CPU time taken from the engine, for a dashboard we do not
+        start)."""
+        import dask
         from distributed import Client, LocalCluster
 
         if self.scheduler:
@@ -209,6 +244,7 @@ class Backend:
                 yield client
             return
         with (
+            dask.config.set({"distributed.worker.profile.enabled": False}),  # see below
             LocalCluster(
                 n_workers=self.dask_local or 1,
                 threads_per_worker=1,

@@ -13,6 +13,7 @@ import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -225,9 +226,16 @@ def check_parameter(key: str, source: Path | str = "free") -> None:
         raise ScenarioError(f"{source}: free parameter {key!r} is not numeric ({node!r})")
 
 
+@lru_cache(maxsize=1)
+def _default_scenario() -> Scenario:
+    """The schema's defaults, built once (building and validating one costs milliseconds and
+    `_round` asks for every parameter of every particle)."""
+    return Scenario()
+
+
 def schema_default(key: str) -> Any:
     """The schema's default of a dotted scenario key."""
-    return get_dotted(Scenario(), key)
+    return get_dotted(_default_scenario(), key)
 
 
 def _round(value: float, key: str) -> float | int:

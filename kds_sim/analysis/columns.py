@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kds_sim.analysis import metrics
-from kds_sim.model.ensemble import simulate_batch
+from kds_sim.model import ensemble
 from kds_sim.model.scenario import Scenario
 
 
@@ -45,16 +45,10 @@ def simulate_columns(
     scenarios: Sequence[Scenario], seed: int, indices: Sequence[int], budget_mb: float = 512.0
 ) -> Columns:
     """The one adapter between the analyses and the engine: replicate `indices[k]` of
-    `scenarios[k]`, as column arrays. The rows must share cohort size and horizon."""
-    tables = simulate_batch(list(scenarios), seed, list(indices), budget_mb)
-    rows = len(tables)
-    out = []
-    for kind in (0, 1):  # one concatenation, then a reshape per column (not per row)
-        whole = pd.concat([t[kind] for t in tables], ignore_index=True)
-        out.append(
-            {c: whole[c].to_numpy().reshape(rows, -1) for c in whole.columns if c != "replicate"}
-        )
-    return Columns(np.asarray(indices, dtype=np.int64), out[0], out[1])
+    `scenarios[k]`, as the engine's column arrays (no per-replicate tables in between). The
+    rows must share cohort size and horizon."""
+    found = ensemble.simulate_columns(list(scenarios), seed, list(indices), budget_mb)
+    return Columns(found.replicates, found.daily, found.people)
 
 
 def _share(count: np.ndarray, total: np.ndarray) -> np.ndarray:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +19,6 @@ import pandas as pd
 
 from kds_sim.analysis import metrics, runner, statistics
 from kds_sim.io import display, plots
-from kds_sim.io.output_folder import safe_name
 from kds_sim.io.scenario_files import ScenarioError, load_scenario
 from kds_sim.model.scenario import Scenario
 
@@ -212,19 +210,5 @@ def compare(
                 stacklevel=2,
             )
     loaded = _align(loaded, ref, replicates, seed, horizon)
-    pool = runner.worker_pool(workers) if workers > 1 else None
-
-    def run(s: Scenario) -> runner.RunResult:
-        cache = Path(cache_dir) / safe_name(s.name) if cache_dir else None
-        return runner.run(s, progress=progress, cache_dir=cache, pool=pool)
-
-    try:
-        if pool is None:
-            runs = [run(s) for s in loaded]
-        else:  # every scenario's batches queued at once: the workers never wait for the parent
-            with ThreadPoolExecutor(len(loaded)) as threads:
-                runs = list(threads.map(run, loaded))
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    runs = runner.run_many(loaded, workers, progress, cache_dir, label="scenarios")
     return ComparisonResult({s.name: r for s, r in zip(loaded, runs, strict=True)}, reference)

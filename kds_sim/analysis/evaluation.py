@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,8 @@ class Plan:
     stride: int = 0
     survival_every: int | None = None
     """Keep each point's mean Kaplan-Meier survival every this many days (fan charts)."""
+    tables: bool = False
+    """Keep every row's daily and person tables (what `runner.run` returns)."""
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.strategies]
@@ -89,7 +91,10 @@ class Plan:
         return [s.updated(self.changes[point]) for s in self.strategies]
 
 
-Task = tuple[list[tuple[int, list[Scenario]]], "TaskSettings"]
+Item = tuple[int, list[Scenario], tuple[int, ...]]
+"""One point of a task: its index, every strategy at its parameters, the replicates to run
+(of each strategy, those below its replicate count)."""
+Task = tuple[list[Item], "TaskSettings"]
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,25 @@ class TaskSettings:
     columns: tuple[str, ...]
     reference: int | None
     survival_every: int | None
+    tables: bool = False
 
 
-def run_task(task: Task) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+Arrays = dict[str, np.ndarray]
+TableRow = tuple[int, str, int, Arrays, Arrays]
+"""(point, strategy, replicate, daily columns, person columns) of one row."""
+
+
+@dataclass
+class TaskResult:
+    """What a task sends back: per-replicate rows, survival curves, and (when asked) every
+    row's tables as column arrays."""
+
+    rows: pd.DataFrame
+    curves: pd.DataFrame | None = None
+    tables: list[TableRow] | None = None
+
+
+def run_task(task: Task) -> TaskResult:
     """Simulate a few points' rows as one batch: one row per (point, strategy, replicate)
     with every asked-for metric, and the survival curves. Runs on a worker; the result depends
     only on the task."""
@@ -110,12 +131,13 @@ def run_task(task: Task) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     rows: list[Scenario] = []
     indices: list[int] = []
     where: list[tuple[int, int, int]] = []  # (point, strategy position, replicate)
-    for point, scenarios in items:
+    for point, scenarios, replicates in items:
         for k, scenario in enumerate(scenarios):
-            for r in range(settings.replicates[k]):
-                rows.append(scenario)
-                indices.append(point * settings.stride + r)
-                where.append((point, k, r))
+            for r in replicates:
+                if r < settings.replicates[k]:
+                    rows.append(scenario)
+                    indices.append(point * settings.stride + r)
+                    where.append((point, k, r))
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, s in enumerate(rows):
         key = (s.population.size, s.run.horizon_days, s.network.edges_file, s.run.engine)
@@ -133,10 +155,11 @@ def run_task(task: Task) -> tuple[pd.DataFrame, pd.DataFrame | None]:
             if definition.days > horizon:
                 continue
             values[c][members] = columns.values(block, c)
+    names = [s.name for s in items[0][1]]
     table = pd.DataFrame(
         {
             "point": [w[0] for w in where],
-            "strategy": [items[0][1][w[1]].name for w in where],
+            "strategy": [names[w[1]] for w in where],
             "replicate": [w[2] for w in where],
             **values,
         }
@@ -144,7 +167,20 @@ def run_task(task: Task) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if MEMBERS in settings.columns and settings.reference is not None:
         table[MEMBERS], table[MEMBERS_REF] = _members(blocks, where, settings.reference)
     curves = _curves(blocks, where, items, settings) if settings.survival_every else None
-    return table, curves
+    tables = None
+    if settings.tables:
+        tables = [
+            (
+                where[i][0],
+                names[where[i][1]],
+                where[i][2],
+                {c: v[j] for c, v in block.daily.items()},
+                {c: v[j] for c, v in block.people.items()},
+            )
+            for members, block in blocks
+            for j, i in enumerate(members)
+        ]
+    return TaskResult(table, curves, tables)
 
 
 _PAIRED = (MEMBERS, MEMBERS_REF)
@@ -181,7 +217,7 @@ def _members(
 def _curves(
     blocks: list[tuple[list[int], columns.Columns]],
     where: list[tuple[int, int, int]],
-    items: list[tuple[int, list[Scenario]]],
+    items: list[Item],
     settings: TaskSettings,
 ) -> pd.DataFrame:
     assert settings.survival_every
@@ -211,36 +247,49 @@ def _curves(
 
 # summaries ------------------------------------------------------------------------------------
 def t_quantile(df: int) -> float:
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, df))
+    return statistics.t_quantile(0.975, df)
 
 
 @dataclass
 class RunValues:
-    """What a Contrast reads of a run: its per-replicate rows."""
+    """What a Contrast reads of a run: its per-replicate values, column by column (arrays, so
+    summarising thousands of points costs no pandas selection per point and metric)."""
 
-    metrics: pd.DataFrame
+    columns: Mapping[str, np.ndarray]
     people: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @classmethod
+    def of(cls, rows: pd.DataFrame | Mapping[str, np.ndarray]) -> RunValues:
+        if isinstance(rows, pd.DataFrame):
+            return cls({str(c): rows[c].to_numpy() for c in rows.columns})
+        return cls(rows)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        return pd.DataFrame(dict(self.columns))
+
     def values(self, metric: str) -> np.ndarray:
-        return self.metrics[metric].to_numpy(dtype=float)
+        return np.asarray(self.columns[metric], dtype=float)
 
 
-def contrast(name: str, rows: pd.DataFrame, ref: pd.DataFrame) -> tuple[float, float, float]:
+def contrast(
+    name: str,
+    rows: pd.DataFrame | Mapping[str, np.ndarray],
+    ref: pd.DataFrame | Mapping[str, np.ndarray],
+) -> tuple[float, float, float]:
     """A contrast of one strategy's replicates against the reference's (paired by replicate)."""
+    run, base = RunValues.of(rows), RunValues.of(ref)
     if name == "abstinence_rr_365d_members":
-        if MEMBERS not in rows:
+        if MEMBERS not in run.columns:
             raise InputError(f"{name}: needs the members' abstinence ({MEMBERS}) in columns")
-        ok = rows[MEMBERS].notna().to_numpy()
+        own = run.values(MEMBERS)
+        ok = ~np.isnan(own)
         if not ok.any():
             return np.nan, np.nan, np.nan
-        return statistics.ratio_ci(
-            rows[MEMBERS].to_numpy(dtype=float)[ok], rows[MEMBERS_REF].to_numpy(dtype=float)[ok]
-        )
+        return statistics.ratio_ci(own[ok], run.values(MEMBERS_REF)[ok])
     definition = metrics.get(name)
     assert isinstance(definition, metrics.Contrast)
-    return definition.compute(RunValues(rows), RunValues(ref))
+    return definition.compute(run, base)
 
 
 def needed_columns(names: Sequence[str], horizon: int) -> list[str]:
@@ -267,44 +316,45 @@ def needed_columns(names: Sequence[str], horizon: int) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _groups(results: pd.DataFrame) -> Iterator[tuple[int, str, dict[str, np.ndarray]]]:
+    """Every (point, strategy) of `results` in order of first appearance, with its rows'
+    columns as arrays in replicate order: one sort for the whole table."""
+    if results.empty:
+        return
+    group = results.groupby(["point", "strategy"], sort=False).ngroup().to_numpy()
+    order = np.lexsort((results["replicate"].to_numpy(), group))
+    columns = {str(c): results[c].to_numpy()[order] for c in results.columns}
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    starts = [0, *bounds.tolist()]
+    stops = [*bounds.tolist(), len(order)]
+    for start, stop in zip(starts, stops, strict=True):
+        rows = {c: v[start:stop] for c, v in columns.items()}
+        yield int(rows["point"][0]), str(rows["strategy"][0]), rows
+
+
 def summarise(results: pd.DataFrame, names: Sequence[str], reference: str | None) -> pd.DataFrame:
     """Per point, strategy and metric: the mean over replicates, its 95 % CI and the
     replicate-level sd (for contrasts that are paired means; NaN for ratios)."""
-    out: list[dict[str, Any]] = []
-    refs = {}
-    if reference is not None:
-        refs = {
-            int(str(p)): g.sort_values("replicate")
-            for p, g in results[results["strategy"] == reference].groupby("point")
-        }
-    for (point, strategy), rows in results.groupby(["point", "strategy"], sort=False):
-        rows = rows.sort_values("replicate")
-        n = len(rows)
+    out: list[tuple[int, str, str, float, float, float, float]] = []
+    groups = list(_groups(results))
+    refs = {point: rows for point, strategy, rows in groups if strategy == reference}
+    for point, strategy, rows in groups:
+        n = len(rows["replicate"])
         for name in names:
             sd = np.nan
             if metrics.is_contrast(name):
-                ref = refs.get(int(str(point)))
+                ref = refs.get(point)
                 if ref is None:
                     continue
                 mean, low, high = contrast(name, rows, ref)
                 if name.startswith(PAIRED_MEANS) and n > 1:
                     sd = (high - low) / 2 * np.sqrt(n) / t_quantile(n - 1)
             else:
-                x = rows[name].to_numpy(dtype=float)
+                x = np.asarray(rows[name], dtype=float)
                 mean, low, high = statistics.mean_ci(x)
                 finite = x[np.isfinite(x)]
                 sd = float(finite.std(ddof=1)) if len(finite) > 1 else np.nan
-            out.append(
-                {
-                    "point": int(str(point)),
-                    "strategy": strategy,
-                    "metric": name,
-                    "mean": mean,
-                    "low": low,
-                    "high": high,
-                    "replicate_sd": sd,
-                }
-            )
+            out.append((point, strategy, name, mean, low, high, sd))
     return pd.DataFrame(
         out, columns=["point", "strategy", "metric", "mean", "low", "high", "replicate_sd"]
     )
@@ -346,17 +396,50 @@ def inputs(plan: Plan, points: pd.DataFrame, extra: dict[str, str] | None = None
 # the evaluation ---------------------------------------------------------------------------------
 @dataclass
 class Evaluation:
-    """Per-replicate rows (point, strategy, replicate, metrics) and optional survival curves."""
+    """Per-replicate rows (point, strategy, replicate, metrics), optional survival curves and
+    optional tables ((point, strategy) -> every replicate's daily and person table)."""
 
     results: pd.DataFrame
     curves: pd.DataFrame | None
     computed: int
     """Rows simulated in this call (the rest came from the store)."""
     backend: str
+    tables: dict[tuple[int, str], tuple[pd.DataFrame, pd.DataFrame]] | None = None
 
 
-def tasks(plan: Plan, todo: Sequence[int], per_task: int) -> Iterator[Task]:
-    """Tasks of `per_task` points each, built as they are submitted (the scenarios of a point
+Unit = tuple[int, tuple[int, ...]]
+"""A point and some of its replicates: what one task runs of one point."""
+
+
+def units(
+    plan: Plan, wanted: Sequence[int], done: set[tuple[int, int]], parallelism: int
+) -> list[Unit]:
+    """The work not yet stored, as (point, replicates). A point that fills more than one
+    engine batch is split into replicate ranges (enough to keep every worker busy); stored
+    (point, replicate) pairs are left out, so a resumed evaluation runs only what is missing."""
+    most = max(plan.per_strategy)
+    span = most
+    if plan.runs_per_point > ROWS_PER_TASK or (parallelism > 1 and len(wanted) < parallelism):
+        parts = -(-most // max(1, ROWS_PER_TASK // len(plan.strategies)))
+        if parallelism > 1:
+            parts = max(parts, 4 * parallelism)
+        parts = min(parts, most)
+        span = -(-most // parts)
+    out: list[Unit] = []
+    for point in wanted:
+        for first in range(0, most, span):
+            todo = tuple(r for r in range(first, min(first + span, most)) if (point, r) not in done)
+            if todo:
+                out.append((point, todo))
+    return out
+
+
+def _runs(plan: Plan, unit: Unit) -> int:
+    return sum(1 for n in plan.per_strategy for r in unit[1] if r < n)
+
+
+def tasks(plan: Plan, todo: Sequence[Unit], per_task: int) -> Iterator[Task]:
+    """Tasks of `per_task` units each, built as they are submitted (the scenarios of a point
     are validated here, in the coordinating process, once)."""
     names = [s.name for s in plan.strategies]
     settings = TaskSettings(
@@ -366,9 +449,13 @@ def tasks(plan: Plan, todo: Sequence[int], per_task: int) -> Iterator[Task]:
         tuple(plan.columns),
         names.index(plan.reference) if plan.reference is not None else None,
         plan.survival_every,
+        plan.tables,
     )
     for start in range(0, len(todo), per_task):
-        yield ([(p, plan.scenarios(p)) for p in todo[start : start + per_task]], settings)
+        yield (
+            [(p, plan.scenarios(p), reps) for p, reps in todo[start : start + per_task]],
+            settings,
+        )
 
 
 def evaluate(
@@ -390,10 +477,10 @@ def evaluate(
     """
     backend = backend or Backend()
     wanted = list(range(len(plan.changes))) if points is None else list(points)
-    done = store.done_points(plan.runs_per_point) if store is not None else set()
-    todo = [p for p in wanted if p not in done]
+    done = store.done_replicates(plan.per_strategy) if store is not None else set()
+    todo = units(plan, wanted, done, backend.parallelism)
     if todo:
-        plan.scenarios(todo[0])  # a refused parameter set fails before any simulation
+        plan.scenarios(todo[0][0])  # a refused parameter set fails before any simulation
     per_task = max(1, ROWS_PER_TASK // plan.runs_per_point)
     if backend.parallelism > 1:  # keep every worker busy to the end
         per_task = max(1, min(per_task, len(todo) // (4 * backend.parallelism)))
@@ -402,31 +489,33 @@ def evaluate(
     total = len(wanted) * plan.runs_per_point
     bar = tqdm(
         total=total,
-        initial=(len(wanted) - len(todo)) * plan.runs_per_point,
+        initial=total - sum(_runs(plan, u) for u in todo),
         desc=label,
         unit="run",
         disable=None if progress else True,
     )
     kept_rows: list[pd.DataFrame] = []
     kept_curves: list[pd.DataFrame] = []
+    kept_tables: list[TableRow] = []
     computed = 0
 
-    def finished(result: tuple[pd.DataFrame, pd.DataFrame | None]) -> None:
+    def finished(result: TaskResult) -> None:
         nonlocal computed
-        rows, curves = result
-        computed += len(rows)
+        computed += len(result.rows)
+        kept_tables.extend(result.tables or [])  # not read back from the store
         if store is not None:
-            store.add(rows, curves)
+            store.add(result.rows, result.curves, result.tables)
         else:
-            kept_rows.append(rows)
-            if curves is not None:
-                kept_curves.append(curves)
-        bar.update(len(rows))
+            kept_rows.append(result.rows)
+            if result.curves is not None:
+                kept_curves.append(result.curves)
+        bar.update(len(result.rows))
 
     try:
         backend.map(run_task, tasks(plan, todo, per_task), finished)
     finally:
         bar.close()
+    tables = None
     if store is not None:
         results = store.results()
         results = results[results["point"].isin(wanted)].reset_index(drop=True)
@@ -434,10 +523,42 @@ def evaluate(
         if plan.survival_every:
             curves = store.curves()
             curves = curves[curves["point"].isin(wanted)].reset_index(drop=True)
+        if plan.tables:
+            computed_now = {(p, s, r) for p, s, r, _, _ in kept_tables}
+            tables = _frames([*kept_tables, *store.tables(wanted, computed_now)])
     else:
         results = _ordered(kept_rows, ["point", "strategy", "replicate"], plan)
         curves = _ordered(kept_curves, ["point", "strategy", "day"], plan) if kept_curves else None
-    return Evaluation(results, curves, computed, backend.describe())
+        if plan.tables:
+            tables = _frames(kept_tables)
+    return Evaluation(results, curves, computed, backend.describe(), tables)
+
+
+def _frames(
+    rows: Iterable[TableRow],
+) -> dict[tuple[int, str], tuple[pd.DataFrame, pd.DataFrame]]:
+    """Every (point, strategy)'s rows as one daily and one person table, in replicate order,
+    with a "replicate" first column (as the engine's per-replicate tables, concatenated)."""
+    by: dict[tuple[int, str], list[TableRow]] = {}
+    for row in rows:
+        by.setdefault((row[0], row[1]), []).append(row)
+    out = {}
+    for key, found in by.items():
+        found.sort(key=lambda row: row[2])
+        replicates = np.array([r[2] for r in found], dtype=np.int64)
+        pair = []
+        for arrays in ([r[3] for r in found], [r[4] for r in found]):
+            length = len(next(iter(arrays[0].values()))) if arrays[0] else 0
+            pair.append(
+                pd.DataFrame(
+                    {
+                        "replicate": np.repeat(replicates, length),
+                        **{c: np.concatenate([a[c] for a in arrays]) for c in arrays[0]},
+                    }
+                )
+            )
+        out[key] = (pair[0], pair[1])
+    return out
 
 
 def _ordered(frames: list[pd.DataFrame], keys: list[str], plan: Plan) -> pd.DataFrame:

@@ -32,7 +32,9 @@ class Run(Protocol):
     """What a contrast reads of a run (kds_sim.analysis.runner.RunResult)."""
 
     people: pd.DataFrame
-    metrics: pd.DataFrame
+
+    @property
+    def metrics(self) -> pd.DataFrame: ...
 
     def values(self, metric: str) -> np.ndarray: ...
 
@@ -341,11 +343,12 @@ def _relapse_column(tag: str) -> str:
 def _difference(tag: str) -> Callable[[Run, Run], Interval]:
     def compute(run: Run, ref: Run) -> Interval:
         col = _relapse_column(tag)
-        mine, theirs = run.metrics[["replicate", col]], ref.metrics[["replicate", col]]
-        if np.array_equal(mine["replicate"].to_numpy(), theirs["replicate"].to_numpy()):
+        if np.array_equal(run.values("replicate"), ref.values("replicate")):
             # the same replicates in the same order: the pairs without a join (a fast path)
-            return statistics.mean_ci(mine[col].to_numpy() - theirs[col].to_numpy())
-        return statistics.paired_difference(mine, theirs)
+            return statistics.mean_ci(run.values(col) - ref.values(col))
+        return statistics.paired_difference(
+            run.metrics[["replicate", col]], ref.metrics[["replicate", col]]
+        )
 
     return compute
 

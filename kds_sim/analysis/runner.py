@@ -1,31 +1,34 @@
-"""Replicates: seeds, worker processes, resumable caching, and the result object.
+"""Replicates: seeds, resumable runs through the evaluation core, and the result object.
 
 Replicate i of a run with root seed S starts from SeedSequence(S, spawn_key=(i,)), the same
 child that SeedSequence(S).spawn(n)[i] gives for any n. So results do not depend on the
 number of workers, on the order replicates finish, or on how many replicates are asked for;
 and replicate i of two scenarios shares its random numbers (common random numbers).
+
+Runs go through `evaluation.evaluate` (the one evaluation path: batching, backends, the
+SQLite store as the one resume cache); this module only turns its rows and tables into a
+`RunResult`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import warnings
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from kds_sim._version import RESULTS_EPOCH, __version__
-from kds_sim.analysis import estimate, metrics, statistics
-from kds_sim.analysis.backend import process_pool, stop_pool
-from kds_sim.io import display, storage
+from kds_sim.analysis import estimate, evaluation, metrics, statistics
+from kds_sim.analysis.backend import Backend
+from kds_sim.analysis.store import Store
+from kds_sim.analysis.store import cache as store_cache
+from kds_sim.errors import InputError
+from kds_sim.io import display
 from kds_sim.io.scenario_files import as_scenario
-from kds_sim.model.ensemble import simulate_batch
 from kds_sim.model.kds_model import KDSModel
 from kds_sim.model.scenario import Scenario
 
@@ -42,21 +45,6 @@ def simulate(scenario: Scenario, seed: int, index: int) -> tuple[pd.DataFrame, p
     daily.insert(0, "replicate", index)
     people.insert(0, "replicate", index)
     return daily, people
-
-
-BATCH_PEOPLE = 15_000
-"""People (replicates x cohort) the ensemble engine steps together per task; then cached."""
-
-
-def _chunks(scenario: Scenario, todo: list[int]) -> list[list[int]]:
-    size = max(1, BATCH_PEOPLE // scenario.population.size)
-    return [todo[i : i + size] for i in range(0, len(todo), size)]
-
-
-def _simulate_json(
-    scenario_json: str, seed: int, indices: list[int]
-) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    return simulate_batch(Scenario.model_validate_json(scenario_json), seed, indices)
 
 
 def _file_digest(name: str | None) -> str | None:
@@ -78,54 +66,6 @@ def cache_key(scenario: Scenario, seed: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class ReplicateCache:
-    """Finished replicates on disk, so a killed run resumes where it stopped."""
-
-    def __init__(self, root: Path, scenario: Scenario, seed: int):
-        self.dir = Path(root) / cache_key(scenario, seed)
-
-    def _paths(self, index: int) -> tuple[Path, Path]:
-        stem = self.dir / f"replicate_{index:06d}"
-        return stem.with_suffix(".daily.parquet"), stem.with_suffix(".people.parquet")
-
-    def load(self, index: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-        daily, people = self._paths(index)
-        if not (daily.is_file() and people.is_file()):
-            return None
-        try:
-            return pd.read_parquet(daily), pd.read_parquet(people)
-        except Exception as err:  # a truncated or foreign file: recompute rather than fail
-            warnings.warn(
-                f"{self.dir}: cached replicate {index} is unreadable ({type(err).__name__}); "
-                "computing it again",
-                stacklevel=2,
-            )
-            return None
-
-    def save(self, index: int, tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-        self.save_many([index], [tables])
-
-    def save_many(
-        self, indices: Sequence[int], tables: Sequence[tuple[pd.DataFrame, pd.DataFrame]]
-    ) -> None:
-        """One file pair per replicate, as `save` writes them, with one pandas-to-Arrow
-        conversion for the batch (per-replicate conversion dominated large runs)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        for kind, frames in enumerate(zip(*tables, strict=True)):
-            whole = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
-            start = 0
-            for index, frame in zip(indices, frames, strict=True):
-                part = whole.slice(start, len(frame))
-                start += len(frame)
-
-                def write(tmp: Path, part: pa.Table = part) -> None:
-                    pq.write_table(part, tmp)
-
-                storage.atomic_write(self._paths(index)[kind], write)
-
-
 @dataclass
 class RunResult:
     """Everything one scenario's replicates produced, as tidy tables."""
@@ -137,9 +77,13 @@ class RunResult:
     seed: int
     daily: pd.DataFrame
     people: pd.DataFrame
-    metrics: pd.DataFrame = field(init=False)
+    metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per-replicate metrics; computed from the tables when not given (`run` gives them, as
+    the evaluation core computed them, equal to the tables' by test)."""
 
     def __post_init__(self) -> None:
+        if not self.metrics.empty:
+            return
         rows = []
         for (index, daily), (_, people) in zip(
             self.daily.groupby("replicate", sort=True),
@@ -205,38 +149,6 @@ class RunResult:
         )
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes, started once and shared by several runs (each import costs seconds)."""
-    return process_pool(workers)
-
-
-def _in_pool(
-    pool: Executor,
-    scenario: Scenario,
-    seed: int,
-    todo: list[int],
-    done: Callable[[list[int], list[tuple[pd.DataFrame, pd.DataFrame]]], None],
-) -> None:
-    payload = scenario.model_dump_json()
-    futures: dict[Future, list[int]] = {
-        pool.submit(_simulate_json, payload, seed, c): c for c in _chunks(scenario, todo)
-    }
-    kept: set[Future] = set()
-    try:
-        for future in as_completed(futures):
-            done(futures[future], future.result())
-            kept.add(future)
-    except BaseException:
-        # interrupted (Ctrl-C, SIGTERM) or failed: end the workers first (finished results are
-        # already in this process), then keep every replicate that did finish
-        finished = [f for f in futures if f not in kept and f.done() and not f.cancelled()]
-        stop_pool(pool)
-        for future in finished:
-            if future.exception() is None:
-                done(futures[future], future.result())
-        raise
-
-
 def run(
     scenario: Scenario | str | Path,
     replicates: int | None = None,
@@ -245,14 +157,12 @@ def run(
     workers: int = 1,
     progress: bool = True,
     cache_dir: str | Path | None = None,
-    pool: Executor | None = None,
 ) -> RunResult:
     """Run a scenario's replicates and collect the results.
 
     Arguments left as None take the scenario's [run] values. With `cache_dir`, finished
-    replicates are kept there and reused when the same run is started again. `pool` (from
-    `worker_pool`) lets several runs share worker processes; otherwise `workers` > 1 starts
-    a pool for this run. `scenario` may be a file or a shipped name (`"capacity_building"`).
+    replicates are kept there and reused when the same run is started again. `scenario` may
+    be a file or a shipped name (`"capacity_building"`).
     """
     scenario = as_scenario(scenario)
     updates = {
@@ -261,48 +171,79 @@ def run(
     if seed is not None:
         updates["seed"] = seed
     scenario = scenario.updated({f"run.{k}": v for k, v in updates.items()})
-    n, seed = scenario.run.replicates, scenario.run.seed
-    size, days = scenario.population.size, scenario.run.horizon_days
+    return run_many([scenario], workers, progress, cache_dir, label=scenario.name)[0]
+
+
+def run_many(
+    scenarios: Sequence[Scenario],
+    workers: int = 1,
+    progress: bool = True,
+    cache_dir: str | Path | None = None,
+    label: str = "replicates",
+) -> list[RunResult]:
+    """Every scenario's own replicates (its [run] replicates), all through one evaluation:
+    one pool, one store, batches that mix scenarios. The scenarios must share a seed; replicate
+    i of each starts from SeedSequence(seed, spawn_key=(i,)) (common random numbers)."""
+    seeds = {s.run.seed for s in scenarios}
+    if len(seeds) != 1:
+        raise InputError(f"run.seed: the scenarios must share one seed; got {sorted(seeds)}")
+    seed = seeds.pop()
+    size = max(s.population.size for s in scenarios)
+    days = max(s.run.horizon_days for s in scenarios)
+    n = sum(s.run.replicates for s in scenarios)
+    names = ", ".join(s.name for s in scenarios)
     estimate.check(  # a run keeps every replicate's tables: ~25 columns per person and day
         estimate.estimate(n, size, days, values_per_run=5 * (size + days + 1)),
-        f"{scenario.name}: replicates = {n} of population.size = {size}",
+        f"{names}: replicates = {n} of population.size = {size}",
         Path(cache_dir) if cache_dir else None,
         workers,
     )
-    cache = ReplicateCache(Path(cache_dir), scenario, seed) if cache_dir else None
-    results: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
-    todo = []
-    for index in range(n):
-        found = cache.load(index) if cache else None
-        if found is not None:
-            results[index] = found
-        else:
-            todo.append(index)
-
-    bar = tqdm(
-        total=n,
-        initial=n - len(todo),
-        desc=f"{scenario.name}",
-        unit="rep",
-        disable=None if progress else True,
-        leave=False,
+    plan = evaluation.Plan(
+        list(scenarios),
+        [{}],
+        [s.run.replicates for s in scenarios],
+        seed,
+        [m for m in metrics.PER_REPLICATE if metrics.get(m).days <= days],
+        tables=True,
     )
+    store = _store(Path(cache_dir), plan) if cache_dir else None
+    try:
+        done = evaluation.evaluate(plan, Backend(workers), store, progress, label=label)
+    finally:
+        if store is not None:
+            store.close()
+    assert done.tables is not None
+    out = []
+    for s, wanted in zip(scenarios, plan.per_strategy, strict=True):
+        daily, people = done.tables[(0, s.name)]
+        rows = done.results[done.results["strategy"] == s.name]
+        rows = rows[rows["replicate"] < wanted].sort_values("replicate")
+        horizon = int(daily["day"].max())
+        kept = [m for m in plan.columns if metrics.get(m).days <= horizon]
+        table = pd.DataFrame(
+            {
+                "replicate": rows["replicate"].to_numpy(dtype=np.int64),
+                **{m: rows[m].to_numpy(dtype=float) for m in kept},
+            }
+        )
+        out.append(
+            RunResult(
+                s,
+                seed,
+                daily[daily["replicate"] < wanted].reset_index(drop=True),
+                people[people["replicate"] < wanted].reset_index(drop=True),
+                table,
+            )
+        )
+    return out
 
-    def done(chunk: list[int], tables: list[tuple[pd.DataFrame, pd.DataFrame]]) -> None:
-        results.update(zip(chunk, tables, strict=True))
-        if cache:
-            cache.save_many(chunk, tables)
-        bar.update(len(chunk))
 
-    if pool is not None and todo:
-        _in_pool(pool, scenario, seed, todo, done)
-    elif workers > 1 and len(todo) > 1:
-        with worker_pool(min(workers, len(todo))) as own:
-            _in_pool(own, scenario, seed, todo, done)
-    else:
-        for chunk in _chunks(scenario, todo):
-            done(chunk, simulate_batch(scenario, seed, chunk))
-    bar.close()
-    daily = pd.concat([results[i][0] for i in range(n)], ignore_index=True)
-    people = pd.concat([results[i][1] for i in range(n)], ignore_index=True)
-    return RunResult(scenario, seed, daily, people)
+def _store(folder: Path, plan: evaluation.Plan) -> Store:
+    """The store of these scenarios' replicates, named by every input except the replicate
+    counts (more replicates of the same run reuse the stored ones)."""
+    keys = [cache_key(s, plan.seed) for s in plan.strategies]
+    inputs = {"scenarios": "-".join(keys), "metrics": ",".join(plan.columns)}
+    points = pd.DataFrame({"point": [0]})
+    return store_cache(
+        folder, "replicates", inputs, points, plan.columns, tables=True, what="replicates"
+    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -37,13 +38,20 @@ def _sample(values: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float] 
     return values, None
 
 
+@lru_cache(maxsize=256)
+def t_quantile(q: float, df: int) -> float:
+    """Student t quantile (cached: scipy's ppf costs a millisecond, and an analysis asks for
+    the same few thousands of times)."""
+    return float(stats.t.ppf(q, df))
+
+
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval of the mean; NaNs are dropped."""
     values, degenerate = _sample(values)
     if degenerate is not None:
         return degenerate
     mean = float(values.mean())
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    half = t_quantile(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
     return mean, mean - half, mean + half
 
 
@@ -69,7 +77,7 @@ def proportion_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     variance = float(values.var(ddof=1)) / len(values)
     if variance <= 0:  # differences below what a float holds: as good as all equal
         return p, p, p
-    z = float(stats.t.ppf(0.5 + level / 2, len(values) - 1))
+    z = t_quantile(0.5 + level / 2, len(values) - 1)
     spread = p * (1 - p)
     if spread <= 0:  # shares outside (0, 1): not a proportion after all
         return mean_ci(values, level)

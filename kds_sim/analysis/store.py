@@ -9,7 +9,8 @@ file held with flock, which the kernel releases when the process dies: it is nev
 Tables: `meta` (key, value JSON: the design, and `inputs`: a digest of every input that
 changes a result), `points` (point, one column per changed parameter), `results` (point,
 strategy, replicate, one column per per-replicate value) and, when asked for, `curves`
-(point, strategy, day, survival).
+(point, strategy, day, survival) and `tables` (point, strategy, replicate, and the row's daily
+and person tables as pickled column arrays: what `kds-sim run` and `compare` write out).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import contextlib
 import fcntl
 import json
 import os
+import pickle
 import sqlite3
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -96,6 +99,7 @@ class Store:
         points: pd.DataFrame,
         columns: list[str],
         curves: bool = False,
+        tables: bool = False,
     ) -> None:
         """Build the empty store in a temporary file, then rename it: never half-created."""
         tmp = self.path.with_name(self.path.name + ".creating")
@@ -119,6 +123,11 @@ class Store:
                         "CREATE TABLE curves (point INTEGER, strategy TEXT, day INTEGER, "
                         "survival REAL, PRIMARY KEY (point, strategy, day))"
                     )
+                if tables:
+                    db.execute(
+                        "CREATE TABLE tables (point INTEGER, strategy TEXT, replicate INTEGER, "
+                        "daily BLOB, people BLOB, PRIMARY KEY (point, strategy, replicate))"
+                    )
                 db.commit()
             finally:
                 db.close()
@@ -127,9 +136,14 @@ class Store:
             tmp.unlink(missing_ok=True)
             raise StoreError(f"{self.path}: cannot create the store ({err})") from None
 
-    def add(self, rows: pd.DataFrame, curves: pd.DataFrame | None = None) -> int:
-        """Commit one task's rows (and survival curves) atomically; rows already stored are
-        ignored. Returns the number of result rows added."""
+    def add(
+        self,
+        rows: pd.DataFrame,
+        curves: pd.DataFrame | None = None,
+        tables: Sequence[tuple[int, str, int, Any, Any]] | None = None,
+    ) -> int:
+        """Commit one task's rows (and survival curves, and tables) atomically; rows already
+        stored are ignored. Returns the number of result rows added."""
         db = self.open()
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -138,6 +152,14 @@ class Store:
             added = db.total_changes - before
             if curves is not None:
                 _insert(db, "curves", curves)
+            if tables:
+                db.executemany(
+                    "INSERT OR IGNORE INTO tables VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (p, s, r, pickle.dumps(d, protocol=5), pickle.dumps(q, protocol=5))
+                        for p, s, r, d, q in tables
+                    ],
+                )
             db.execute("COMMIT")
         except sqlite3.OperationalError as err:
             if db.in_transaction:
@@ -166,6 +188,36 @@ class Store:
     def curves(self) -> pd.DataFrame:
         return self._read("SELECT * FROM curves ORDER BY point, strategy, day")
 
+    def tables(
+        self, points: Sequence[int], skip: set[tuple[int, str, int]] | None = None
+    ) -> Iterator[tuple[int, str, int, Any, Any]]:
+        """Stored rows' tables of these points, as `add` got them (pickles this package wrote
+        into its own store: a cache, never a file exchanged between users); rows in `skip`
+        (point, strategy, replicate) are not read."""
+        wanted, skip = set(points), skip or set()
+        try:
+            for p, s, r, daily, people in self.open().execute(
+                "SELECT point, strategy, replicate, daily, people FROM tables "
+                "ORDER BY point, strategy, replicate"
+            ):
+                if p in wanted and (p, s, r) not in skip:
+                    yield p, s, r, pickle.loads(daily), pickle.loads(people)
+        except sqlite3.DatabaseError as err:
+            self._damaged(err)
+
+    def done_replicates(self, per_strategy: Sequence[int]) -> set[tuple[int, int]]:
+        """(point, replicate) pairs stored for every strategy that runs that replicate (a
+        task's rows, curves and tables are one transaction: stored rows have their tables)."""
+        db = self.open()
+        try:
+            found = db.execute(
+                "SELECT point, replicate, COUNT(*) FROM results GROUP BY point, replicate"
+            ).fetchall()
+        except sqlite3.DatabaseError as err:
+            self._damaged(err)
+            raise
+        return {(int(p), int(r)) for p, r, n in found if n == sum(1 for k in per_strategy if k > r)}
+
     def done_points(self, runs_per_point: int) -> set[int]:
         """Points whose every strategy and replicate is stored."""
         table = self._read(
@@ -191,3 +243,38 @@ def _insert(db: sqlite3.Connection, table: str, rows: pd.DataFrame) -> None:
         f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({marks})",
         rows.itertuples(index=False, name=None),
     )
+
+
+def cache(
+    folder: Path,
+    analysis: str,
+    inputs: dict[str, str],
+    points: pd.DataFrame,
+    columns: list[str],
+    curves: bool = False,
+    tables: bool = False,
+    what: str = "results",
+) -> Store:
+    """The locked store of one job in a cache folder, named by a digest of its `inputs`; a
+    damaged one is started again with a warning that `what` is computed again (a cache: its
+    results can be computed again)."""
+    import hashlib
+    import warnings
+
+    key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+    store = Store(Path(folder) / f"{analysis}_{key}.sqlite")
+    store.lock()
+    try:
+        if store.exists():
+            try:
+                store.check_inputs(inputs)
+                return store
+            except StoreError as err:
+                warnings.warn(f"{err}; computing the {what} again", stacklevel=3)
+                store.db = None
+                store.path.unlink(missing_ok=True)
+        store.create({"analysis": analysis, "inputs": inputs}, points, columns, curves, tables)
+    except BaseException:
+        store.close()
+        raise
+    return store

@@ -9,10 +9,7 @@ draw. What the draws say is in `statistics` (intervals, probabilities, variance 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from kds_sim.analysis import costs as cost_model
 from kds_sim.analysis import estimate, evaluation, metrics
 from kds_sim.analysis.backend import Backend
 from kds_sim.analysis.store import Store
+from kds_sim.analysis.store import cache as store_cache
 from kds_sim.analysis.uncertainty.planning import (
     POSTERIOR,
     PRIOR,
@@ -39,7 +37,7 @@ from kds_sim.analysis.uncertainty.statistics import (
     first_order,
     noise_floor,
 )
-from kds_sim.errors import InputError, StoreError
+from kds_sim.errors import InputError
 from kds_sim.model.scenario import Scenario
 
 __all__ = [
@@ -202,25 +200,12 @@ def _cache(cache_dir: str | Path, job: evaluation.Plan, plan: DrawPlan) -> Store
         extra["posterior file contents"] = evaluation.file_digest(file) or ""
     points = plan.draws
     inputs = evaluation.inputs(job, points, extra)
-    key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
-    store = Store(Path(cache_dir) / f"uncertainty_{key}.sqlite")
-    store.lock()
-    try:
-        if store.exists():
-            try:
-                store.check_inputs(inputs)
-                return store
-            except StoreError as err:
-                warnings.warn(f"{err}; computing the draws again", stacklevel=3)
-                store.db = None
-                store.path.unlink(missing_ok=True)
-        store.create(
-            {"analysis": "uncertainty", "inputs": inputs},
-            pd.DataFrame({"point": points["draw"]}),
-            job.columns,
-            curves=True,
-        )
-    except BaseException:
-        store.close()
-        raise
-    return store
+    return store_cache(
+        Path(cache_dir),
+        "uncertainty",
+        inputs,
+        pd.DataFrame({"point": points["draw"]}),
+        job.columns,
+        curves=True,
+        what="draws",
+    )
