@@ -347,3 +347,17 @@ def test_cli_pdf_without_a_browser_says_so_before_computing(tmp_path, capsys, mo
     err = capsys.readouterr().err
     assert "--pdf needs headless Chromium" in err and "apt-get install -y chromium" in err
     assert not out.exists()
+
+
+def test_every_metric_family_has_words_in_both_languages_from_one_parser():
+    """The report names a family member ("lapse_365d") through analysis.metrics.family, the one
+    parser of metric names, and both catalogues have words for every family it knows."""
+    from kds_sim.analysis import metrics
+    from kds_sim.report.labels import metric_label
+
+    for name in ("lapse_365d", "relapse_180d", "averted_per_100_365d", "nnt_horizon"):
+        assert metrics.family(name) is not None
+        for lang in ("en", "id"):
+            label = metric_label(name, lang)
+            assert name not in label and "_" not in label, (name, lang, label)
+    assert metrics.family("capacity_end") is None

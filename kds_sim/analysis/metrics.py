@@ -501,18 +501,25 @@ def units(names: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def family(name: str) -> tuple[str, str] | None:
+    """(family, time tag) of a family member ("averted_per_100_365d" -> ("averted_per_100",
+    "365d")), else None: the one parser of metric names, shared with the report's labels."""
+    match = _FAMILY.match(name)
+    return (match.group(1), match.group(2)) if match else None
+
+
 def get(name: str) -> Metric | Contrast:
     """The metric or contrast called `name`, including any day of a family."""
     if name in METRICS:
         return METRICS[name]
-    match = _FAMILY.match(name)
-    if match and match.group(2) != "0d":
-        family, tag = match.groups()
-        if family in ("relapse", "lapse") and tag == "horizon":
+    parts = family(name)
+    if parts and parts[1] != "0d":
+        family_name, tag = parts
+        if family_name in ("relapse", "lapse") and tag == "horizon":
             raise KeyError(f"unknown metric {name!r}; use relapse_horizon")
-        if family == "relapse":
+        if family_name == "relapse":
             return relapse_metric(int(tag[:-1]))
-        if family == "lapse":
+        if family_name == "lapse":
             return lapse_metric(int(tag[:-1]))
         return next(c for c in contrasts_at(tag) if c.name == name)
     raise KeyError(f"unknown metric {name!r}; allowed: {allowed()}")
@@ -528,7 +535,7 @@ def allowed() -> str:
 
 
 def _is_family_member(name: str) -> bool:
-    return bool(_FAMILY.match(name))
+    return family(name) is not None
 
 
 def is_contrast(name: str) -> bool:

@@ -10,7 +10,6 @@ shown rather than nothing.
 from __future__ import annotations
 
 import math
-import re
 
 from kds_sim.analysis import metrics
 from kds_sim.messages import catalogue, check_lang, number, t
@@ -39,17 +38,13 @@ def when(tag: str, lang: str) -> str:
     return t(key, lang) if key in catalogue(lang) else t("when.day", lang, days=days)
 
 
-_FAMILY = re.compile(r"^(relapse|averted_per_100|nnt|relative_risk|difference)_(\d+d|horizon)$")
-
-
 def metric_label(name: str, lang: str) -> str:
     """A metric's column title; the registry's English label for metrics the catalogue lacks."""
     if f"metric.{name}" in catalogue(lang):
         return t(f"metric.{name}", lang)
-    match = _FAMILY.match(name)
-    if match:
-        family, tag = match.groups()
-        return t(f"metric.{family}", lang, when=when(tag, lang))
+    parts = metrics.family(name)
+    if parts and f"metric.{parts[0]}" in catalogue(lang):
+        return t(f"metric.{parts[0]}", lang, when=when(parts[1], lang))
     return metrics.label(name)
 
 
