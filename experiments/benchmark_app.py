@@ -57,8 +57,7 @@ DAY_AT_LEAST = """(n) => {
 BROWSER_STEPS = """async (n) => {
   // textContent, not innerText: reading must not make the browser lay the page out
   const text = (selector) => (document.querySelector(selector) || {textContent: ''}).textContent;
-  const plot = () => document.querySelector('.kds-plot-states .kds-series-0')
-                             .getAttribute('points');
+  const plot = () => document.querySelector('.kds-plot-states .kds-lines').dataset.days;
   const times = [];
   for (let k = 0; k < n; k++) {
     const day = text('.kds-day'), points = plot();
@@ -283,7 +282,7 @@ def in_browser(people: int, repeats: int) -> dict[str, list[float]] | None:
             )
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_selector(".kds-person", timeout=60_000)
+            page.wait_for_selector(".kds-people", timeout=60_000)
             page.locator(".kds-lever-speed [role=slider]").press("End")  # 30 days a second
             page.click(".kds-play")
             page.wait_for_function(DAY_AT_LEAST, arg=WARMUP_DAYS, timeout=120_000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import string
 import subprocess
@@ -442,8 +443,13 @@ def test_page_renders_and_steps(monkeypatch):
     box, rc = solara.render(components.App(config), handle_error=False)
 
     def day() -> str:
-        box = rc.find(css_class="kds-monitors").widget
-        shown = box.update or box.html  # a new day is an update; a render sets html
+        # a new day is one update message to the network view; a render sets the HTML
+        update = rc.find(labels=components.network_labels("en")).widget.update
+        shown = (
+            json.loads(update)["html"]["monitors"]
+            if update
+            else rc.find(css_class="kds-monitors").widget.html
+        )
         return re.search(r'kds-day">(\d+)<', shown).group(1)
 
     assert day() == "0"

@@ -118,7 +118,7 @@ def open_page(browser, server, width: int, height: int):
     tab = browser.new_page(viewport={"width": width, "height": height})
     tab.set_default_timeout(30_000)
     tab.goto(server[0])
-    tab.wait_for_selector(".kds-person")
+    tab.wait_for_selector(".kds-people")  # the network canvas
     tab.wait_for_timeout(500)  # the plots measure their boxes
     return tab
 
@@ -178,6 +178,37 @@ SMALL_TEXT = """() => {
   }
   return out;
 }"""
+PIXELS = """() => {
+  // for every person on the network canvas: [state, fill the canvas used for that state,
+  // shape it drew, colour of the pixel at their centre, whether no one else is within 20 px]
+  const canvas = document.querySelector('.kds-people');
+  const g = canvas.getContext('2d'), scale = canvas.width / canvas.clientWidth;
+  const fills = canvas.dataset.fills.split(' ');
+  const hex = (v) => v.toString(16).padStart(2, '0').toUpperCase();
+  const people = [...document.querySelectorAll('.kds-person')].map(
+    (b) => [+b.dataset.person, +b.dataset.state, +b.dataset.x, +b.dataset.y]);
+  return people.map(([i, state, x, y]) => {
+    const p = g.getImageData(Math.floor(x * scale), Math.floor(y * scale), 1, 1).data;
+    const alone = people.every(([j, s, u, v]) => j === i || Math.hypot(u - x, v - y) > 20);
+    return [state, fills[state], canvas.dataset.shapes[i],
+            '#' + hex(p[0]) + hex(p[1]) + hex(p[2]), alone];
+  });
+}"""
+SAME_AS_FULL = """() => {
+  // [pixels of the network canvas that change by more than 64 when it is drawn afresh, all]
+  const canvas = document.querySelector('.kds-people'), g = canvas.getContext('2d');
+  const read = () => g.getImageData(0, 0, canvas.width, canvas.height).data;
+  const day = read();
+  canvas.kdsRedraw();
+  const full = read();
+  let off = 0;
+  for (let i = 0; i < day.length; i += 4) {
+    const d = Math.max(Math.abs(day[i] - full[i]), Math.abs(day[i + 1] - full[i + 1]),
+                       Math.abs(day[i + 2] - full[i + 2]));
+    if (d > 64) off++;
+  }
+  return [off, day.length / 4];
+}"""
 ON_SCREEN = [
     ".kds-monitor-day",
     ".kds-monitor-never-with",
@@ -212,6 +243,15 @@ def test_one_projector_screen(browser, server, width, height):
                 ".kds-plot-never .kds-tick", "els => els.map(e => e.getBoundingClientRect().height)"
             )
             assert ticks and min(ticks) >= 16, ticks  # 18 px glyphs, measured on screen
+        # a new day redraws the network only around the people who changed: after a few
+        # days it must look as if drawn afresh (up to anti-aliasing: no pixel off by > 64)
+        for n in range(1, 4):
+            page.click(".kds-step")
+            page.wait_for_function(
+                "n => document.querySelector('.kds-people').dataset.day === String(n)", arg=n
+            )
+        off, pixels = page.evaluate(SAME_AS_FULL)
+        assert off <= 0.001 * pixels, (off, pixels)
         # the language toggle says which language is on
         assert page.get_attribute(".kds-lang-en", "aria-pressed") == "true"
         assert page.get_attribute(".kds-lang-id", "aria-pressed") == "false"
@@ -240,28 +280,41 @@ def test_a_lesson_on_a_projector(browser, server):
         )
         assert monitor(page, "averted") == f"+{round(figures['defaults.seed1.averted'])}"
 
-        # colours: what is drawn keeps states apart in lightness for colour-blind eyes
+        # colours: what is drawn keeps states apart in lightness for colour-blind eyes. The
+        # network is a canvas: it says which shape and fill it drew for each person
+        # (data-shapes, data-fills), and the pixels at the centres of people no other mark
+        # can reach (no one else within 20 px) must be exactly that fill
         drawn: dict[int, set[str]] = {}
-        for state, fill, shape in page.eval_on_selector_all(
-            ".kds-person",
-            "els => els.map(e => [+e.dataset.state, e.getAttribute('fill'), e.getAttribute('d')])",
-        ):
+        isolated = 0
+        for state, fill, shape, pixel, alone in page.evaluate(PIXELS):
             drawn.setdefault(state, set()).add(fill.upper())
-            assert ("a" in shape) == (state == 0) and ("h" in shape) == (state == 2)
+            assert shape == "cts"[state]  # circle abstinent, triangle lapsed, square relapsed
+            if alone:
+                isolated += 1
+                assert pixel == fill.upper(), (state, fill, pixel)
+        assert isolated >= 5, isolated
         assert set(drawn) == {0, 1, 2} or set(drawn) == {0, 2}, drawn
         fills = tuple(next(iter(f)) for f in drawn.values())
         assert all(len(f) == 1 for f in drawn.values())
         for vision in ("normal", "deuteranopia", "protanopia"):
             assert colours.smallest_lightness_gap(fills, vision) >= 20, vision
-        # the no-group line is drawn on top of the group's line
-        order = page.eval_on_selector_all(
-            ".kds-plot-never polyline", "els => els.map(e => e.getAttribute('stroke'))"
-        )  # each line is drawn in two parts (its history and its last days)
-        assert order == [colours.WITH_GROUP] * 2 + [colours.WITHOUT_GROUP] * 2
+        # the no-group line is drawn on top of the group's line (the canvas's drawing order)
+        order = page.get_attribute(".kds-plot-never .kds-lines", "data-order").split()
+        assert order == [colours.WITH_GROUP, colours.WITHOUT_GROUP]
+        assert page.get_attribute(".kds-plot-never .kds-lines", "data-days") == "366"
 
-        # follow a person whose story has a relapse in it
+        # follow a person whose story has a relapse in it: click them on the canvas (the
+        # view finds who is under the mouse), and their tooltip names them
         chosen = int(page.eval_on_selector(".kds-person[data-state='2']", "e => e.dataset.person"))
-        page.dispatch_event(f".kds-person[data-person='{chosen}']", "click")
+        spot = page.locator(f".kds-person[data-person='{chosen}']")
+        x, y = float(spot.get_attribute("data-x")), float(spot.get_attribute("data-y"))
+        box = page.locator(".kds-people").bounding_box()
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.wait_for_function(
+            "n => document.querySelector('.kds-people').title.startsWith('Person ' + n + ':')",
+            arg=chosen + 1,
+        )
+        page.mouse.click(box["x"] + x, box["y"] + y)
         page.wait_for_function(
             "n => document.querySelector('.kds-person-heading').innerText"
             ".startsWith('Person ' + n + ':')",

@@ -111,33 +111,36 @@ def NetworkView(
     today: str,
     labels: dict,
     event_select: Callable[[int], None],
-    changes: str = "",
+    update: str = "",
     event_drawn: Callable[[list[int]], None] | None = None,
 ) -> None:
-    """SVG network: people shaped and coloured by state, using friends as diamonds.
+    """Canvas network: people shaped and coloured by state, using friends as diamonds.
 
     `graph` (positions and ties, sent once per run) and `today` (every state, sent when the
     page renders) are JSON text: Solara walks list props element by element on every render,
     text it does not. (`layout` would clash with the widget's own `layout` attribute.) A new
-    day sends only `changes` (network_changes); the browser answers `drawn` with [run, day]
-    once it has applied them, which paces the play loop.
+    day is one message, `update` (day_update): this view applies its part and hands the
+    charts and HTML boxes theirs in the same animation frame, then answers `drawn` with
+    [run, day], which paces the play loop.
     """
 
 
 @solara.component_vue("html_box.vue", vuetify=False)
-def HtmlBox(html: str, css_class: str, update: str = "") -> None:
-    """A div of HTML (the big numbers, the person): `html` as rendered; a new day sets
-    `update` directly, drawn at the browser's next animation frame with the charts and the
-    network. (Two values, because Solara sets every value it rendered again whenever any part
-    of the page renders: a day set into `html` would be overwritten by an older one.)"""
+def HtmlBox(html: str, css_class: str, name: str = "") -> None:
+    """A div of HTML (the big numbers, the person): `html` as rendered; a new day's HTML
+    comes in the network view's day message, under `name`. (Not set into `html`: Solara sets
+    every value it rendered again whenever any part of the page renders, so a day set there
+    would be overwritten by an older one.)"""
 
 
 @solara.component_vue("chart.vue", vuetify=False)
-def LineChart(spec: str, tail: str = "", event_resync: Callable[[Any], None] | None = None) -> None:
-    """SVG line chart over days, drawn in the browser from `spec` (JSON of *_props).
+def LineChart(spec: str, name: str = "", event_resync: Callable[[Any], None] | None = None) -> None:
+    """Line chart over days (axes in SVG, lines on a canvas), drawn in the browser from
+    `spec` (JSON of *_props).
 
-    A new day sends only `tail` (chart_tail: the last few days' points), which the browser
-    appends; should it ever miss more days than a tail holds, it asks to `resync`.
+    A new day's points (chart_tail: the last few days) come in the network view's day
+    message, under `name`; should the chart ever miss more days than a tail holds, it asks
+    to `resync`.
     """
 
 
@@ -197,6 +200,7 @@ def network_labels(lang: str) -> dict[str, Any]:
         "person": t("network.person", lang),
         "person_member": t("network.person_member", lang),
         "friends": t("network.friends", lang),
+        "title": t("network.title", lang),
         "states": [t(f"state.{s}", lang) for s in STATES],
     }
 
@@ -369,6 +373,28 @@ def chart_tails(model: ClassroomModel, lang: str, stop: int) -> dict[str, dict[s
     return {name: chart_tail(props(model, lang, stop, start)) for name, props in CHARTS.items()}
 
 
+def day_update(
+    model: ClassroomModel,
+    lang: str,
+    stop: int,
+    person: int,
+    status: np.ndarray,
+    member: np.ndarray,
+) -> dict[str, Any]:
+    """A new day in one message: the people who changed (against `status` and `member`, last
+    sent), every chart's last points, the big numbers' and the person's HTML."""
+    return {
+        "run": model.run_number,
+        "day": model.day,
+        "network": network_changes(model, status, member),
+        "charts": chart_tails(model, lang, stop),
+        "html": {
+            "monitors": monitors_html(model, lang, stop),
+            "person": person_html(model, person, lang),
+        },
+    }
+
+
 def monitors(model: ClassroomModel, lang: str, stop: int) -> list[tuple[str, str, str]]:
     """The big numbers: (css name, value, label) for the day, the two lines and the gap."""
     size = model.people.size
@@ -492,14 +518,15 @@ def info_markdown(lang: str) -> str:
 
 # -- the page ---------------------------------------------------------------------------------
 class Screen:
-    """The widgets a new day changes, and what their browser view was last sent.
+    """The widget a new day updates, and what its browser view was last sent.
 
-    A new day is shown by setting those widgets' values directly (show_day), not by rendering
-    the page: Solara's renderer (reacton) walks and updates every widget of the page on any
-    render, which cost 20-30 ms a day at 150 people, more than the day's model step. A day's
-    direct update sends the big numbers, the person, the charts' last points and the people
-    whose state changed. The browser's network view answers each day with `drawn`, so the
-    play loop never runs more than a day ahead of what the class sees.
+    A new day is shown by setting one widget value directly (show_day), not by rendering the
+    page: Solara's renderer (reacton) walks and updates every widget of the page on any
+    render, which cost 20-30 ms a day at 150 people, more than the day's model step. The day
+    is one message to the network view (day_update: the people whose state changed, the
+    charts' last points, the big numbers and the person), which hands the other views their
+    parts in the browser. It answers each day with `drawn`, so the play loop never runs more
+    than a day ahead of what the class sees.
     """
 
     def __init__(self) -> None:
@@ -519,15 +546,11 @@ class Screen:
     def show_day(self, model: ClassroomModel, lang: str, stop: int, person: int) -> bool:
         """Send the day's changes; False when the page must render instead (not drawn yet)."""
         w = self.widgets
-        if self.run != model.run_number or len(w) < 3 + len(CHARTS):
+        if self.run != model.run_number or "network" not in w:
             return False
-        w["monitors"].update = monitors_html(model, lang, stop)
-        for name, tail in chart_tails(model, lang, stop).items():
-            w[name].tail = json.dumps(tail)
-        w["person"].update = person_html(model, person, lang)
-        changes = network_changes(model, self.status, self.member)
+        update = day_update(model, lang, stop, person, self.status, self.member)
         self.sent(model)
-        w["network"].changes = json.dumps(changes)  # last: its answer means all is drawn
+        w["network"].update = json.dumps(update)  # one message a day
         return True
 
     def on_drawn(self, data: list[int]) -> None:
@@ -972,7 +995,7 @@ def Today(
         screen.sent(m)
     elements: dict[str, Any] = {}
     with solara.Div(classes=["kds-main"]):
-        elements["monitors"] = HtmlBox(html=shown_monitors, css_class="kds-monitors", update="")
+        HtmlBox(html=shown_monitors, css_class="kds-monitors", name="monitors")
         with solara.Div(classes=["kds-panel", "kds-network-card"]):
             with solara.Div(classes=["kds-panel-head"]):
                 Legend(lg)
@@ -981,14 +1004,14 @@ def Today(
                 today=today,
                 labels=labels,
                 event_select=person.set,
-                changes="",
+                update="",
                 event_drawn=screen.on_drawn,
             )
         for name in CHARTS:
             with solara.Div(classes=["kds-panel", f"kds-plot-{name}"]):
-                elements[name] = LineChart(spec=specs[name], tail="", event_resync=resync)
+                LineChart(spec=specs[name], name=name, event_resync=resync)
         with solara.Div(classes=["kds-panel", "kds-person-card"]):
-            elements["person"] = HtmlBox(html=shown_person, css_class="kds-person-panel", update="")
+            HtmlBox(html=shown_person, css_class="kds-person-panel", name="person")
 
     def remember() -> None:
         try:
@@ -996,7 +1019,7 @@ def Today(
         except KeyError:  # an effect of a render already redone (a reset sets three states)
             screen.widgets = {}  # the next day renders the page, and this runs again
 
-    solara.use_effect(remember, None)  # after every render: the widgets a day updates
+    solara.use_effect(remember, None)  # after every render: the widget a day updates
 
 
 def mark(shape: str, color: str, stroke: str = "#616161", width: float = 1.2) -> str:
