@@ -141,13 +141,11 @@ def in_process(people: int, repeats: int) -> dict[str, list[float]]:
         model.step()
     person = components.default_person(model)
 
-    status, member = model.people.status.copy(), model.people.member.copy()
-
     def view() -> None:  # what Screen.show_day sends for a new day, without the widgets
         components.monitors_html(model, "en", 365)
         components.chart_tails(model, "en", 365)
         components.person_html(model, person, "en")
-        components.network_changes(model, status, member)
+        components.network_changes(model)
 
     def full_view() -> None:  # what the page computes when it renders in full
         components.monitors_html(model, "en", 365)

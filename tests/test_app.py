@@ -562,3 +562,17 @@ def test_every_exercise_compares_presets_on_a_measure():
         assert exercise.measure in lessons.MEASURES and exercise.sign in (-1, 1)
         before, after = lessons.PRESETS[exercise.before], lessons.PRESETS[exercise.after]
         assert before.stop == after.stop  # compared on the same day
+
+
+def test_a_day_sends_everyones_state_so_a_lost_day_cannot_leave_the_picture_wrong(base, levers):
+    """The browser redraws whoever differs from what it drew: the day's message carries the
+    whole status and membership arrays, not changes against the day before."""
+    from kds_sim.app import components
+
+    model = ClassroomModel(base, levers)
+    for _ in range(3):
+        model.step()
+    sent = components.network_changes(model)
+    assert sent["status"] == model.people.status.tolist()
+    assert sent["member"] == model.people.member.astype(int).tolist()
+    assert sent["day"] == model.day == 3

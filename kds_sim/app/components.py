@@ -173,22 +173,19 @@ def network_dynamic(model: ClassroomModel, person: int) -> dict[str, Any]:
     }
 
 
-def network_changes(
-    model: ClassroomModel, status: np.ndarray, member: np.ndarray
-) -> dict[str, Any]:
-    """What a new day changed in the picture, against the `status` and `member` last sent.
+def network_changes(model: ClassroomModel) -> dict[str, Any]:
+    """What the network picture shows on a new day: everyone's state and membership (150
+    numbers each), and who is at high risk today (the halos), usually a short list.
 
-    On a typical day a handful of 150 people change state; who is at high risk today (the
-    halos) is sent as a list of people, usually short.
+    Whole arrays, not changes: the browser redraws only the people whose values differ from
+    what it has drawn, so a day it never received cannot leave the picture wrong.
     """
     p = model.people
-    moved = np.flatnonzero(p.status != status)
-    joined = np.flatnonzero(p.member != member)
     return {
         "run": model.run_number,
         "day": model.day,
-        "status": np.column_stack([moved, p.status[moved]]).tolist(),
-        "member": np.column_stack([joined, p.member[joined]]).astype(int).tolist(),
+        "status": p.status.tolist(),
+        "member": p.member.astype(int).tolist(),
         "hrs": np.flatnonzero(model.events["exposed"]).tolist(),
     }
 
@@ -378,15 +375,13 @@ def day_update(
     lang: str,
     stop: int,
     person: int,
-    status: np.ndarray,
-    member: np.ndarray,
 ) -> dict[str, Any]:
-    """A new day in one message: the people who changed (against `status` and `member`, last
-    sent), every chart's last points, the big numbers' and the person's HTML."""
+    """A new day in one message: everyone's state (the browser redraws who changed), every
+    chart's last points, the big numbers' and the person's HTML."""
     return {
         "run": model.run_number,
         "day": model.day,
-        "network": network_changes(model, status, member),
+        "network": network_changes(model),
         "charts": chart_tails(model, lang, stop),
         "html": {
             "monitors": monitors_html(model, lang, stop),
@@ -523,32 +518,28 @@ class Screen:
     A new day is shown by setting one widget value directly (show_day), not by rendering the
     page: Solara's renderer (reacton) walks and updates every widget of the page on any
     render, which cost 20-30 ms a day at 150 people, more than the day's model step. The day
-    is one message to the network view (day_update: the people whose state changed, the
-    charts' last points, the big numbers and the person), which hands the other views their
-    parts in the browser. It answers each day with `drawn`, so the play loop never runs more
-    than a day ahead of what the class sees.
+    is one message to the network view (day_update: everyone's state, of which it redraws
+    whoever changed, the charts' last points, the big numbers and the person), which hands the
+    other views their parts in the browser. It answers each day with `drawn`, so the play loop
+    never runs more than a day ahead of what the class sees.
     """
 
     def __init__(self) -> None:
         self.widgets: dict[str, Any] = {}
         self.run = 0
-        self.status = np.zeros(0, dtype=np.int8)
-        self.member = np.zeros(0, dtype=bool)
         self.drawn = threading.Condition()
         self.drawn_day = (0, -1)  # (run, day) the browser last said it has drawn
 
     def sent(self, model: ClassroomModel) -> None:
-        """Remember what the browser now has of the network (changes are sent against it)."""
+        """Remember which run the browser's page shows (days of another run are not sent)."""
         self.run = model.run_number
-        self.status = model.people.status.copy()
-        self.member = model.people.member.copy()
 
     def show_day(self, model: ClassroomModel, lang: str, stop: int, person: int) -> bool:
         """Send the day's changes; False when the page must render instead (not drawn yet)."""
         w = self.widgets
         if self.run != model.run_number or "network" not in w:
             return False
-        update = day_update(model, lang, stop, person, self.status, self.member)
+        update = day_update(model, lang, stop, person)
         self.sent(model)
         w["network"].update = json.dumps(update)  # one message a day
         return True
