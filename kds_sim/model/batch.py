@@ -33,7 +33,7 @@ from kds_sim.model.cohort import (
     Cohort,
     person_columns,
 )
-from kds_sim.model.compiled_stages import COUNTS, TALLIES
+from kds_sim.model.compiled_stages import COUNTS, MODEL_0_3, TALLIES
 from kds_sim.model.parameters import DOMAINS
 from kds_sim.model.people import COLUMNS, People
 from kds_sim.model.rules import ABSENT, RELAPSED
@@ -55,8 +55,11 @@ DAILY = (
     "present",
     "exits",
     "remissions",
+    *MODEL_0_3,
 )
-"""Columns of the daily table, in KDSModel's DataCollector order."""
+"""Columns of the daily table, in KDSModel's DataCollector order; the `MODEL_0_3` columns
+(people in treatment, incarcerated, life events) only when a row has a 0.3 rule mechanism on,
+so tables of 0.2 scenarios keep their columns (`Ensemble.daily_names`)."""
 
 INTEGER_DAILY = ("day", *TALLIES)
 BOOL_DAILY = ("meeting_held", "group_active")
@@ -138,6 +141,10 @@ class Ensemble:
             c.group.capacity = self.capacity[:, i]
         for k in ("capacity_mean", *(f"capacity_{d}" for d in DOMAINS)):
             self.daily[k][~self.enabled] = np.nan
+        self.daily_names = tuple(
+            k for k in DAILY if k not in MODEL_0_3 or (self.coefficients["extended"] > 0).any()
+        )
+        """The daily table's columns for this batch (see DAILY)."""
         self.tiles = threads.tiles(r, n)
         """The day's tiles of work (kds_sim.model.threads), fixed at the start."""
         self._collect()
@@ -337,6 +344,7 @@ class Ensemble:
             e["exposed"],
             e["remission"],
             self.attended,
+            e["life_event"],
             counts,
         )
         for j, name in enumerate(TALLIES):
@@ -368,7 +376,8 @@ class Ensemble:
     def daily_columns(self) -> dict[str, np.ndarray]:
         """The daily table's columns, [row, day], with the table's dtypes."""
         out = {}
-        for k, v in self.daily.items():
+        for k in self.daily_names:
+            v = self.daily[k]
             dtype = np.int64 if k in INTEGER_DAILY else bool if k in BOOL_DAILY else np.float64
             out[k] = v[:, : self.day + 1].astype(dtype)
         return out

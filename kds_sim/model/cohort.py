@@ -89,6 +89,7 @@ class Cohort:
             p.stress, net.stigmatising_ties, net.supportive_ties, self.behaviour
         )
         p.using_ties[:] = net.using_ties
+        p.using_ties_start[:] = net.using_ties
         p.supportive_ties[:] = net.supportive_ties
         p.help_seeking[:] = rules.help_seeking_baseline(
             p.help_seeking, net.supportive_ties, self.behaviour

@@ -23,7 +23,7 @@ from mesa import DataCollector
 
 from kds_sim.model import rules, streams
 from kds_sim.model.agents import RecoveringPerson, UsingFriend
-from kds_sim.model.batch import BOOL_DAILY, DAILY, INTEGER_DAILY, Ensemble
+from kds_sim.model.batch import BOOL_DAILY, INTEGER_DAILY, Ensemble
 from kds_sim.model.cohort import EVENTS, STREAMS, Cohort, stream
 from kds_sim.model.scenario import Scenario
 from kds_sim.model.streams import Draw
@@ -103,7 +103,7 @@ class KDSModel(mesa.Model):
             kind = int if name in INTEGER_DAILY else bool if name in BOOL_DAILY else float
             return lambda m: kind(m.batch.daily[name][0, m.day])
 
-        return {name: reporter(name) for name in DAILY}
+        return {name: reporter(name) for name in self.batch.daily_names}
 
     # -- one day -----------------------------------------------------------------------------
     def step(self) -> None:
@@ -121,6 +121,9 @@ class KDSModel(mesa.Model):
             [
                 streams.person_uniforms(keys, n, self.day, tuple(Draw)[:4])[0],
                 streams.person_uniforms(keys, n, self.day, (Draw.RELAPSE, Draw.REENTRY))[0],
+                streams.person_uniforms(
+                    keys, n, self.day, (Draw.LIFE_EVENT, Draw.USE_EVENT, Draw.STAY, Draw.RELEASE)
+                )[0],
             ]
         )
         columns = [getattr(p, name) for name in (*rules.STATE, *rules.TRAITS_READ)]
