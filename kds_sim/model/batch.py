@@ -36,7 +36,7 @@ from kds_sim.model.cohort import (
 from kds_sim.model.compiled_stages import COUNTS, MODEL_0_3, TALLIES
 from kds_sim.model.parameters import DOMAINS
 from kds_sim.model.people import COLUMNS, People
-from kds_sim.model.rules import ABSENT, RELAPSED
+from kds_sim.model.rules import ABSENT, ABSTINENT, RELAPSED
 from kds_sim.model.scenario import Scenario
 
 DAILY = (
@@ -141,6 +141,10 @@ class Ensemble:
             c.group.capacity = self.capacity[:, i]
         for k in ("capacity_mean", *(f"capacity_{d}" for d in DOMAINS)):
             self.daily[k][~self.enabled] = np.nan
+        self.state_attendance = (self.group_coefficients["relapsed_attendance_ratio"] != 1.0) | (
+            self.coefficients["extended"] > 0
+        )
+        """Rows whose attendance depends on the member's state (model 0.3)."""
         self.daily_names = tuple(
             k for k in DAILY if k not in MODEL_0_3 or (self.coefficients["extended"] > 0).any()
         )
@@ -180,7 +184,18 @@ class Ensemble:
                     self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
         member = cols["member"]
         g = self._group_settings(rows, per_person=True)
-        member[rows] &= ~(u[rows, DROPOUT] < group.dropout_probability(capacity[:, rows, None], g))
+        dropout = group.dropout_probability(capacity[:, rows, None], g)
+        status = cols["status"][rows]
+        if (g.relapsed_dropout_ratio != 1.0).any():  # model 0.3 (1: the 0.2 model)
+            dropout = dropout * group.dropout_by_state(status, g)
+        if (g.rejoin_per_month > 0).any():  # model 0.3: the same draw decides for non-members
+            former = cols["ever_member"][rows] & ~member[rows] & (status == ABSTINENT)
+            back = former & (u[rows, DROPOUT] < group.rejoin_probability(g))
+        else:
+            back = None
+        member[rows] &= ~(u[rows, DROPOUT] < dropout)
+        if back is not None:
+            member[rows] |= back
         for members, which in acting:
             for i in members:
                 for j in which:
@@ -193,6 +208,8 @@ class Ensemble:
             return
         g, level = self._group_settings(rows, per_person=True), capacity[:, rows, None]
         attendance = group.attendance_probability(cols["engagement"][rows], level, g)
+        if self.state_attendance[rows].any():  # model 0.3: by state (off: the 0.2 model)
+            attendance = attendance * group.attendance_by_state(cols["status"][rows], g)
         attended = member[rows] & (u[rows, MEETING] < attendance)
         self.attended[rows] = attended
         friends = group.befriended(attended, u[rows, MEETING], attendance, g)
@@ -219,6 +236,12 @@ class Ensemble:
             member = cols["member"].astype(np.float64)
             on = active[:, None]
             idle_cut, stress_cut = group.idle_reduction(level, g), group.stress_reduction(level, g)
+            if (g.partner_attendance_scaling > 0).any():  # model 0.3: scaled by attendance
+                chance = group.attendance_probability(cols["engagement"], level, g)
+                if self.state_attendance.any():
+                    chance = chance * group.attendance_by_state(cols["status"], g)
+                reach = group.partner_reach(chance, g)
+                idle_cut, stress_cut = idle_cut * reach, stress_cut * reach
             idle = np.where(on, idle * (1.0 - member * idle_cut), idle)
             stress_target = np.where(on, stress_target * (1.0 - member * stress_cut), stress_target)
         self.today = {"contacts": contacts, "idle": idle, "stress_target": stress_target}
@@ -244,6 +267,7 @@ class Ensemble:
                 day,
                 k[r0:r1],
                 *(e[name][at] for name in rules.EVENTS),
+                *(cols[name][at] for name in rules.LATE_READ),
                 p0,
             )
 

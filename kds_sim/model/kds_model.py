@@ -121,14 +121,16 @@ class KDSModel(mesa.Model):
             [
                 streams.person_uniforms(keys, n, self.day, tuple(Draw)[:4])[0],
                 streams.person_uniforms(keys, n, self.day, (Draw.RELAPSE, Draw.REENTRY))[0],
-                streams.person_uniforms(
-                    keys, n, self.day, (Draw.LIFE_EVENT, Draw.USE_EVENT, Draw.STAY, Draw.RELEASE)
-                )[0],
             ]
         )
         columns = [getattr(p, name) for name in (*rules.STATE, *rules.TRAITS_READ)]
         inputs = [t[name][0] for name in rules.INPUTS]
         self._arguments = [*zip(*(c.tolist() for c in (*columns, *inputs, *u)), strict=True)]
+        late = [getattr(p, name) for name in rules.LATE_READ]
+        if self.coefficients[0]["extended"] > 0:  # model 0.3's draws (block 3), as the loop
+            draws = (Draw.LIFE_EVENT, Draw.USE_EVENT, Draw.STAY, Draw.RELEASE)
+            late += list(streams.person_uniforms(keys, n, self.day, draws)[0])
+        self._late = [*zip(*(c.tolist() for c in late), strict=True)]
         self._person_day = rules.kernel("person_day")
         self._k = self.coefficients[0]
         self._results: list[Any] = [None] * n
@@ -144,7 +146,7 @@ class KDSModel(mesa.Model):
     def apply_rules_to(self, i: int) -> None:
         """Run the day's relapse rules for person i alone (rules.person_day, compiled); the
         results are written when every agent has had its turn."""
-        self._results[i] = self._person_day(*self._arguments[i], self._k)
+        self._results[i] = self._person_day(*self._arguments[i], self._k, *self._late[i])
 
     # -- results -------------------------------------------------------------------------------
     def run(self, days: int | None = None) -> KDSModel:

@@ -305,7 +305,6 @@ def person_day(
     negative_expectancy,
     self_efficacy_at_discharge,
     craving_at_discharge,
-    using_ties_start,
     contacts,
     idle,
     stress_target,
@@ -315,17 +314,20 @@ def person_day(
     u_resolve,
     u_relapse,
     u_reentry,
-    u_event,
-    u_use_event,
-    u_stay,
-    u_release,
     k,
+    using_ties_start=0,
+    u_event=1.0,
+    u_use_event=1.0,
+    u_stay=1.0,
+    u_release=1.0,
 ):
     """One person's day: the new values of `STATE` and the day's `EVENTS`, in their order.
 
     Reads only this person's start-of-day values, network contacts counted at the start of the
     day and the person's uniforms (one per `Draw` row), so the order of people does not matter.
-    `k` is a row of `coefficients`. Scalar math only: numba compiles it as it is.
+    `k` is a row of `coefficients`. After it, model 0.3's reads (`LATE_READ`) and uniforms
+    (`UNIFORMS[6:]`), with defaults that leave its mechanisms idle (so a 0.2 caller's
+    arguments keep their meaning). Scalar math only: numba compiles it as it is.
     """
     abstinent = status == ABSTINENT
     lapsed = status == LAPSED
@@ -476,9 +478,10 @@ TRAITS_READ = (
     "negative_expectancy",
     "self_efficacy_at_discharge",
     "craving_at_discharge",
-    "using_ties_start",
 )
 """The columns it only reads."""
+LATE_READ = ("using_ties_start",)
+"""Model 0.3's read-only column, passed after `k` (so 0.2 argument lists keep their order)."""
 EVENTS = (
     "exposed",
     "coped",
@@ -520,7 +523,7 @@ relapsed, block 3 for everyone present only in rows with a model-0.3 mechanism o
 with them off draw, and give, exactly what 0.2 did)."""
 
 _LOOP = """
-def _advance_people({columns}, {inputs}, keys, day, k, {events}, offset=0):
+def _advance_people({columns}, {inputs}, keys, day, k, {events}, {late_columns}, offset=0):
     rows, n = status.shape
     for r in range(rows):
         kr = k[r]
@@ -535,7 +538,7 @@ def _advance_people({columns}, {inputs}, keys, day, k, {events}, offset=0):
                 if kr.extended > 0.0:
                     {block3} = philox_block(k0, k1, i + offset, day, 3, PERSON)
             ({state_out}), ({events_out}) = person_day(
-                s, {read}, {uniform_args}, kr
+                s, {read}, {uniform_args}, kr, {late}, {late_uniforms}
             )
 """
 
@@ -555,7 +558,10 @@ def _loop_source() -> str:
         state_out=", ".join(map(at, STATE)) + ",",
         events_out=", ".join(map(at, EVENTS)) + ",",
         read=", ".join(map(at, (*STATE[1:], *TRAITS_READ, *INPUTS))),
-        uniform_args=", ".join(UNIFORMS),
+        uniform_args=", ".join(UNIFORMS[:6]),
+        late=", ".join(map(at, LATE_READ)),
+        late_columns=", ".join(LATE_READ),
+        late_uniforms=", ".join(UNIFORMS[6:]),
     )
 
 
@@ -656,6 +662,7 @@ def advance_people(
         day,
         k,
         *(events[name] for name in EVENTS),
+        *(cols[name] for name in LATE_READ),
     )
 
 
