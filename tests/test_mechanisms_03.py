@@ -36,6 +36,7 @@ OFF_GROUP = {
     "relapsed_dropout_ratio": 1.0,
     "rejoin_per_month": 0.0,
     "partner_attendance_scaling": 0.0,
+    "join_engagement_weight": 0.0,
 }
 GROUP_ON = {"group": {"enabled": True, "coverage": 0.6}}
 SEED = 321
@@ -205,6 +206,25 @@ def test_relapsed_members_drop_out_more_and_former_members_rejoin():
     back = run({**base, "group": {**GROUP_ON["group"], "rejoin_per_month": 0.3}}, horizon=365)
     assert more.people["member_at_end"].sum() < off.people["member_at_end"].sum()
     assert back.people["member_at_end"].sum() > off.people["member_at_end"].sum()
+
+
+def test_self_selection_brings_the_engaged_into_the_group():
+    off = run(GROUP_ON, horizon=30)
+    on = run({"group": {**GROUP_ON["group"], "join_engagement_weight": 1.0}}, horizon=30)
+    assert on.people["member"].sum() == off.people["member"].sum()  # the quota is coverage
+
+    def members_engagement(c) -> float:
+        scenario = make_scenario(GROUP_ON, size=300, horizon=30, replicates=4, seed=SEED)
+        from kds_sim.model.cohort import Cohort
+
+        total = []
+        for i in range(4):
+            cohort = Cohort()
+            cohort.setup(scenario, np.random.SeedSequence(SEED, spawn_key=(i,)))
+            total.append(cohort.people.engagement[c.people["member"][i]].mean())
+        return float(np.mean(total))
+
+    assert members_engagement(on) > members_engagement(off) + 0.02
 
 
 def test_partner_reach_mixes_everyone_with_attendance():

@@ -923,6 +923,16 @@ class Group(Section):
         ge=0,
         le=1,
     )
+    join_engagement_weight: float = param(
+        0.0,
+        "share",
+        "assumption: the more engaged are likelier to join a mutual-help group (self-selection, "
+        "Kelly et al. 2020 note it in every observational study); 0 = 0.2 model",
+        "how far joining at random recruitment favours the engaged: a person's chance is "
+        "weighted by (1 - w) + w x engagement / mean engagement (0: off)",
+        ge=0,
+        le=1,
+    )
     partner_attendance_scaling: float = param(
         0.0,
         "share",

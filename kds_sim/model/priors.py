@@ -456,6 +456,12 @@ MODEL_0_3_PRIORS: dict[str, Prior] = {
     "group.rejoin_per_month": Prior(
         "uniform", 0.0, 0.1, reason="assumption: up to one former member in ten rejoins a month"
     ),
+    "group.join_engagement_weight": Prior(
+        "uniform",
+        0.0,
+        1.0,
+        reason="assumption: from joining at random (0.2) to joining in proportion to engagement",
+    ),
     "group.partner_attendance_scaling": Prior(
         "uniform",
         0.0,
