@@ -286,7 +286,7 @@ def test_compiled_person_day_equals_plain_python_bit_for_bit():
         got, want = compiled(*args, k), rules.person_day(*args, k)
         assert got[0] == want[0] and got[1] == want[1], i
         fired |= {name for name, e in zip(rules.EVENTS, got[1], strict=True) if e}
-    assert fired == set(rules.EVENTS)
+    assert fired == set(rules.EVENTS[:8])  # the 0.2 events; 0.3: test_mechanisms_03.py
 
 
 def test_worker_processes_give_identical_output():

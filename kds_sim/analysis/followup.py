@@ -32,7 +32,14 @@ from tqdm.auto import tqdm
 from kds_sim.analysis import statistics
 from kds_sim.errors import InputError
 from kds_sim.model.ensemble import Ensemble
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, RELAPSED
+from kds_sim.model.rules import (
+    ABSENT,
+    ABSTINENT,
+    IN_TREATMENT,
+    INCARCERATED,
+    LAPSED,
+    RELAPSED,
+)
 from kds_sim.model.scenario import Scenario
 
 YEAR_DAYS = 365
@@ -54,12 +61,19 @@ HAZARD_YEARS = 5
 
 @dataclass(frozen=True)
 class Reading:
-    """How the model's status codes are read as follow-up states. Part 2 (model 0.3) adds
-    treatment and incarceration codes: give them here, nothing else changes. Codes not named
-    in `scott` (ABSENT) are out of the population and excluded."""
+    """How the model's status codes are read as follow-up states. Model 0.3's IN_TREATMENT
+    and INCARCERATED are Scott's treatment and incarceration (they occur only when their
+    mechanisms are on). Codes not named in `scott` (ABSENT) are out of the population and
+    excluded."""
 
     scott: Mapping[int, str] = field(
-        default_factory=lambda: {ABSTINENT: "recovery", LAPSED: "using", RELAPSED: "using"}
+        default_factory=lambda: {
+            ABSTINENT: "recovery",
+            LAPSED: "using",
+            RELAPSED: "using",
+            IN_TREATMENT: "treatment",
+            INCARCERATED: "incarcerated",
+        }
     )
     relapse: tuple[int, ...] = (RELAPSED,)
     """Relapse: a day in any of these states (the 0.2 model: RELAPSED, regular use)."""

@@ -33,10 +33,10 @@ from kds_sim.model.cohort import (
     Cohort,
     person_columns,
 )
-from kds_sim.model.compiled_stages import COUNTS, TALLIES
+from kds_sim.model.compiled_stages import COUNTS, MODEL_0_3, TALLIES
 from kds_sim.model.parameters import DOMAINS
 from kds_sim.model.people import COLUMNS, People
-from kds_sim.model.rules import ABSENT, RELAPSED
+from kds_sim.model.rules import ABSENT, ABSTINENT, RELAPSED
 from kds_sim.model.scenario import Scenario
 
 DAILY = (
@@ -55,8 +55,11 @@ DAILY = (
     "present",
     "exits",
     "remissions",
+    *MODEL_0_3,
 )
-"""Columns of the daily table, in KDSModel's DataCollector order."""
+"""Columns of the daily table, in KDSModel's DataCollector order; the `MODEL_0_3` columns
+(people in treatment, incarcerated, life events) only when a row has a 0.3 rule mechanism on,
+so tables of 0.2 scenarios keep their columns (`Ensemble.daily_names`)."""
 
 INTEGER_DAILY = ("day", *TALLIES)
 BOOL_DAILY = ("meeting_held", "group_active")
@@ -138,6 +141,14 @@ class Ensemble:
             c.group.capacity = self.capacity[:, i]
         for k in ("capacity_mean", *(f"capacity_{d}" for d in DOMAINS)):
             self.daily[k][~self.enabled] = np.nan
+        self.state_attendance = (self.group_coefficients["relapsed_attendance_ratio"] != 1.0) | (
+            self.coefficients["extended"] > 0
+        )
+        """Rows whose attendance depends on the member's state (model 0.3)."""
+        self.daily_names = tuple(
+            k for k in DAILY if k not in MODEL_0_3 or (self.coefficients["extended"] > 0).any()
+        )
+        """The daily table's columns for this batch (see DAILY)."""
         self.tiles = threads.tiles(r, n)
         """The day's tiles of work (kds_sim.model.threads), fixed at the start."""
         self._collect()
@@ -173,7 +184,18 @@ class Ensemble:
                     self.cohorts[i].interventions[j].on_day_start(self.cohorts[i])
         member = cols["member"]
         g = self._group_settings(rows, per_person=True)
-        member[rows] &= ~(u[rows, DROPOUT] < group.dropout_probability(capacity[:, rows, None], g))
+        dropout = group.dropout_probability(capacity[:, rows, None], g)
+        status = cols["status"][rows]
+        if (g.relapsed_dropout_ratio != 1.0).any():  # model 0.3 (1: the 0.2 model)
+            dropout = dropout * group.dropout_by_state(status, g)
+        if (g.rejoin_per_month > 0).any():  # model 0.3: the same draw decides for non-members
+            former = cols["ever_member"][rows] & ~member[rows] & (status == ABSTINENT)
+            back = former & (u[rows, DROPOUT] < group.rejoin_probability(g))
+        else:
+            back = None
+        member[rows] &= ~(u[rows, DROPOUT] < dropout)
+        if back is not None:
+            member[rows] |= back
         for members, which in acting:
             for i in members:
                 for j in which:
@@ -186,6 +208,8 @@ class Ensemble:
             return
         g, level = self._group_settings(rows, per_person=True), capacity[:, rows, None]
         attendance = group.attendance_probability(cols["engagement"][rows], level, g)
+        if self.state_attendance[rows].any():  # model 0.3: by state (off: the 0.2 model)
+            attendance = attendance * group.attendance_by_state(cols["status"][rows], g)
         attended = member[rows] & (u[rows, MEETING] < attendance)
         self.attended[rows] = attended
         friends = group.befriended(attended, u[rows, MEETING], attendance, g)
@@ -212,6 +236,12 @@ class Ensemble:
             member = cols["member"].astype(np.float64)
             on = active[:, None]
             idle_cut, stress_cut = group.idle_reduction(level, g), group.stress_reduction(level, g)
+            if (g.partner_attendance_scaling > 0).any():  # model 0.3: scaled by attendance
+                chance = group.attendance_probability(cols["engagement"], level, g)
+                if self.state_attendance.any():
+                    chance = chance * group.attendance_by_state(cols["status"], g)
+                reach = group.partner_reach(chance, g)
+                idle_cut, stress_cut = idle_cut * reach, stress_cut * reach
             idle = np.where(on, idle * (1.0 - member * idle_cut), idle)
             stress_target = np.where(on, stress_target * (1.0 - member * stress_cut), stress_target)
         self.today = {"contacts": contacts, "idle": idle, "stress_target": stress_target}
@@ -237,6 +267,7 @@ class Ensemble:
                 day,
                 k[r0:r1],
                 *(e[name][at] for name in rules.EVENTS),
+                *(cols[name][at] for name in rules.LATE_READ),
                 p0,
             )
 
@@ -337,6 +368,7 @@ class Ensemble:
             e["exposed"],
             e["remission"],
             self.attended,
+            e["life_event"],
             counts,
         )
         for j, name in enumerate(TALLIES):
@@ -368,7 +400,8 @@ class Ensemble:
     def daily_columns(self) -> dict[str, np.ndarray]:
         """The daily table's columns, [row, day], with the table's dtypes."""
         out = {}
-        for k, v in self.daily.items():
+        for k in self.daily_names:
+            v = self.daily[k]
             dtype = np.int64 if k in INTEGER_DAILY else bool if k in BOOL_DAILY else np.float64
             out[k] = v[:, : self.day + 1].astype(dtype)
         return out

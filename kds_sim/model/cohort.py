@@ -89,6 +89,7 @@ class Cohort:
             p.stress, net.stigmatising_ties, net.supportive_ties, self.behaviour
         )
         p.using_ties[:] = net.using_ties
+        p.using_ties_start[:] = net.using_ties
         p.supportive_ties[:] = net.supportive_ties
         p.help_seeking[:] = rules.help_seeking_baseline(
             p.help_seeking, net.supportive_ties, self.behaviour
@@ -114,7 +115,8 @@ class Cohort:
             return
         p.status[arriving] = ABSTINENT
         if self.group.enabled and self.group.active:
-            joining = arriving & (p.recruit_priority < self.settings.group.coverage)
+            chance = self.settings.group.coverage * self.propensity()
+            joining = arriving & (p.recruit_priority < chance)
             p.member[joining] = True
             p.ever_member[joining] = True
 
@@ -146,10 +148,22 @@ class Cohort:
         """Everyone learns relapse-prevention skills at their dose (0 for those absent)."""
         self.people.write(slice(None), rules.learn(self.people.view(slice(None)), dose, gains))
 
+    def propensity(self) -> np.ndarray:
+        """Model 0.3: each person's weight to join at random recruitment, (1 - w) + w x
+        engagement / mean engagement, w = group.join_engagement_weight (1 for all at 0)."""
+        w = self.settings.group.join_engagement_weight
+        mean = self.settings.population.engagement.mean
+        return (1.0 - w) + w * self.people.engagement / mean
+
     def enrol(self, targeting: str, quota: int) -> None:
-        """The next `quota` non-members, in the order `targeting` gives, join the group."""
+        """The next `quota` non-members, in the order `targeting` gives, join the group; at
+        random recruitment with join_engagement_weight > 0, a weighted random order (priority /
+        propensity: the engaged come earlier)."""
         p = self.people
-        order = recruitment_order(targeting, p.using_ties, p.engagement, p.recruit_priority)
+        priority = p.recruit_priority
+        if targeting == "random" and self.settings.group.join_engagement_weight > 0:
+            priority = priority / np.maximum(self.propensity(), 1e-12)
+        order = recruitment_order(targeting, p.using_ties, p.engagement, priority)
         joining = order[~p.member[order] & (p.status[order] != ABSENT)][:quota]
         p.member[joining] = True
         p.ever_member[joining] = True

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, RELAPSED
+from kds_sim.model.rules import ABSENT, ABSTINENT, IN_TREATMENT, INCARCERATED, LAPSED, RELAPSED
 
 COUNTS = ("abstinent", "lapsed", "relapsed", "ever_relapsed", "new_lapses", "new_relapses")
 TALLIES = (
@@ -25,8 +25,13 @@ TALLIES = (
     "present",
     "exits",
     "remissions",
+    "in_treatment",
+    "incarcerated",
+    "life_events",
 )
-"""The daily counts `tally_day` makes, in its output's column order."""
+"""The daily counts `tally_day` makes, in its output's column order (the last three: model
+0.3's states and events, shown in the daily table only when a 0.3 mechanism is on)."""
+MODEL_0_3 = ("in_treatment", "incarcerated", "life_events")
 
 _LOCK = threading.Lock()
 _COMPILED: dict[str, Any] = {}
@@ -94,6 +99,7 @@ def tally_day(
     exposed,
     remission,
     attended,
+    life_event,
     out,
 ):
     """The day's counts of every row, out[r, j] for TALLIES[j] (one pass over the batch)."""
@@ -101,6 +107,7 @@ def tally_day(
     for r in range(rows):
         abstinent = lapsed = relapsed = ever = lapses = relapses = 0
         reentries = exposures = members = attendance = present = exits = remissions = 0
+        treated = jailed = events = 0
         for i in range(n):
             s = status[r, i]
             abstinent += s == ABSTINENT
@@ -116,7 +123,11 @@ def tally_day(
             members += member[r, i]
             attendance += attended[r, i]
             remissions += remission[r, i]
+            treated += s == IN_TREATMENT
+            jailed += s == INCARCERATED
+            events += life_event[r, i]
         out[r, 0], out[r, 1], out[r, 2], out[r, 3] = abstinent, lapsed, relapsed, ever
         out[r, 4], out[r, 5], out[r, 6], out[r, 7] = lapses, relapses, reentries, exposures
         out[r, 8], out[r, 9], out[r, 10] = members, attendance, present
         out[r, 11], out[r, 12] = exits, remissions
+        out[r, 13], out[r, 14], out[r, 15] = treated, jailed, events

@@ -117,9 +117,13 @@ def simulate_columns(
         start = stop
     if not parts:
         return Columns(np.array(rows, dtype=np.int64), {}, {})
+    names = max((d for d, _ in parts), key=len)  # model 0.3 columns: present in some batches
     return Columns(
         replicates=np.array(rows, dtype=np.int64),
-        daily={k: np.concatenate([d[k] for d, _ in parts]) for k in parts[0][0]},
+        daily={
+            k: np.concatenate([d[k] if k in d else np.zeros_like(d["day"]) for d, _ in parts])
+            for k in names
+        },
         people={k: np.concatenate([p[k] for _, p in parts]) for k in parts[0][1]},
     )
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from kds_sim.model.parameters import DOMAINS, Group
-from kds_sim.model.rules import SkillGains
+from kds_sim.model.rules import ABSTINENT, LAPSED, RELAPSED, SkillGains
 
 D = {name: i for i, name in enumerate(DOMAINS)}
 COEFFICIENTS = tuple(name for name, f in Group.model_fields.items() if f.annotation is float)
@@ -105,6 +105,34 @@ def meeting_probability(capacity: np.ndarray, g: Settings) -> Any:
 def attendance_probability(engagement: np.ndarray, capacity: np.ndarray, g: Settings) -> np.ndarray:
     """Chance that a member attends a meeting that is held."""
     return engagement * lerp(g.attendance_min, g.attendance_max, level(capacity, "leadership"))
+
+
+def attendance_by_state(status: np.ndarray, g: Settings) -> np.ndarray:
+    """Model 0.3: attendance relative to an abstinent member's: relapsed_attendance_ratio while
+    lapsed or relapsed, 0 in treatment or prison (away), 1 otherwise."""
+    using = (status == LAPSED) | (status == RELAPSED)
+    away = (status != ABSTINENT) & ~using
+    return np.where(using, g.relapsed_attendance_ratio, np.where(away, 0.0, 1.0))
+
+
+def dropout_by_state(status: np.ndarray, g: Settings) -> np.ndarray:
+    """Model 0.3: dropout relative to an abstinent member's (relapsed_dropout_ratio while
+    lapsed or relapsed)."""
+    using = (status == LAPSED) | (status == RELAPSED)
+    return np.where(using, g.relapsed_dropout_ratio, 1.0)
+
+
+def rejoin_probability(g: Settings) -> Any:
+    """Model 0.3: daily chance that a former member, abstinent and present, rejoins."""
+    return g.rejoin_per_month / 30.0
+
+
+def partner_reach(attendance: Any, g: Settings) -> Any:
+    """Model 0.3: the share of the partner channel (idle and stress cuts) a member gets:
+    1 at partner_attendance_scaling 0 (0.2: every member every day), the member's chance to
+    attend a held meeting at 1."""
+    s = g.partner_attendance_scaling
+    return (1.0 - s) + s * attendance
 
 
 def dropout_probability(capacity: np.ndarray, g: Settings) -> Any:

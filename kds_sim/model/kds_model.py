@@ -23,7 +23,7 @@ from mesa import DataCollector
 
 from kds_sim.model import rules, streams
 from kds_sim.model.agents import RecoveringPerson, UsingFriend
-from kds_sim.model.batch import BOOL_DAILY, DAILY, INTEGER_DAILY, Ensemble
+from kds_sim.model.batch import BOOL_DAILY, INTEGER_DAILY, Ensemble
 from kds_sim.model.cohort import EVENTS, STREAMS, Cohort, stream
 from kds_sim.model.scenario import Scenario
 from kds_sim.model.streams import Draw
@@ -103,7 +103,7 @@ class KDSModel(mesa.Model):
             kind = int if name in INTEGER_DAILY else bool if name in BOOL_DAILY else float
             return lambda m: kind(m.batch.daily[name][0, m.day])
 
-        return {name: reporter(name) for name in DAILY}
+        return {name: reporter(name) for name in self.batch.daily_names}
 
     # -- one day -----------------------------------------------------------------------------
     def step(self) -> None:
@@ -126,6 +126,11 @@ class KDSModel(mesa.Model):
         columns = [getattr(p, name) for name in (*rules.STATE, *rules.TRAITS_READ)]
         inputs = [t[name][0] for name in rules.INPUTS]
         self._arguments = [*zip(*(c.tolist() for c in (*columns, *inputs, *u)), strict=True)]
+        late = [getattr(p, name) for name in rules.LATE_READ]
+        if self.coefficients[0]["extended"] > 0:  # model 0.3's draws (block 3), as the loop
+            draws = (Draw.LIFE_EVENT, Draw.USE_EVENT, Draw.STAY, Draw.RELEASE)
+            late += list(streams.person_uniforms(keys, n, self.day, draws)[0])
+        self._late = [*zip(*(c.tolist() for c in late), strict=True)]
         self._person_day = rules.kernel("person_day")
         self._k = self.coefficients[0]
         self._results: list[Any] = [None] * n
@@ -141,7 +146,7 @@ class KDSModel(mesa.Model):
     def apply_rules_to(self, i: int) -> None:
         """Run the day's relapse rules for person i alone (rules.person_day, compiled); the
         results are written when every agent has had its turn."""
-        self._results[i] = self._person_day(*self._arguments[i], self._k)
+        self._results[i] = self._person_day(*self._arguments[i], self._k, *self._late[i])
 
     # -- results -------------------------------------------------------------------------------
     def run(self, days: int | None = None) -> KDSModel:

@@ -617,6 +617,85 @@ class Behaviour(Section):
         "rate at which an abstinent person cuts a tie to a user, times coping skill (0: off)",
         ge=0,
     )
+    # Model 0.3 (issue 21): late risk and cycling. Each mechanism is off at its default, which
+    # gives back the 0.2 model exactly; experiments/designs/model_0_3_trial.toml switches them on
+    # with hand-set trial values (not calibrated).
+    craving_reinstatement: float = param(
+        0.0,
+        "share of gap to 1",
+        "assumption: conditioned cue reactivity is reinstated by use (reinstatement, Bouton "
+        "2002; Witkiewitz & Marlatt 2004); 0 = 0.2 model",
+        "share of the gap to full craving that a lapse restores (0: off)",
+        ge=0,
+        le=1,
+    )
+    life_event_rate: float = param(
+        0.0,
+        "per year",
+        "assumption: stressful life events (job loss, bereavement, conflict, arrest of a "
+        "friend) happen a few times a year and precede relapse (Brown et al. 1990); 0 = off",
+        "rate of stressful life events for a person present (0: off)",
+        ge=0,
+    )
+    life_event_stress: float = param(
+        0.0,
+        "share of gap to 1",
+        "assumption: an event moves proximal stress this share of the way to 1; it then "
+        "relaxes with stress_relax_days",
+        "stress added by a life event (0: off)",
+        ge=0,
+        le=1,
+    )
+    using_tie_form_rate: float = param(
+        0.0,
+        "per year while using",
+        "assumption: people who use again return to using friends (Stout et al. 2012); capped "
+        "at the person's ties at discharge",
+        "rate at which a lapsed or relapsed person re-forms a tie to a user (0: off)",
+        ge=0,
+    )
+    treatment_stay_days: float = param(
+        0.0,
+        "days",
+        "assumption: re-entry is a stay, not an instant (Scott, Dennis & Foss 2005 count "
+        "treatment as a state); 0 = 0.2 model (re-entry returns to abstinence the same day)",
+        "mean stay in treatment after re-entry, ended by discharge with the discharge reset",
+        ge=0,
+    )
+    incarceration_rate: float = param(
+        0.0,
+        "per year while using",
+        "assumption: arrest of people who use is common in Indonesia (Law 35/2009 penalises "
+        "use; Scott, Dennis & Foss 2005 count incarceration as a state); 0 = off",
+        "rate at which a lapsed or relapsed person is incarcerated (0: off)",
+        ge=0,
+    )
+    incarceration_stay_days: float = param(
+        180.0,
+        "days",
+        "assumption: sentences for use of months to a few years, many shorter by "
+        "rehabilitation orders; read only when incarceration_rate > 0",
+        "mean stay in prison",
+        gt=0,
+    )
+    release_to_use_share: float = param(
+        0.5,
+        "probability",
+        "assumption: about half resume use soon after release (a high-risk period, Merrall "
+        "et al. 2010); read only when incarceration_rate > 0",
+        "chance that release is straight back to use (relapsed) rather than to abstinence",
+        ge=0,
+        le=1,
+    )
+    release_craving_rise: float = param(
+        0.3,
+        "share of gap to 1",
+        "assumption: return to the old environment reinstates cue reactivity; read only "
+        "when incarceration_rate > 0",
+        "share of the gap to full craving restored on release",
+        ge=0,
+        le=1,
+    )
 
 
 class Capacity(Section):
@@ -816,6 +895,50 @@ class Group(Section):
         "share",
         "assumption: links to BNN and health services",
         "members' baseline stress removed at external relations 4 (none at 1)",
+        ge=0,
+        le=1,
+    )
+    # Model 0.3 (issue 21): state-dependent membership. Off values give back the 0.2 model.
+    relapsed_attendance_ratio: float = param(
+        1.0,
+        "ratio",
+        "assumption: members who relapse attend less (issue 21: in 0.2 they attend 0.92 as "
+        "many meetings; Kelly et al. 2020 attendance falls with use); 1 = 0.2 model",
+        "attendance of a relapsed (or lapsed) member relative to an abstinent one",
+        ge=0,
+        le=1,
+    )
+    relapsed_dropout_ratio: float = param(
+        1.0,
+        "ratio",
+        "assumption: relapse is a main reason to leave a mutual-help group; 1 = 0.2 model",
+        "dropout of a relapsed member relative to an abstinent one",
+        ge=0,
+    )
+    rejoin_per_month: float = param(
+        0.0,
+        "per month",
+        "assumption: people come back to groups after relapse and recovery; 0 = off",
+        "daily chance x 30 that a former member, abstinent again, rejoins (0: off)",
+        ge=0,
+        le=1,
+    )
+    join_engagement_weight: float = param(
+        0.0,
+        "share",
+        "assumption: the more engaged are likelier to join a mutual-help group (self-selection, "
+        "Kelly et al. 2020 note it in every observational study); 0 = 0.2 model",
+        "how far joining at random recruitment favours the engaged: a person's chance is "
+        "weighted by (1 - w) + w x engagement / mean engagement (0: off)",
+        ge=0,
+        le=1,
+    )
+    partner_attendance_scaling: float = param(
+        0.0,
+        "share",
+        "assumption: partners' help (jobs, BNN, health links) reaches members who take part; "
+        "0 = 0.2 model (every member every day), 1 = scaled by the member's attendance chance",
+        "how far the partner channel scales with the member's chance to attend",
         ge=0,
         le=1,
     )

@@ -61,7 +61,9 @@ class People:
     self_efficacy_at_discharge: np.ndarray = column("self-efficacy restored on re-entry")
     craving_at_discharge: np.ndarray = column("craving restored on re-entry")
     stress_baseline: np.ndarray = column("distal stress that proximal stress relaxes to")
-    status: np.ndarray = column("0 abstinent, 1 lapsed, 2 relapsed")
+    status: np.ndarray = column(
+        "0 abstinent, 1 lapsed, 2 relapsed, 3 absent, 4 in treatment, 5 incarcerated"
+    )
     days_abstinent: np.ndarray = column("days in the current abstinent spell")
     member: np.ndarray = column("member of the peer support group now")
     ever_member: np.ndarray = column("member at any time")
@@ -74,6 +76,7 @@ class People:
     spell_at_lapse: np.ndarray = column("days abstinent when the latest lapse began")
     days_using: np.ndarray = column("days lapsed or relapsed so far")
     using_ties: np.ndarray = column("ties to active users now (they can end)")
+    using_ties_start: np.ndarray = column("ties to active users at discharge (re-formed up to)")
     supportive_ties: np.ndarray = column("supportive community and peer ties now")
     entry_day: np.ndarray = column("day of discharge into the population (0: initial cohort)")
     exit_day: np.ndarray = column("day of leaving the population (-1: still present)")
@@ -206,6 +209,7 @@ def draw_people(population: Population, size: int, rng: np.random.Generator) -> 
         spell_at_lapse=np.zeros(size, dtype=np.int32),
         days_using=np.zeros(size, dtype=np.int32),
         using_ties=np.zeros(size, dtype=np.int64),
+        using_ties_start=np.zeros(size, dtype=np.int64),
         supportive_ties=np.zeros(size, dtype=np.int64),
         entry_day=np.zeros(size, dtype=np.int32),
         exit_day=np.full(size, -1, dtype=np.int32),

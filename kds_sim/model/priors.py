@@ -492,3 +492,106 @@ def priors_of(scenario: BaseModel, overrides: dict[str, Prior] | None = None) ->
             prior = rule_for(key, float(value), unit, source, integer)
         out[key] = clip(prior, *field_bounds(constraint))
     return out
+
+
+# -- Model 0.3 (issue 21): priors of the new mechanisms ------------------------------------------
+# A separate block, appended: nothing above changes. While a mechanism is off in the shipped
+# scenarios its parameters are held at the scenario's value (a point mass: a switched-off
+# mechanism is a scenario choice), so the uncertainty analysis and the ABC draw exactly what
+# they drew under 0.2. MODEL_0_3_PRIORS are the priors the calibration round uses when it
+# switches the mechanisms on (it moves them into EXPLICIT); each is centred on a stated
+# assumption, none is a finding.
+MODEL_0_3_PRIORS: dict[str, Prior] = {
+    "behaviour.craving_reinstatement": Prior(
+        "uniform",
+        0.0,
+        0.8,
+        reason="assumption: from no reinstatement to a lapse restoring most of the gap to full "
+        "craving (reinstatement of extinguished cue reactivity, Bouton 2002)",
+    ),
+    "behaviour.life_event_rate": Prior(
+        "loguniform",
+        0.5,
+        8.0,
+        reason="assumption: stressful life events from one every two years to several a year "
+        "(event checklists count a few major events a year; Brown et al. 1990)",
+    ),
+    "behaviour.life_event_stress": Prior(
+        "uniform",
+        0.1,
+        0.9,
+        reason="assumption: an event moves proximal stress from a tenth to most of the way to 1",
+    ),
+    "behaviour.using_tie_form_rate": Prior(
+        "loguniform",
+        0.5,
+        8.0,
+        reason="assumption: a person using again finds old using friends within weeks to two "
+        "years (Stout et al. 2012: pro-using ties predict outcomes)",
+    ),
+    "behaviour.treatment_stay_days": Prior(
+        "uniform",
+        14.0,
+        180.0,
+        reason="assumption: Indonesian rehabilitation from two weeks (outpatient/detox) to six "
+        "months (residential); Scott, Dennis & Foss 2005 count treatment quarters",
+    ),
+    "behaviour.incarceration_rate": Prior(
+        "loguniform",
+        0.05,
+        1.0,
+        reason="assumption: arrest while using from once in 20 years to once a year; use is "
+        "penalised under Law 35/2009 and arrest is common (brief section 7: Scott 2005 states)",
+    ),
+    "behaviour.incarceration_stay_days": Prior(
+        "loguniform",
+        30.0,
+        730.0,
+        reason="assumption: from a month (detention, rehabilitation order) to two years",
+    ),
+    "behaviour.release_to_use_share": Prior(
+        "uniform",
+        0.2,
+        0.8,
+        reason="assumption: about half resume use soon after release (Merrall et al. 2010: "
+        "the weeks after release are a high-risk period)",
+    ),
+    "behaviour.release_craving_rise": Prior(
+        "uniform", 0.0, 0.6, reason="assumption: return to the old environment revives cues"
+    ),
+    "group.relapsed_attendance_ratio": Prior(
+        "uniform",
+        0.2,
+        1.0,
+        reason="assumption: relapsed members attend from a fifth as often to as often; issue 21 "
+        "requires relapsing members to attend at most 0.75 as many meetings",
+    ),
+    "group.relapsed_dropout_ratio": Prior(
+        "loguniform", 1.0, 5.0, reason="assumption: relapse raises dropout up to five-fold"
+    ),
+    "group.rejoin_per_month": Prior(
+        "uniform", 0.0, 0.1, reason="assumption: up to one former member in ten rejoins a month"
+    ),
+    "group.join_engagement_weight": Prior(
+        "uniform",
+        0.0,
+        1.0,
+        reason="assumption: from joining at random (0.2) to joining in proportion to engagement",
+    ),
+    "group.partner_attendance_scaling": Prior(
+        "uniform",
+        0.0,
+        1.0,
+        reason="assumption: from partners reaching every member (0.2) to only those who attend",
+    ),
+}
+"""Priors of model 0.3's parameters for the calibration round (not yet applied)."""
+
+MODEL_0_3_HELD = Relative(
+    "uniform",
+    1.0,
+    1.0,
+    "model 0.3 mechanism: held at the scenario's value until the calibration round "
+    "(kds_sim.model.priors.MODEL_0_3_PRIORS has its prior)",
+)
+EXPLICIT.update(dict.fromkeys(MODEL_0_3_PRIORS, MODEL_0_3_HELD))

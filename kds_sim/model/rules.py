@@ -28,10 +28,21 @@ from kds_sim.model.streams import Draw
 
 __all__ = ["Draw"]
 
-ABSTINENT, LAPSED, RELAPSED, ABSENT = 0, 1, 2, 3
-STATES = {ABSTINENT: "abstinent", LAPSED: "lapsed", RELAPSED: "relapsed", ABSENT: "absent"}
+ABSTINENT, LAPSED, RELAPSED, ABSENT, IN_TREATMENT, INCARCERATED = 0, 1, 2, 3, 4, 5
+STATES = {
+    ABSTINENT: "abstinent",
+    LAPSED: "lapsed",
+    RELAPSED: "relapsed",
+    ABSENT: "absent",
+    IN_TREATMENT: "in_treatment",
+    INCARCERATED: "incarcerated",
+}
 """ABSENT: not (or no longer) in the population: before discharge, after death or moving away.
-No rule acts on an absent person."""
+No rule acts on an absent person. IN_TREATMENT and INCARCERATED (model 0.3) are present but
+neither using nor exposed; they occur only when treatment_stay_days > 0 or
+incarceration_rate > 0 (both off by default)."""
+USING = (LAPSED, RELAPSED)
+"""States in which a person uses (lapse or relapse)."""
 
 STAYED, DIED, OVERDOSE, MOVED = 0, 1, 2, 3
 EXITS = {STAYED: "", DIED: "died", OVERDOSE: "died of overdose", MOVED: "moved away"}
@@ -162,6 +173,22 @@ def reentry_probability(b: Behaviour):
     return 1.0 - np.exp(-b.reentry_rate / 365.0)
 
 
+def daily_chance(rate_per_year):
+    """Daily chance of an event at a rate per year."""
+    return 1.0 - np.exp(-rate_per_year / 365.0)
+
+
+def stay_exit_probability(mean_days):
+    """Daily chance that a stay of mean `mean_days` (geometric) ends; 1 at 0 days."""
+    return 1.0 / np.maximum(mean_days, 1.0)
+
+
+def extended(b: Behaviour):
+    """1.0 when a model-0.3 rule mechanism that needs its own draws (block 3) is on."""
+    on = b.life_event_rate > 0 or b.using_tie_form_rate > 0 or b.incarceration_rate > 0
+    return 1.0 if on or b.treatment_stay_days > 0 else 0.0
+
+
 def remission_probability(b: Behaviour):
     """Daily chance that a relapsed person returns to abstinence without treatment."""
     return 1.0 - np.exp(-b.remission_rate / 365.0)
@@ -238,6 +265,12 @@ DERIVED: dict[str, Callable[[Behaviour], Any]] = {
     "lapse_resolution_probability": lapse_resolution_probability,
     "reentry_probability": reentry_probability,
     "remission_probability": remission_probability,
+    "life_event_probability": lambda b: daily_chance(b.life_event_rate),
+    "tie_form_probability": lambda b: daily_chance(b.using_tie_form_rate),
+    "incarceration_probability": lambda b: daily_chance(b.incarceration_rate),
+    "treatment_exit_probability": lambda b: stay_exit_probability(b.treatment_stay_days),
+    "release_probability": lambda b: stay_exit_probability(b.incarceration_stay_days),
+    "extended": extended,
 }
 """Daily shares and chances that depend on the coefficients alone: computed once per row by
 `coefficients`, not once per person and day."""
@@ -282,19 +315,32 @@ def person_day(
     u_relapse,
     u_reentry,
     k,
+    using_ties_start=0,
+    u_event=1.0,
+    u_use_event=1.0,
+    u_stay=1.0,
+    u_release=1.0,
 ):
     """One person's day: the new values of `STATE` and the day's `EVENTS`, in their order.
 
     Reads only this person's start-of-day values, network contacts counted at the start of the
     day and the person's uniforms (one per `Draw` row), so the order of people does not matter.
-    `k` is a row of `coefficients`. Scalar math only: numba compiles it as it is.
+    `k` is a row of `coefficients`. After it, model 0.3's reads (`LATE_READ`) and uniforms
+    (`UNIFORMS[6:]`), with defaults that leave its mechanisms idle (so a 0.2 caller's
+    arguments keep their meaning). Scalar math only: numba compiles it as it is.
     """
     abstinent = status == ABSTINENT
     lapsed = status == LAPSED
     relapsed = status == RELAPSED
     present = status != ABSENT
+    in_treatment = status == IN_TREATMENT
+    jailed = status == INCARCERATED
 
     stress = toward(stress, stress_target, k.stress_relax_share)
+    # model 0.3: a stressful life event (block-3 draws exist only when a 0.3 mechanism is on)
+    life_event = present and u_event < k.life_event_probability
+    if life_event:
+        stress = toward(stress, 1.0, k.life_event_stress)
     exposure = exposure_probability(contacts, stress, idle, k)
     exposed = abstinent and u_exposure < exposure
     coped = exposed and u_coping < coping_probability(coping, self_efficacy, craving, k, stress)
@@ -318,6 +364,19 @@ def person_day(
     remission = (
         relapsed and not reentry and u_reentry < k.reentry_probability + k.remission_probability
     )
+    # model 0.3: while using, incarceration first, then re-forming a tie, on one uniform
+    using = lapsed or relapsed
+    incarcerated = using and u_use_event < k.incarceration_probability
+    tie_formed = (
+        using
+        and not incarcerated
+        and using_ties < using_ties_start
+        and u_use_event < k.incarceration_probability + k.tie_form_probability
+    )
+    # model 0.3: stays end (treatment: discharge with the reset; prison: release)
+    discharged = in_treatment and u_stay < k.treatment_exit_probability
+    released = jailed and u_stay < k.release_probability
+    released_to_use = released and u_release < k.release_to_use_share
     tie_lost = False
     if using_ties > 0:
         loss = indicator(present) * using_tie_loss_probability(
@@ -337,9 +396,14 @@ def person_day(
     craving_new = craving_after(
         craving, indicator(abstinent) * k.craving_decay_share, indicator(exposed), k
     )
-    if reentry:
+    if new_lapse:  # model 0.3: use reinstates conditioned craving (0: off)
+        craving_new = toward(craving_new, 1.0, k.craving_reinstatement)
+    instant = k.treatment_stay_days <= 0.0
+    if (reentry and instant) or discharged:
         self_efficacy_new = self_efficacy_at_discharge
         craving_new = craving_at_discharge
+    if released:
+        craving_new = toward(craving_new, 1.0, k.release_craving_rise)
     expectancy = expectancy_after(
         outcome_expectancy, indicator(abstinent and not exposed) * k.expectancy_decay_share, k
     )
@@ -351,13 +415,21 @@ def person_day(
         status = LAPSED
     if new_relapse:
         status = RELAPSED
-    if recovered or reentry or remission:
+    if recovered or (reentry and instant) or remission or discharged:
         status = ABSTINENT
+    if reentry and not instant:
+        status = IN_TREATMENT
+    if released:
+        status = RELAPSED if released_to_use else ABSTINENT
+    if incarcerated:
+        status = INCARCERATED
     days_abstinent = days_abstinent + 1 if status == ABSTINENT else 0
     if status in (LAPSED, RELAPSED):
         days_using = days_using + 1
     if tie_lost:
         using_ties = using_ties - 1
+    if tie_formed:
+        using_ties = using_ties + 1
     return (
         status,
         stress,
@@ -369,7 +441,21 @@ def person_day(
         spell_at_lapse,
         days_using,
         using_ties,
-    ), (exposed, coped, new_lapse, new_relapse, reentry, remission, recovered, tie_lost)
+    ), (
+        exposed,
+        coped,
+        new_lapse,
+        new_relapse,
+        reentry,
+        remission,
+        recovered,
+        tie_lost,
+        life_event,
+        tie_formed,
+        incarcerated,
+        released,
+        discharged,
+    )
 
 
 STATE = (
@@ -394,6 +480,8 @@ TRAITS_READ = (
     "craving_at_discharge",
 )
 """The columns it only reads."""
+LATE_READ = ("using_ties_start",)
+"""Model 0.3's read-only column, passed after `k` (so 0.2 argument lists keep their order)."""
 EVENTS = (
     "exposed",
     "coped",
@@ -403,21 +491,39 @@ EVENTS = (
     "remission",
     "recovered",
     "using_tie_lost",
+    "life_event",
+    "using_tie_formed",
+    "incarcerated",
+    "released",
+    "discharged",
 )
-"""The day's events, in the order it returns them."""
+"""The day's events, in the order it returns them (the last five: model 0.3)."""
 DTYPES = {"status": np.int8, "days_abstinent": np.int32, "spell_at_lapse": np.int32}
-DTYPES |= {"days_using": np.int32, "using_ties": np.int64}
+DTYPES |= {"days_using": np.int32, "using_ties": np.int64, "using_ties_start": np.int64}
 """Integer columns (as people.People holds them); the rest are float64."""
 
 
 # Every person of every row, in place -------------------------------------------------------------
 INPUTS = ("contacts", "idle", "stress_target")
 """The day's inputs `person_day` reads after the columns (from the exposure stage)."""
-UNIFORMS = ("u_exposure", "u_coping", "u_lapse", "u_resolve", "u_relapse", "u_reentry")
-"""Its uniforms, Draw 0-5: block 0 for everyone present, block 1 for the lapsed and relapsed."""
+UNIFORMS = (
+    "u_exposure",
+    "u_coping",
+    "u_lapse",
+    "u_resolve",
+    "u_relapse",
+    "u_reentry",
+    "u_event",
+    "u_use_event",
+    "u_stay",
+    "u_release",
+)
+"""Its uniforms, Draw 0-5 and 12-15: block 0 for everyone present, block 1 for the lapsed and
+relapsed, block 3 for everyone present only in rows with a model-0.3 mechanism on (so rows
+with them off draw, and give, exactly what 0.2 did)."""
 
 _LOOP = """
-def _advance_people({columns}, {inputs}, keys, day, k, {events}, offset=0):
+def _advance_people({columns}, {inputs}, keys, day, k, {events}, {late_columns}, offset=0):
     rows, n = status.shape
     for r in range(rows):
         kr = k[r]
@@ -429,8 +535,10 @@ def _advance_people({columns}, {inputs}, keys, day, k, {events}, offset=0):
                 {block0} = philox_block(k0, k1, i + offset, day, 0, PERSON)
                 if s == LAPSED or s == RELAPSED:
                     {block1}, _, _ = philox_block(k0, k1, i + offset, day, 1, PERSON)
+                if kr.extended > 0.0:
+                    {block3} = philox_block(k0, k1, i + offset, day, 3, PERSON)
             ({state_out}), ({events_out}) = person_day(
-                s, {read}, {uniform_args}, kr
+                s, {read}, {uniform_args}, kr, {late}, {late_uniforms}
             )
 """
 
@@ -445,11 +553,15 @@ def _loop_source() -> str:
         events=", ".join(EVENTS),
         uniforms=" = ".join(UNIFORMS),
         block0=", ".join(UNIFORMS[:4]),
-        block1=", ".join(UNIFORMS[4:]),
+        block1=", ".join(UNIFORMS[4:6]),
+        block3=", ".join(UNIFORMS[6:10]),
         state_out=", ".join(map(at, STATE)) + ",",
         events_out=", ".join(map(at, EVENTS)) + ",",
         read=", ".join(map(at, (*STATE[1:], *TRAITS_READ, *INPUTS))),
-        uniform_args=", ".join(UNIFORMS),
+        uniform_args=", ".join(UNIFORMS[:6]),
+        late=", ".join(map(at, LATE_READ)),
+        late_columns=", ".join(LATE_READ),
+        late_uniforms=", ".join(UNIFORMS[6:]),
     )
 
 
@@ -550,6 +662,7 @@ def advance_people(
         day,
         k,
         *(events[name] for name in EVENTS),
+        *(cols[name] for name in LATE_READ),
     )
 
 

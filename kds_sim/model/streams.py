@@ -29,7 +29,9 @@ class Draw(IntEnum):
 
     Block 0 is what an abstinent person's rules read (most person-days), block 1 what a
     lapsed or relapsed person's rules read and the exit draw of an open population, block 2
-    the group's per-person draws (only while a group meets).
+    the group's per-person draws (only while a group meets), block 3 the model-0.3 rules'
+    draws (life events; incarceration or a re-formed tie while using; the end of a stay in
+    treatment or prison; release to use), drawn only in rows with a 0.3 mechanism on.
     """
 
     EXPOSURE = 0
@@ -42,6 +44,10 @@ class Draw(IntEnum):
     MEETING = 8
     TRAINING = 9
     DROPOUT = 10
+    LIFE_EVENT = 12
+    USE_EVENT = 13
+    STAY = 14
+    RELEASE = 15
 
 
 class GroupDraw(IntEnum):
