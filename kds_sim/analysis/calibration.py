@@ -153,18 +153,24 @@ class Targets:
         return (self.path.parent / relative).resolve()
 
 
-def load_targets(path: str | Path, default_scenario: str | Path | None = None) -> Targets:
-    """Read and check a targets file (or a shipped one's name, `indonesia_2015`); targets
-    without `scenario` use `default_scenario`."""
+def read_targets_file(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The targets file a path or shipped name denotes, and its TOML (calibration targets and
+    long-run bounds alike); ScenarioError naming the file for bytes that are not UTF-8 TOML."""
     path = packaged.resolve(path, "targets")
     try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+        return path, tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as err:
         raise ScenarioError(
             f"{path}: not UTF-8 text (byte {err.start}); allowed: a TOML targets file"
         ) from None
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+
+
+def load_targets(path: str | Path, default_scenario: str | Path | None = None) -> Targets:
+    """Read and check a targets file (or a shipped one's name, `indonesia_2015`); targets
+    without `scenario` use `default_scenario`."""
+    path, data = read_targets_file(path)
     if "kind" in data:  # long_run.toml: follow-up bounds (model 0.3), not calibration targets
         raise ScenarioError(
             f"{path}: kind = {data['kind']!r}: a long-run targets file, read by "

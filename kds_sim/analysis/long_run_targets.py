@@ -6,7 +6,6 @@ each with its source wording, the model quantity and the reading, read from a TO
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,9 +14,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kds_sim.analysis import followup
-from kds_sim.analysis.calibration import known_metric
+from kds_sim.analysis.calibration import known_metric, read_targets_file
 from kds_sim.errors import ScenarioError
-from kds_sim.io import packaged
 
 KIND = "long_run"
 
@@ -137,15 +135,7 @@ class LongRunTargets:
 
 def load_long_run_targets(path: str | Path = "long_run") -> LongRunTargets:
     """Read and check a long-run targets file (or the shipped one's name, `long_run`)."""
-    path = packaged.resolve(path, "targets")
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError as err:
-        raise ScenarioError(
-            f"{path}: not UTF-8 text (byte {err.start}); allowed: a TOML targets file"
-        ) from None
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+    path, data = read_targets_file(path)
     if data.get("kind") != KIND:
         raise ScenarioError(
             f"{path}: kind = {data.get('kind')!r}; allowed: {KIND!r} (a long-run targets file; "
