@@ -309,6 +309,10 @@ class UncertaintyResult(CostAnalysis):
         bands["q975"] = grouped.quantile(0.975)
         return pd.DataFrame(bands).reset_index()
 
+    def _longer_than_a_year(self) -> bool:
+        """Whether the runs follow people beyond 12 months (the survival curves say how long)."""
+        return "day" in self.curves and len(self.curves) > 0 and self.curves["day"].max() > 365
+
     def write(self, out: str | Path) -> list[Path]:
         """Tidy tables (CSV + Parquet)."""
         out = Path(out)
@@ -319,7 +323,10 @@ class UncertaintyResult(CostAnalysis):
         written += storage.write_table(out / "uncertainty_values", every)
         written += storage.write_table(out / "uncertainty_survival", self.curves)
         if len(self.strategies) > 1:
-            written += storage.write_table(out / "pairwise", self.pairwise())
+            pairs = [self.pairwise()]
+            if self._longer_than_a_year():  # a long run's pairs at its horizon too
+                pairs.append(self.pairwise("averted_per_100_horizon"))
+            written += storage.write_table(out / "pairwise", pd.concat(pairs, ignore_index=True))
             written += storage.write_table(out / "per_members", self.per_members())
         if self.costs is not None:
             written += storage.write_table(out / "costs_per_draw", self.costs)
