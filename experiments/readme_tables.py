@@ -199,8 +199,8 @@ def five_years() -> str:
         f"the Cochrane bound: {int(gain['draws'])} kept). Mentoring adds "
         f"{gain['mean_difference']:.1f} (95 % UI {gain['ui_low']:.1f} to "
         f"{gain['ui_high']:.1f}) per 100 over capacity building alone, at least 1 per 100 "
-        f"in {100 * gain['probability_at_least_mid']:.0f} % of draws (nested: it never does "
-        f"worse on the same random numbers). Without mentoring the group's "
+        f"in {100 * gain['probability_at_least_mid']:.0f} % of draws (a nested pair, "
+        f"tied in {100 * gain['share_tied']:.0f} % of draws). Without mentoring the group's "
         f'mean capacity falls back below the PEKA "good" line (2.75) {when}.'
     )
 
