@@ -108,7 +108,8 @@ def run_starsim_port(
             p = c.people
             contacts = c.network.using_ties + c.network.relapsed_peers(p.status == RELAPSED)
             if kernel:
-                cols = {name: getattr(p, name)[None] for name in (*rules.STATE, *rules.TRAITS_READ)}
+                columns = (*rules.STATE, *rules.TRAITS_READ, *rules.LATE_READ)
+                cols = {name: getattr(p, name)[None] for name in columns}
                 rules.advance_people(
                     cols,
                     contacts[None],
