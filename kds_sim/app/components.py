@@ -161,13 +161,9 @@ def network_static(model: ClassroomModel) -> dict[str, Any]:
 
 
 def network_dynamic(model: ClassroomModel, person: int) -> dict[str, Any]:
-    """Everyone's state today: sent when the page renders (a new run, language or person)."""
-    p = model.people
-    return {
-        "run": model.run_number,
-        "day": model.day,
-        "status": p.status.tolist(),
-        "member": p.member.astype(int).tolist(),
+    """Everyone's state today, halos as a 0/1 flag per person and the followed person: sent
+    when the page renders (a new run, language or person)."""
+    return network_changes(model) | {
         "hrs": model.events["exposed"].astype(int).tolist(),
         "selected": person,
     }
