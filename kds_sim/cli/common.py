@@ -215,6 +215,22 @@ def uncertainty_source(choice: str, posterior: str | None) -> str:
     return choice
 
 
+def uncertainty_run(args: argparse.Namespace, posterior: str | None, out: Any) -> dict[str, Any]:
+    """run_uncertainty's keywords that `run` and `compare` take from the same flags (draws,
+    seed, backend, progress, and the resumable draw cache in OUT/.draws); each adds its own
+    replicates per draw."""
+    return {
+        "source": uncertainty_source(args.uncertainty, posterior),
+        "draws": args.draws,
+        "seed": args.seed,
+        "workers": workers(args),
+        "progress": not args.no_progress,
+        "cache_dir": None if args.no_resume else out / ".draws",
+        "scheduler": args.scheduler,
+        "dask_local": args.dask_local,
+    }
+
+
 def _one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
     return f"kds-sim: warning: {message}\n"
 

@@ -17,7 +17,7 @@ from kds_sim.cli.common import (
     file_backend,
     finite_float,
     overrides,
-    uncertainty_source,
+    uncertainty_run,
     warn_few_replicates,
     workers,
 )
@@ -165,15 +165,8 @@ def _uncertainty(args: argparse.Namespace, result: Any, out: Path, unit_costs: A
         uncertain = run_uncertainty(
             scenarios,
             reference=result.reference,
-            source=uncertainty_source(args.uncertainty, ref.uncertainty.posterior),
-            draws=args.draws,
             replicates=args.draw_replicates or DRAW_REPLICATES,
-            seed=args.seed,
-            workers=workers(args),
-            progress=not args.no_progress,
-            cache_dir=None if args.no_resume else out / ".draws",
-            scheduler=args.scheduler,
-            dask_local=args.dask_local,
+            **uncertainty_run(args, ref.uncertainty.posterior, out),
         )
     if unit_costs is not None:
         uncertain.price(scenarios, unit_costs)

@@ -14,7 +14,7 @@ from kds_sim.cli.common import (
     file_backend,
     overrides,
     terminal_table,
-    uncertainty_source,
+    uncertainty_run,
     warn_few_replicates,
     workers,
 )
@@ -67,15 +67,8 @@ def _with_uncertainty(args: argparse.Namespace, scenario: Any, staging: Path, ou
 
     uncertain = run_uncertainty(
         [scenario],
-        source=uncertainty_source(args.uncertainty, scenario.uncertainty.posterior),
-        draws=args.draws,
         replicates=args.draw_replicates or args.replicates or 20,
-        seed=args.seed,
-        workers=workers(args),
-        progress=not args.no_progress,
-        cache_dir=None if args.no_resume else out / ".draws",
-        scheduler=args.scheduler,
-        dask_local=args.dask_local,
+        **uncertainty_run(args, scenario.uncertainty.posterior, out),
     )
     write_uncertainty(uncertain, staging)
     table = uncertain.summary()[["metric", "mean", "ui_low", "ui_high", "mc_ci_low", "mc_ci_high"]]
