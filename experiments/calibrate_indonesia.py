@@ -1,12 +1,16 @@
-"""Reproduce the calibration of the shipped scenarios to the Indonesian figures.
+"""Reproduce the point calibration of the shipped scenarios (model 0.3).
 
-Fits the free parameters listed in scenarios/targets/indonesia_2015.toml, starting from the
-schema defaults (not from the previous fit, so a re-run repeats the same search), writes the
-overlay scenarios/calibrated/indonesia_2015.toml that every shipped scenario extends, and
-writes the fit table and a figure (each target against its simulated value with a 95 % CI)
-to experiments/results/calibration/.
+The shipped values come from the ABC posterior (experiments/calibrate_abc.py, run first): every
+parameter it identifies (posterior sd / prior sd below 0.5, calibration_abc/*_identification.csv)
+is held at its posterior median, and the free parameters of
+scenarios/targets/indonesia_2015.toml are then fitted by Nelder-Mead, starting from their
+posterior medians (so a re-run repeats the same search). Writes the overlay
+scenarios/calibrated/indonesia_2015.toml that every shipped scenario extends (held and fitted
+values), and the fit table and a figure (each target against its simulated value with a 95 % CI
+over fresh replicates) to experiments/results/calibration/.
 
-    python experiments/calibrate_indonesia.py            # about 10 minutes on 2 cores
+    python experiments/calibrate_indonesia.py                  # a few minutes on one core
+    python experiments/calibrate_indonesia.py --from-defaults  # schema defaults, nothing held
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from kds_sim.analysis import calibration
+from kds_sim.analysis import abc, calibration
 from kds_sim.io import plots, storage
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "scenarios" / "targets" / "indonesia_2015.toml"
 OVERLAY = ROOT / "scenarios" / "calibrated" / "indonesia_2015.toml"
 RESULTS = ROOT / "experiments" / "results" / "calibration"
+POSTERIOR = ROOT / "scenarios" / "calibrated" / "indonesia_2015_posterior.parquet"
+IDENTIFICATION = (
+    ROOT / "experiments" / "results" / "calibration_abc" / "indonesia_2015_identification.csv"
+)
 
 
 def figure(table, path: Path) -> Path:
@@ -67,11 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlay", type=Path, default=OVERLAY, help="overlay to write")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for table/figure")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--from-defaults",
+        action="store_true",
+        help="start at the schema defaults and hold nothing (no ABC posterior needed)",
+    )
     args = parser.parse_args(argv)
 
     targets = calibration.load_targets(TARGETS)
     free = dict(targets.spec.free)
-    start = {key: float(calibration.schema_default(key)) for key in free}
+    if args.from_defaults:
+        start = {key: float(calibration.schema_default(key)) for key in free}
+        held: dict[str, float] = {}
+    else:
+        start, held = abc.point_start(list(free), POSTERIOR, IDENTIFICATION)
     result = calibration.calibrate(
         targets,
         free,
@@ -79,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         progress=not args.no_progress,
         max_evaluations=args.max_evaluations,
         check_replicates=args.check_replicates,
+        held=held,
     )
     storage.write_text(
         args.overlay,
@@ -88,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     storage.write_table(args.results / "fit", table)
     storage.write_table(args.results / "history", result.history)
     figure(table, args.results / "fit.png")
+    print("held at posterior medians:")
+    for key, value in held.items():
+        print(f"  {key} = {value:.6g}")
     print("fitted values:")
     for key, value in result.values.items():
         print(f"  {key} = {value:.6g} (start {start[key]:.6g})")

@@ -34,6 +34,18 @@ def deep_update(base: dict, over: dict) -> dict:
     return out
 
 
+def nested(dotted: dict[str, Any]) -> dict[str, Any]:
+    """{"a.b": v} as {"a": {"b": v}} (make_scenario's overrides)."""
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
 def make_scenario(
     overrides: dict[str, Any] | None = None,
     *,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kds_sim.analysis import calibration
+from kds_sim.analysis import calibration, followup
 from kds_sim.cli.main import main
 from kds_sim.io.scenario_files import ScenarioError, load_scenario
 
@@ -52,20 +52,73 @@ source = "test"
 
 
 def test_shipped_targets_load_and_name_existing_scenarios():
-    """The 0.2 observation model: 12-month relapse, the early curve (a bound), the
-    cross-sectional share of known cases in a district, and the group effect as a bound."""
+    """Model 0.3's targets: 12-month relapse and the long-run follow-up bounds (year-2 hazard,
+    Dennis's bands, Scott's quarterly change, Hunt's 90-day share) as fits; the cross-sectional
+    share of known cases, the meetings of members who relapse and the group effect as checks."""
     targets = calibration.load_targets(ROOT / "scenarios/targets/indonesia_2015.toml")
     by_name = {t.name: t for t in targets.spec.target}
     assert by_name["relapse_12_months_no_group"].value == 0.40
-    assert by_name["relapse_12_months_no_group"].metric == "relapse_365d"
+    twelve = by_name["relapse_12_months_no_group"]
+    assert (twelve.measure, twelve.group) == ("cumulative_relapse", "year 1")
+    assert by_name["first_relapse_year_2"].bound == (0.20, 0.50)
+    assert by_name["scott_quarterly_change"].bound == (0.15, 0.45)
+    assert by_name["members_who_relapse_attend_less"].role == "check"
+    assert by_name["relapse_share_of_known_cases"].role == "check"
     share = by_name["relapse_share_of_known_cases"]
     assert (share.metric, share.value) == ("ever_relapsed_share_present", 0.6678)
     assert targets.scenario_path(share.scenario).name == "district.toml"
-    assert by_name["early_relapse_curve"].bound == (0.80, 1.00)
+    assert by_name["early_relapse_curve"].bound == (0.60, 0.90)
     group = by_name["group_effect_plausible"]
     assert group.bound == (1.03, 1.42) and group.metric == "abstinence_rr_365d_members"
     assert "group.coping_gain" not in targets.spec.free  # a bound constrains, it does not fit
     assert {"capacity_start_mean"} <= {t.metric for t in targets.spec.target}
+
+
+def test_a_follow_up_target_names_a_measure_and_one_of_its_rows():
+    t = calibration.Target(
+        name="h", measure="first_relapse_hazard", group="year 2", bound=(0.2, 0.5), tolerance=0.05
+    )
+    assert t.follow_up and t.simulated and t.quantity == "first_relapse_hazard [year 2]"
+    with pytest.raises(ValueError, match="not a row of first_relapse_hazard"):
+        calibration.Target(
+            name="h", measure="first_relapse_hazard", group="year 9", value=0.3, tolerance=0.05
+        )
+    with pytest.raises(ValueError, match="exactly one of `metric`"):
+        calibration.Target(
+            name="h",
+            metric="relapse_365d",
+            measure="first_relapse_hazard",
+            group="year 2",
+            value=0.3,
+            tolerance=0.05,
+        )
+    with pytest.raises(ValueError, match="unknown; allowed"):
+        calibration.Target(name="h", measure="hazard", group="year 2", value=0.3, tolerance=0.05)
+
+
+def test_a_follow_up_target_is_measured_on_the_followed_cohort(tmp_path):
+    """The Evaluator's follow-up value is the replicate mean of followup.follow_up's rows, on
+    the replicate seeds the runner uses (common random numbers)."""
+    (tmp_path / "t.toml").write_text(
+        f'''
+[settings]
+follow_up_years = 2
+[[target]]
+name = "y2"
+scenario = "{(ROOT / "scenarios/no_group.toml").as_posix()}"
+measure = "first_relapse_hazard"
+group = "year 2"
+bound = [0.2, 0.5]
+tolerance = 0.05
+'''
+    )
+    targets = calibration.load_targets(tmp_path / "t.toml")
+    evaluator = calibration.Evaluator(targets, 3, 7, 60)
+    (found,) = evaluator.measure({})
+    scenario = evaluator.scenarios({})[targets.scenario_path(targets.spec.target[0].scenario)]
+    table = followup.follow_up(scenario, 3, 2, seed=7, progress=False)
+    rows = table[(table["measure"] == "first_relapse_hazard") & (table["group"] == "year 2")]
+    assert found.mean == pytest.approx(rows["value"].mean(), abs=1e-12)
 
 
 def test_a_bound_target_costs_nothing_inside_and_grows_outside():

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_scenario, paired
+from conftest import deep_update, make_scenario, nested, paired
 
 from kds_sim.analysis.runner import simulate
 from kds_sim.model import group as G
 from kds_sim.model import rules as R
-from kds_sim.model.parameters import Behaviour, Group
+from kds_sim.model.parameters import MODEL_0_2, Behaviour, Group
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "v0_1_reference.csv"
 
@@ -222,7 +222,10 @@ def v0_1_runs() -> dict[str, pd.DataFrame]:
     """The 0.1 model's runs: every mechanism off, and the 0.1 group.coping_gain default."""
     out = {}
     for name in ("no_group", "group"):
-        overrides = {"behaviour": OFF, "group": {"befriend_per_meeting": 0.0, "coping_gain": 0.04}}
+        overrides = deep_update(
+            nested(MODEL_0_2),  # model 0.3's mechanisms and mortality off too
+            {"behaviour": OFF, "group": {"befriend_per_meeting": 0.0, "coping_gain": 0.04}},
+        )
         if name == "group":
             overrides["group"] |= {"enabled": True, "coverage": 0.5}
         daily, _ = simulate(make_scenario(overrides, size=150, horizon=200, seed=11), 11, 2)
@@ -264,7 +267,16 @@ def test_entry_days_spread_discharges_evenly_after_the_initial_cohort():
 
 def test_open_population_admits_people_and_counts_them_from_their_own_discharge():
     scenario = make_scenario(
-        {"population": {"discharges_per_month": 20.0}}, size=100, horizon=400, seed=2
+        {
+            "population": {
+                "discharges_per_month": 20.0,
+                "death_rate": 0.0,
+                "overdose_death_rate": 0.0,
+            }
+        },
+        size=100,
+        horizon=400,
+        seed=2,
     )
     daily, people = simulate(scenario, 2, 0)
     assert len(people) == 100 + 263  # 20 a month over 400 days: days 1, 2.52, ... <= 400

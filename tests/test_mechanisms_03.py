@@ -1,6 +1,8 @@
-"""Model 0.3's mechanisms (issue 21): each is off by default (the 0.2 model, bit for bit; the
-stored tables of tests/kernel_cases.py check that), and each moves the model the way its
-reasoning says, on common random numbers (same seeds, mechanism off vs on).
+"""Model 0.3's mechanisms (issue 21): each is on by default (at its prior's median, or its
+calibrated value) and off at its off value (parameters.MODEL_0_2 switches all off: the 0.2
+model, bit for bit; the stored tables of tests/kernel_cases.py check that), and each moves the
+model the way its reasoning says, on common random numbers (same seeds, off vs on, or less vs
+more).
 
 Sizes are modest (a few replicates of 200-300 people over one or two years); each direction
 test compares sums over every person of every replicate, strictly (tolerance 0: with common
@@ -14,14 +16,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_scenario
+from conftest import make_scenario, nested
 
 from kds_sim.analysis import followup
 from kds_sim.model import group, rules
 from kds_sim.model.compiled_stages import MODEL_0_3
 from kds_sim.model.ensemble import simulate_columns
 from kds_sim.model.kds_model import KDSModel
-from kds_sim.model.parameters import Behaviour, Group
+from kds_sim.model.parameters import MODEL_0_2, Behaviour, Group
 
 OFF_BEHAVIOUR = {
     "craving_reinstatement": 0.0,
@@ -56,27 +58,23 @@ def with_behaviour(values: dict, base: dict | None = None) -> dict:
 
 
 # -- off means off --
-def test_every_new_mechanism_is_off_by_default():
+def test_every_new_mechanism_is_on_by_default_and_model_0_2_lists_each_off_value():
     b, g = Behaviour(), Group()
-    assert {k: getattr(b, k) for k in OFF_BEHAVIOUR} == OFF_BEHAVIOUR
-    assert {k: getattr(g, k) for k in OFF_GROUP} == OFF_GROUP
-    assert rules.extended(b) == 0.0
+    assert all(getattr(b, k) != v for k, v in OFF_BEHAVIOUR.items())
+    assert all(getattr(g, k) != v for k, v in OFF_GROUP.items())
+    assert rules.extended(b) > 0.0
+    listed = {k.split(".")[1]: v for k, v in MODEL_0_2.items()}
+    assert {**OFF_BEHAVIOUR, **OFF_GROUP}.items() <= listed.items()
+    off = Behaviour(**{k: v for k, v in listed.items() if k in Behaviour.model_fields})
+    assert rules.extended(off) == 0.0
 
 
-def test_off_values_given_explicitly_change_nothing_and_add_no_columns():
-    default = run(GROUP_ON, size=120, horizon=120, replicates=2)
-    explicit = run(
-        {**with_behaviour(OFF_BEHAVIOUR), "group": {**GROUP_ON["group"], **OFF_GROUP}},
-        size=120,
-        horizon=120,
-        replicates=2,
-    )
-    assert default.daily.keys() == explicit.daily.keys()
-    assert not set(MODEL_0_3) & set(default.daily)
-    for k in default.daily:
-        np.testing.assert_array_equal(default.daily[k], explicit.daily[k], err_msg=k)
-    for k in default.people:
-        np.testing.assert_array_equal(default.people[k], explicit.people[k], err_msg=k)
+def test_model_0_2_values_switch_every_mechanism_off_and_add_no_columns():
+    off = run(nested(MODEL_0_2) | GROUP_ON | {"group": {**GROUP_ON["group"], **OFF_GROUP}},
+              size=120, horizon=120, replicates=2)  # fmt: skip
+    assert not set(MODEL_0_3) & set(off.daily)
+    on = run(GROUP_ON, size=120, horizon=120, replicates=2)
+    assert set(MODEL_0_3) & set(on.daily)
 
 
 # -- 1. cue reactivity reinstated by use --
@@ -126,9 +124,9 @@ REENTRY = {"reentry_rate": 4.0}
 
 
 def test_a_treatment_stay_keeps_people_out_of_use_after_relapse():
-    off = run(with_behaviour(REENTRY))
+    off = run(with_behaviour({**REENTRY, "treatment_stay_days": 0.0}))
     on = run(with_behaviour({**REENTRY, "treatment_stay_days": 60.0}))
-    assert "in_treatment" not in off.daily
+    assert off.daily["in_treatment"].sum() == 0  # the column exists: other mechanisms are on
     assert on.daily["in_treatment"].sum() > 0
     # nobody in treatment uses, lapses or is exposed; time in treatment is time not using
     assert on.people["days_using"].sum() < off.people["days_using"].sum()
@@ -243,7 +241,7 @@ def test_partner_help_scaled_by_attendance_raises_members_relapse():
             "stress_reduction_max": 0.9,
         }
     }
-    off = run(base, horizon=365)
+    off = run({"group": {**base["group"], "partner_attendance_scaling": 0.0}}, horizon=365)
     on = run({"group": {**base["group"], "partner_attendance_scaling": 1.0}}, horizon=365)
     assert on.people["lapses"].sum() > off.people["lapses"].sum()
 

@@ -58,7 +58,9 @@ def test_daily_and_person_tables_agree(overrides):
     n = scenario.population.size
     assert len(people) == n and len(daily) == 121  # day 0 plus one row a day
     assert daily["day"].tolist() == list(range(121))
-    assert (daily[["abstinent", "lapsed", "relapsed"]].sum(axis=1) == n).all()
+    states = ["abstinent", "lapsed", "relapsed", "in_treatment", "incarcerated"]
+    assert (daily[[c for c in states if c in daily]].sum(axis=1) == daily["present"]).all()
+    assert (daily["present"] + daily["exits"].cumsum() == n).all()
     assert daily["ever_relapsed"].is_monotonic_increasing
     assert daily["ever_relapsed"].iloc[-1] == people["first_relapse_day"].notna().sum()
     assert daily["new_relapses"].sum() == people["relapses"].sum()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kds_sim.model import rules as B
-from kds_sim.model.parameters import Behaviour
+from kds_sim.model.parameters import MODEL_0_2, Behaviour
 
 GRID = np.linspace(0.0, 1.0, 21)
 
@@ -57,6 +57,9 @@ def b() -> Behaviour:
         remission_rate=0.2,
         using_tie_end_rate=0.1,
         using_tie_cut_rate=0.5,
+        # model 0.3's mechanisms off: these tests pin the 0.2 rules (tests/test_mechanisms_03.py
+        # tests each 0.3 mechanism)
+        **{k.split(".")[1]: v for k, v in MODEL_0_2.items() if k.startswith("behaviour.")},
     )
 
 

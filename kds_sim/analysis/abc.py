@@ -36,7 +36,6 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
-from kds_sim.analysis import metrics
 from kds_sim.analysis.backend import Backend
 from kds_sim.analysis.calibration import Evaluator, Target, Targets, check_parameter
 from kds_sim.io.scenario_files import ScenarioError, load_scenario
@@ -132,11 +131,8 @@ def simulated_scenarios(targets: Targets) -> list[Path]:
     baseline, needs no run): the fit scenarios that can inform the parameters."""
     found: list[Path] = []
     for t in fit_targets(targets).spec.target:
-        definition = metrics.get(t.metric)
         runs = [t.reference] if t.reference else []
-        if t.scenario and not (
-            isinstance(definition, metrics.Metric) and definition.from_scenario is not None
-        ):
+        if t.scenario and t.simulated:
             runs.append(t.scenario)
         for rel in runs:
             path = targets.scenario_path(rel)
@@ -545,9 +541,39 @@ def prior_moments(prior: Prior) -> tuple[float, float]:
     if prior.family == "triangular":
         c = a if prior.mode is None else prior.mode
         return (a + b + c) / 3, math.sqrt((a * a + b * b + c * c - a * b - a * c - b * c) / 18)
+    if prior.family == "lognormal":  # (bounded effects use a transformed scale) by quadrature
+        x = prior.ppf((np.arange(20_000) + 0.5) / 20_000)
+        return float(np.mean(x)), float(np.std(x))
     log_span = math.log(b / a)  # loguniform
     mean = (b - a) / log_span
     return mean, math.sqrt((b * b - a * a) / (2 * log_span) - mean * mean)
+
+
+def posterior_medians(path: str | Path, keys: list[str] | None = None) -> dict[str, float]:
+    """Weighted median of each column (or of `keys`) of a posterior Parquet file."""
+    posterior = pd.read_parquet(path)
+    w = posterior["weight"].to_numpy(dtype=float)
+    keys = keys if keys is not None else [c for c in posterior.columns if c != "weight"]
+    missing = sorted(set(keys) - set(posterior.columns))
+    if missing:
+        raise ScenarioError(f"{path}: no column(s) {missing}; allowed: {list(posterior.columns)}")
+    return {k: weighted_quantiles(posterior[k].to_numpy(dtype=float), w, [0.5])[0] for k in keys}
+
+
+IDENTIFIED = 0.5
+"""posterior sd / prior sd below which a parameter is called fitted (issue 21)."""
+
+
+def point_start(
+    free: list[str], posterior: str | Path, identification: str | Path
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Where the point fit starts, and what it holds: (posterior medians of the `free`
+    parameters, posterior medians of every other parameter the ABC identifies, read from its
+    identification table)."""
+    table = pd.read_csv(identification)
+    fitted = table.loc[table["sd_ratio"] < IDENTIFIED, "parameter"].tolist()
+    medians = posterior_medians(posterior, sorted(set(fitted) | set(free)))
+    return {k: medians[k] for k in free}, {k: medians[k] for k in fitted if k not in free}
 
 
 def weighted_quantiles(x: np.ndarray, w: np.ndarray, q: list[float]) -> list[float]:
@@ -717,7 +743,7 @@ def predictive_check(
             {
                 "target": t.name,
                 "role": t.role,
-                "metric": t.metric,
+                "metric": t.quantity,
                 "value": t.value,
                 "bound_low": t.bound[0] if t.bound else np.nan,
                 "bound_high": t.bound[1] if t.bound else np.nan,

@@ -25,7 +25,7 @@ from scipy import optimize
 from tqdm.auto import tqdm
 
 from kds_sim._version import __version__
-from kds_sim.analysis import evaluation, metrics, statistics
+from kds_sim.analysis import evaluation, followup, metrics, statistics
 from kds_sim.errors import InputError
 from kds_sim.io import packaged
 from kds_sim.io.scenario_files import (
@@ -62,9 +62,16 @@ class Target(BaseModel):
         description="scenario file, relative to the targets "
         "file (default: the SCENARIO given to `kds-sim calibrate`)",
     )
-    metric: str = Field(
-        description="a metric of the registry (docs/metrics.md); a contrast needs `reference`"
+    metric: str | None = Field(
+        None,
+        description="a metric of the registry (docs/metrics.md); a contrast needs `reference`",
     )
+    measure: str | None = Field(
+        None,
+        description="or a follow-up measure (kds_sim.analysis.followup.GROUPS), measured on a "
+        "discharge cohort followed settings.follow_up_years years",
+    )
+    group: str | None = Field(None, description="the follow-up measure's row: a year or band")
     value: float | None = Field(None, description="the figure to match (or give `bound`)")
     bound: tuple[float, float] | None = Field(
         None,
@@ -89,9 +96,27 @@ class Target(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Target:
-        if not known_metric(self.metric):
+        if (self.metric is None) == (self.measure is None):
+            raise ValueError(
+                f"target {self.name!r}: give exactly one of `metric` (the registry) or `measure` "
+                "(a follow-up measure)"
+            )
+        if self.measure is not None:
+            pattern = followup.GROUPS.get(self.measure)
+            if pattern is None:
+                raise ValueError(
+                    f"measure = {self.measure!r} is unknown; allowed: {sorted(followup.GROUPS)}"
+                )
+            if self.group is None or not re.fullmatch(pattern, self.group):
+                raise ValueError(
+                    f"group = {self.group!r} is not a row of {self.measure}; allowed: "
+                    f"{pattern.replace(chr(92), '')}"
+                )
+        elif self.metric is None or not known_metric(self.metric):
             raise ValueError(f"unknown outcome {self.metric!r}; allowed: {metrics.allowed()}")
-        if metrics.is_contrast(self.metric) and self.reference is None:
+        elif self.group is not None:
+            raise ValueError(f"target {self.name!r}: `group` goes with `measure`, not `metric`")
+        if self.metric is not None and metrics.is_contrast(self.metric) and self.reference is None:
             raise ValueError(f"metric {self.metric!r} compares two scenarios: add `reference`")
         if (self.value is None) == (self.bound is None):
             raise ValueError(f"target {self.name!r}: give exactly one of `value` or `bound`")
@@ -100,6 +125,20 @@ class Target(BaseModel):
                 f"target {self.name!r}: bound = {list(self.bound)}: low must be below high"
             )
         return self
+
+    @property
+    def quantity(self) -> str:
+        """What is measured, for tables: the metric, or 'measure [group]'."""
+        return self.metric or f"{self.measure} [{self.group}]"
+
+    @property
+    def follow_up(self) -> bool:
+        return self.measure is not None
+
+    @property
+    def simulated(self) -> bool:
+        """Needs a run (a figure read from the scenario, such as a PEKA input, does not)."""
+        return self.follow_up or not _from_scenario(self.metric)
 
     def describe(self) -> str:
         if self.bound is not None:
@@ -131,6 +170,12 @@ class Settings(BaseModel):
     max_evaluations: int = Field(150, ge=1)
     check_replicates: int = Field(100, ge=2, description="replicates of the final check")
     check_seed: int = Field(2, ge=0, description="fresh seed of the final check")
+    follow_up_years: int = Field(
+        3,
+        ge=1,
+        le=30,
+        description="years a follow-up target's cohort is followed (measure targets)",
+    )
 
 
 class TargetsFile(BaseModel):
@@ -286,7 +331,7 @@ class Evaluator:
                 if p not in loaded:
                     loaded[p] = load_scenario(p)
                 own = loaded[p].run.horizon_days if p not in horizon else horizon[p]
-                horizon[p] = max(own, metric_horizon(t.metric) or own)
+                horizon[p] = max(own, (t.metric and metric_horizon(t.metric)) or own)
                 wanted = (t.replicates or self.replicates) if self.per_target else self.replicates
                 replicates[p] = max(replicates.get(p, 1), wanted)
         size = {"population.size": self.population_size} if self.population_size else {}
@@ -313,19 +358,47 @@ class Evaluator:
         """Every target at `values` (replicate seeds from `seed`, default the Evaluator's)."""
         scenarios = self.scenarios(values)
         target = self.targets
-        needs_run = {
-            target.scenario_path(t.scenario)
-            for t in target.spec.target
-            if not _from_scenario(t.metric)
-        }
-        needs_run |= {target.scenario_path(t.reference) for t in target.spec.target if t.reference}
-        paths = sorted(needs_run)
-        results = self._simulate(paths, scenarios, self.seed if seed is None else seed)
+        seed = self.seed if seed is None else seed
+        runs = [t for t in target.spec.target if t.simulated and not t.follow_up]
+        needs_run = {target.scenario_path(t.scenario) for t in runs}
+        needs_run |= {target.scenario_path(t.reference) for t in runs if t.reference}
+        results = self._simulate(sorted(needs_run), scenarios, seed)
+        followed = self._follow(scenarios, seed)
         found = []
         for t in target.spec.target:
             path = target.scenario_path(t.scenario)
-            found.append(Measurement(t, *self._value(t, scenarios[path], results)))
+            if t.follow_up:
+                found.append(Measurement(t, *self._follow_value(t, followed[path])))
+            else:
+                found.append(Measurement(t, *self._value(t, scenarios[path], results)))
         return found
+
+    def _follow(self, scenarios: dict[Path, Scenario], seed: int) -> dict[Path, pd.DataFrame]:
+        """The follow-up table of every scenario a measure target names (one run each)."""
+        paths = sorted(
+            {
+                self.targets.scenario_path(t.scenario)
+                for t in self.targets.spec.target
+                if t.follow_up
+            }
+        )
+        years = self.targets.spec.settings.follow_up_years
+        return {
+            p: followup.follow_up(
+                scenarios[p], scenarios[p].run.replicates, years, seed=seed, progress=False
+            )
+            for p in paths
+        }
+
+    @staticmethod
+    def _follow_value(t: Target, table: pd.DataFrame) -> tuple[float, float, float]:
+        rows = table[(table["measure"] == t.measure) & (table["group"] == t.group)]
+        if rows.empty:
+            raise InputError(
+                f"target {t.name!r}: measure {t.measure} [{t.group}] is not measured in "
+                "settings.follow_up_years years; allowed: raise follow_up_years"
+            )
+        return statistics.mean_ci(rows["value"].to_numpy(dtype=float))
 
     def _simulate(
         self, paths: list[Path], scenarios: dict[Path, Scenario], seed: int
@@ -333,7 +406,9 @@ class Evaluator:
         if not paths:
             return {}
         names = [f"s{i}" for i in range(len(paths))]
-        wanted = [t.metric for t in self.targets.spec.target if not _from_scenario(t.metric)]
+        wanted = [
+            t.metric for t in self.targets.spec.target if t.metric and not _from_scenario(t.metric)
+        ]
         members = {
             self.targets.scenario_path(t.reference)
             for t in self.targets.spec.target
@@ -365,6 +440,7 @@ class Evaluator:
     def _value(
         self, t: Target, scenario: Scenario, results: dict[Path, pd.DataFrame]
     ) -> tuple[float, float, float]:
+        assert t.metric is not None, "a follow-up target is measured by _follow_value"
         definition = metrics.get(t.metric)
         if isinstance(definition, metrics.Contrast):
             return evaluation.contrast(
@@ -379,7 +455,9 @@ class Evaluator:
         return statistics.mean_ci(rows[t.metric].to_numpy(dtype=float))
 
 
-def _from_scenario(metric: str) -> bool:
+def _from_scenario(metric: str | None) -> bool:
+    if metric is None:
+        return False
     definition = metrics.get(metric)
     return isinstance(definition, metrics.Metric) and definition.from_scenario is not None
 
@@ -398,6 +476,9 @@ class CalibrationResult:
     evaluations: int
     objective: float
     history: pd.DataFrame
+    held: dict[str, float] = field(default_factory=dict)
+    """Values set for every evaluation but not searched (the ABC posterior's medians of the
+    parameters it identifies); written to the overlay beside the fitted ones."""
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -405,7 +486,7 @@ class CalibrationResult:
                 {
                     "target": m.target.name,
                     "scenario": m.target.scenario,
-                    "metric": m.target.metric,
+                    "metric": m.target.quantity,
                     "value": m.target.value,
                     "tolerance": m.target.tolerance,
                     "simulated": m.mean,
@@ -442,8 +523,14 @@ def calibrate(
     max_evaluations: int | None = None,
     replicates: int | None = None,
     check_replicates: int | None = None,
+    held: dict[str, float] | None = None,
 ) -> CalibrationResult:
-    """Fit `free` parameters (key -> (low, high)) to the targets."""
+    """Fit `free` parameters (key -> (low, high)) to the targets, with the parameters of `held`
+    set to its values throughout (and in the final check)."""
+    held = {k: _round(v, k) for k, v in (held or {}).items()}
+    both = sorted(set(held) & set(free or targets.spec.free))
+    if both:
+        raise ScenarioError(f"held parameters {both} are also free; allowed: one or the other")
     spec = targets.spec.settings
     free = free if free is not None else dict(targets.spec.free)
     if not free:
@@ -454,7 +541,13 @@ def calibrate(
     low = np.array([free[k][0] for k in keys])
     span = np.array([free[k][1] - free[k][0] for k in keys])
     x0 = start_values(targets, free, start)
-    evaluator = Evaluator(targets, replicates or spec.replicates, spec.seed, spec.population_size)
+    fitting = Targets(  # checks are measured once, at the end: they never move the parameters
+        targets.path,
+        targets.spec.model_copy(
+            update={"target": [t for t in targets.spec.target if t.role == "fit"]}
+        ),
+    )
+    evaluator = Evaluator(fitting, replicates or spec.replicates, spec.seed, spec.population_size)
     history = []
     limit = max_evaluations or spec.max_evaluations
     bar = tqdm(
@@ -467,7 +560,7 @@ def calibrate(
 
     def loss(x: np.ndarray) -> float:
         values = dict(zip(keys, low + np.clip(x, 0, 1) * span, strict=True))
-        found = evaluator.measure(values)
+        found = evaluator.measure({**held, **values})
         value = objective(found)
         history.append({**values, "objective": value, **{m.target.name: m.mean for m in found}})
         bar.update()
@@ -497,9 +590,9 @@ def calibrate(
     checker = Evaluator(
         targets, check_replicates or spec.check_replicates, spec.check_seed, None, per_target=False
     )
-    fit = checker.measure(best)
+    fit = checker.measure({**held, **best})
     return CalibrationResult(
-        best, x0, free, fit, len(history), objective(fit), pd.DataFrame(history)
+        best, x0, free, fit, len(history), objective(fit), pd.DataFrame(history), held
     )
 
 
@@ -520,8 +613,13 @@ def overlay_text(
             f"#   {m.target.name}: target {m.target.describe()}, "
             f"simulated {m.mean:.4f} [95 % CI {m.ci_low:.4f}, {m.ci_high:.4f}]"
         )
+    if result.held:
+        lines.append(
+            "# Held at the ABC posterior's medians (the parameters it identifies, "
+            "docs/calibration.md): " + ", ".join(sorted(result.held))
+        )
     data: dict[str, Any] = {}
-    for key, value in result.values.items():
+    for key, value in {**result.held, **result.values}.items():
         node = data
         *parents, leaf = key.split(".")
         for part in parents:
@@ -534,11 +632,12 @@ def overlay_text(
         "version": __version__,
         "targets_file": targets.path.name,
         "free": {k: list(v) for k, v in result.bounds.items()},
+        **({"held": dict(sorted(result.held.items()))} if result.held else {}),
         "objective": round(result.objective, 6),
         "evaluations": result.evaluations,
         "fit": {
             m.target.name: {
-                "metric": m.target.metric,
+                "metric": m.target.quantity,
                 **(
                     {"bound": list(m.target.bound)}
                     if m.target.bound

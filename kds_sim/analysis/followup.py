@@ -116,6 +116,9 @@ class FollowUp:
         self.years = years
         self.reading = reading or Reading()
         self._rank = self.reading.lookup()
+        self._relapse = np.isin(np.arange(256), self.reading.relapse)
+        self._use = np.isin(np.arange(256), self.reading.use)
+        """status code -> in the relapse (use) states: a table lookup, not np.isin each day."""
         self.day = -1
         self.first_relapse: np.ndarray | None = None
         self.first_use: np.ndarray | None = None
@@ -134,8 +137,8 @@ class FollowUp:
         self.day = day
         status = cols["status"]
         present = status != ABSENT
-        relapsed = np.isin(status, self.reading.relapse)
-        using = np.isin(status, self.reading.use)
+        relapsed = self._relapse[status]
+        using = self._use[status]
         rank = self._rank[status]
         if day == 0:
             shape = status.shape

@@ -158,19 +158,21 @@ class Population(Section):
         le=100_000,
     )
     death_rate: float = param(
-        0.0,
+        0.01,
         "per year",
-        "scenario design; for scale, cohorts of people who use opioids show crude mortality of "
-        "the order of 2 per 100 person-years (Degenhardt et al. 2011)",
+        "assumption (model 0.3: mortality in the default cohort): cohorts of people who use "
+        "opioids show crude mortality of about 2 per 100 person-years (Degenhardt et al. 2011), "
+        "most of it while using; 1 per 100 while abstinent",
         "mortality while abstinent (0: none)",
         ge=0,
         le=1,
     )
     overdose_death_rate: float = param(
-        0.0,
+        0.03,
         "per year",
-        "scenario design; overdose risk concentrates in returns to use after abstinence, when "
-        "tolerance is lost",
+        "assumption (model 0.3): overdose risk concentrates in returns to use after abstinence, "
+        "when tolerance is lost; 4 per 100 person-years while using in all, about twice "
+        "Degenhardt et al. 2011's crude rate, which includes time in treatment",
         "added mortality while lapsed or relapsed (0: none)",
         ge=0,
         le=5,
@@ -617,12 +619,13 @@ class Behaviour(Section):
         "rate at which an abstinent person cuts a tie to a user, times coping skill (0: off)",
         ge=0,
     )
-    # Model 0.3 (issue 21): late risk and cycling. Each mechanism is off at its default, which
-    # gives back the 0.2 model exactly; experiments/designs/model_0_3_trial.toml switches them on
-    # with hand-set trial values (not calibrated).
+    # Model 0.3 (issue 21): late risk and cycling. Each mechanism is on at its default (the
+    # median of its prior, kds_sim.model.priors.MODEL_0_3_PRIORS, unless the calibration fits
+    # it); each is off at 0 (treatment_stay_days: 0 is the 0.2 model's instant re-entry).
     craving_reinstatement: float = param(
-        0.0,
+        0.4,
         "share of gap to 1",
+        "model 0.3: prior median (uniform 0-0.8); "
         "assumption: conditioned cue reactivity is reinstated by use (reinstatement, Bouton "
         "2002; Witkiewitz & Marlatt 2004); 0 = 0.2 model",
         "share of the gap to full craving that a lapse restores (0: off)",
@@ -630,16 +633,18 @@ class Behaviour(Section):
         le=1,
     )
     life_event_rate: float = param(
-        0.0,
+        2.0,
         "per year",
+        "model 0.3: prior median (log-uniform 0.5-8); "
         "assumption: stressful life events (job loss, bereavement, conflict, arrest of a "
         "friend) happen a few times a year and precede relapse (Brown et al. 1990); 0 = off",
         "rate of stressful life events for a person present (0: off)",
         ge=0,
     )
     life_event_stress: float = param(
-        0.0,
+        0.5,
         "share of gap to 1",
+        "model 0.3: prior median (uniform 0.1-0.9); "
         "assumption: an event moves proximal stress this share of the way to 1; it then "
         "relaxes with stress_relax_days",
         "stress added by a life event (0: off)",
@@ -647,32 +652,36 @@ class Behaviour(Section):
         le=1,
     )
     using_tie_form_rate: float = param(
-        0.0,
+        2.0,
         "per year while using",
+        "model 0.3: prior median (log-uniform 0.5-8); "
         "assumption: people who use again return to using friends (Stout et al. 2012); capped "
         "at the person's ties at discharge",
         "rate at which a lapsed or relapsed person re-forms a tie to a user (0: off)",
         ge=0,
     )
     treatment_stay_days: float = param(
-        0.0,
+        97.0,
         "days",
+        "model 0.3: prior median (uniform 14-180); "
         "assumption: re-entry is a stay, not an instant (Scott, Dennis & Foss 2005 count "
         "treatment as a state); 0 = 0.2 model (re-entry returns to abstinence the same day)",
         "mean stay in treatment after re-entry, ended by discharge with the discharge reset",
         ge=0,
     )
     incarceration_rate: float = param(
-        0.0,
+        0.22,
         "per year while using",
+        "model 0.3: prior median (log-uniform 0.05-1); "
         "assumption: arrest of people who use is common in Indonesia (Law 35/2009 penalises "
         "use; Scott, Dennis & Foss 2005 count incarceration as a state); 0 = off",
         "rate at which a lapsed or relapsed person is incarcerated (0: off)",
         ge=0,
     )
     incarceration_stay_days: float = param(
-        180.0,
+        148.0,
         "days",
+        "model 0.3: prior median (log-uniform 30-730); "
         "assumption: sentences for use of months to a few years, many shorter by "
         "rehabilitation orders; read only when incarceration_rate > 0",
         "mean stay in prison",
@@ -898,10 +907,12 @@ class Group(Section):
         ge=0,
         le=1,
     )
-    # Model 0.3 (issue 21): state-dependent membership. Off values give back the 0.2 model.
+    # Model 0.3 (issue 21): state-dependent membership, on at the priors' medians. Off values
+    # (ratios 1, rates and weights 0) give back the 0.2 model.
     relapsed_attendance_ratio: float = param(
-        1.0,
+        0.6,
         "ratio",
+        "model 0.3: prior median (uniform 0.2-1); "
         "assumption: members who relapse attend less (issue 21: in 0.2 they attend 0.92 as "
         "many meetings; Kelly et al. 2020 attendance falls with use); 1 = 0.2 model",
         "attendance of a relapsed (or lapsed) member relative to an abstinent one",
@@ -909,23 +920,26 @@ class Group(Section):
         le=1,
     )
     relapsed_dropout_ratio: float = param(
-        1.0,
+        2.24,
         "ratio",
+        "model 0.3: prior median (log-uniform 1-5); "
         "assumption: relapse is a main reason to leave a mutual-help group; 1 = 0.2 model",
         "dropout of a relapsed member relative to an abstinent one",
         ge=0,
     )
     rejoin_per_month: float = param(
-        0.0,
+        0.05,
         "per month",
+        "model 0.3: prior median (uniform 0-0.1); "
         "assumption: people come back to groups after relapse and recovery; 0 = off",
         "daily chance x 30 that a former member, abstinent again, rejoins (0: off)",
         ge=0,
         le=1,
     )
     join_engagement_weight: float = param(
-        0.0,
+        0.5,
         "share",
+        "model 0.3: prior median (uniform 0-1); "
         "assumption: the more engaged are likelier to join a mutual-help group (self-selection, "
         "Kelly et al. 2020 note it in every observational study); 0 = 0.2 model",
         "how far joining at random recruitment favours the engaged: a person's chance is "
@@ -934,8 +948,9 @@ class Group(Section):
         le=1,
     )
     partner_attendance_scaling: float = param(
-        0.0,
+        1.0,
         "share",
+        "model 0.3: issue 21's fix, held fixed; "
         "assumption: partners' help (jobs, BNN, health links) reaches members who take part; "
         "0 = 0.2 model (every member every day), 1 = scaled by the member's attendance chance",
         "how far the partner channel scales with the member's chance to attend",
@@ -1050,3 +1065,24 @@ class Outputs(Section):
     figures: bool = param(True, "switch", "design", "write PNG figures")
     parquet: bool = param(True, "switch", "design", "write Parquet copies of the CSV tables")
     person_table: bool = param(True, "switch", "design", "write the per-person event table")
+
+
+MODEL_0_2: dict[str, float] = {
+    "behaviour.craving_reinstatement": 0.0,
+    "behaviour.life_event_rate": 0.0,
+    "behaviour.life_event_stress": 0.0,
+    "behaviour.using_tie_form_rate": 0.0,
+    "behaviour.treatment_stay_days": 0.0,
+    "behaviour.incarceration_rate": 0.0,
+    "group.relapsed_attendance_ratio": 1.0,
+    "group.relapsed_dropout_ratio": 1.0,
+    "group.rejoin_per_month": 0.0,
+    "group.partner_attendance_scaling": 0.0,
+    "group.join_engagement_weight": 0.0,
+    "population.death_rate": 0.0,
+    "population.overdose_death_rate": 0.0,
+}
+"""Model 0.3's mechanisms and default mortality switched off (dotted keys, for
+`Scenario.updated`): the 0.2 model's rules, bit for bit (tests/kernel_cases.py keeps its
+tables). The 0.2 calibration's values are not included: this switches mechanisms, it does not
+restore the 0.2 fit."""

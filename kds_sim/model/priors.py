@@ -225,10 +225,17 @@ class Relative:
 EXPLICIT: dict[str, Prior | Relative] = {
     "behaviour.lapse_intercept": Prior(
         "uniform",
-        -6.5,
+        -9.0,
         -3.0,
         reason="fitted (12-month relapse 0.40): wide enough to give 12-month relapse from "
-        "about 10 % to 80 % with the other parameters at their values",
+        "under 10 % to over 80 % with the other parameters at their values",
+    ),
+    "behaviour.craving_floor": Prior(
+        "uniform",
+        0.0,
+        0.6,
+        reason="fitted (long-run hazard): conditioned cue reactivity extinguishes slowly and "
+        "incompletely (Bouton 2002); from full extinction to most of discharge craving",
     ),
     "behaviour.craving_decay_days": Prior(
         "uniform",
@@ -334,9 +341,9 @@ FIXED_KEYS: dict[str, str] = {
     "outputs.": "output setting",
     "population.size": "scenario design: the cohort simulated",
     "population.discharges_per_month": "scenario design: the user's district",
-    "population.death_rate": "scenario design: the user's district",
-    "population.overdose_death_rate": "scenario design: the user's district",
     "population.move_away_rate": "scenario design: the user's district",
+    "group.partner_attendance_scaling": "structure (issue 21's fix: partners' help reaches "
+    "members as they take part); 0 gives back the 0.2 model",
     "group.capacity.": "measured: the PEKA 2019 assessment (scenario input)",
     "network.peer_degree": "structure: an even integer (Watts-Strogatz); varied in sweeps",
     "calibration.": "record of the calibration, changes nothing",
@@ -354,6 +361,8 @@ def rule_for(key: str, value: float, unit: str, source: str, integer: bool) -> P
     for prefix, reason in FIXED_KEYS.items():
         if key == prefix or (prefix.endswith(".") and key.startswith(prefix)):
             return _fixed(value, reason)
+    if value == 0 and key in MODEL_0_3_PRIORS:
+        return _fixed(value, "0 in this scenario: a mechanism switched off is a scenario choice")
     if key in EXPLICIT:
         found = EXPLICIT[key]
         return found.at(value) if isinstance(found, Relative) else found
@@ -585,13 +594,8 @@ MODEL_0_3_PRIORS: dict[str, Prior] = {
         reason="assumption: from partners reaching every member (0.2) to only those who attend",
     ),
 }
-"""Priors of model 0.3's parameters for the calibration round (not yet applied)."""
+"""Priors of model 0.3's parameters (in EXPLICIT): the defaults are their medians, unless the
+calibration fits them (docs/calibration.md)."""
 
-MODEL_0_3_HELD = Relative(
-    "uniform",
-    1.0,
-    1.0,
-    "model 0.3 mechanism: held at the scenario's value until the calibration round "
-    "(kds_sim.model.priors.MODEL_0_3_PRIORS has its prior)",
-)
-EXPLICIT.update(dict.fromkeys(MODEL_0_3_PRIORS, MODEL_0_3_HELD))
+EXPLICIT.update(MODEL_0_3_PRIORS)
+del EXPLICIT["group.partner_attendance_scaling"]  # held at its value (FIXED_KEYS)
