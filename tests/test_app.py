@@ -17,6 +17,7 @@ import kds_sim
 from kds_sim.app import colours, lessons, story
 from kds_sim.app import layout as layout_module
 from kds_sim.app.model import (
+    STATE_NAMES,
     TRACED,
     ClassroomModel,
     Levers,
@@ -81,10 +82,18 @@ def test_every_message_the_app_uses_exists():
             "relapse",
             "lapse_ended",
             "reentry",
+            "treatment_stay",
+            "treatment_done",
+            "life_event",
+            "tie_formed",
+            "incarcerated",
+            "released",
+            "released_using",
         )
     }
+    dynamic |= {f"story.{code}" for code in story.EXIT_CODES.values()}
     dynamic |= {f"story.hrs_{cause}" for cause in story.CAUSES}
-    dynamic |= {f"state.{s}" for s in ("abstinent", "lapsed", "relapsed")}
+    dynamic |= {f"state.{s}" for s in STATE_NAMES}
     dynamic |= {f"domain.{d}" for d in domains()} | {f"person.{name}" for name in TRACED}
     dynamic |= {f"app.lang_{code}" for code in LANGS}
     dynamic |= {f"lessons.{name}" for name in lessons.PRESETS}
@@ -378,12 +387,13 @@ def test_ipv6_loopback_is_served(capsys, monkeypatch):
 
 
 def test_scenarios_the_app_cannot_show_are_named(base, levers):
-    for key, value in (("discharges_per_month", 5.0), ("death_rate", 0.01)):
-        data = base.model_dump()
-        data["population"][key] = value
-        with pytest.raises(kds_sim.errors.InputError, match=f"x.toml: population.{key}"):
-            check_classroom(kds_sim.Scenario.model_validate(data), levers, "x.toml")
+    data = base.model_dump()
+    data["population"]["discharges_per_month"] = 5.0
+    with pytest.raises(kds_sim.errors.InputError, match="x.toml: population.discharges_per_month"):
+        check_classroom(kds_sim.Scenario.model_validate(data), levers, "x.toml")
     check_classroom(base, levers, "ok.toml")
+    # deaths and moves are shown (the people who left, faded): allowed
+    check_classroom(base.updated({"population.death_rate": 0.02}), levers, "ok.toml")
 
 
 def test_a_public_host_is_a_choice_with_a_warning(monkeypatch, capsys):
@@ -522,14 +532,31 @@ def test_info_panel_in_both_languages():
 
 # -- colours ---------------------------------------------------------------------------------
 MIN_LIGHTNESS_GAP = 20.0  # CIELAB L*; about the gap between mid grey and a light grey
+MIN_STAY_GAP = 12.0
+"""L* between any two of the five filled states: model 0.3's two stays sit in the gaps of the
+three relapse states (their own shape is the first cue), so five levels cannot all be 20 apart."""
+MIN_DELTA_E = 18.0  # CIELAB delta E 1976 between any two filled states, for every eye
+USE_STATES = (0, 1, 2)  # abstinent, lapsed, relapsed (kds_sim.model.rules)
+FILLED_STATES = (0, 1, 2, 4, 5)  # and in treatment, incarcerated; 3 (absent) is a faded ring
 
 
 @pytest.mark.parametrize("vision", ["normal", "protanopia", "deuteranopia"])
 def test_states_differ_in_lightness_for_colour_blind_eyes(vision):
-    assert colours.smallest_lightness_gap(colours.STATE_COLORS, vision) >= MIN_LIGHTNESS_GAP
+    use = tuple(colours.STATE_COLORS[s] for s in USE_STATES)
+    assert colours.smallest_lightness_gap(use, vision) >= MIN_LIGHTNESS_GAP
+    filled = tuple(colours.STATE_COLORS[s] for s in FILLED_STATES)
+    assert colours.smallest_lightness_gap(filled, vision) >= MIN_STAY_GAP
+    assert colours.smallest_difference(filled, vision) >= MIN_DELTA_E
     lines = (colours.WITH_GROUP, colours.WITHOUT_GROUP)
     assert colours.smallest_lightness_gap(lines, vision) >= MIN_LIGHTNESS_GAP
-    assert len(set(colours.STATE_SHAPES)) == 3  # and shape, whatever the eyes
+    # and shape, whatever the eyes: one each, by status code, as the model numbers them
+    assert len(colours.STATE_COLORS) == len(colours.STATE_SHAPES) == len(STATE_NAMES) == 6
+    assert len(set(colours.STATE_SHAPES)) == 6 and colours.STATE_SHAPES[3] == "ring"
+    assert set(colours.SHAPE_LETTERS) == set(colours.STATE_SHAPES)
+    assert len(set(colours.SHAPE_LETTERS.values())) == 6
+    # the shapes the legend draws are those the canvas draws
+    network = (Path(colours.__file__).parent / "network.vue").read_text()
+    assert all(f"'{shape}'" in network for shape in colours.STATE_SHAPES[1:])
 
 
 def test_colour_blindness_simulation_is_machado_2009():
@@ -541,6 +568,10 @@ def test_colour_blindness_simulation_is_machado_2009():
         assert colours.lightness(colours.simulate("#ffffff", vision)) == pytest.approx(100, abs=0.5)
         assert colours.lightness(colours.simulate("#000000", vision)) == pytest.approx(0, abs=1e-9)
     assert colours.lightness(colours.linear_rgb("#777777")) == pytest.approx(50.0, abs=0.5)
+    # CIELAB of sRGB red (53.24, 80.09, 67.20): the reference values
+    red_lab = colours.lab(colours.linear_rgb("#ff0000"))
+    assert red_lab == pytest.approx([53.24, 80.09, 67.20], abs=0.05)
+    assert colours.smallest_difference(("#ffffff", "#000000"), "normal") == pytest.approx(100)
 
 
 # -- lessons ---------------------------------------------------------------------------------
@@ -577,3 +608,78 @@ def test_a_day_sends_everyones_state_so_a_lost_day_cannot_leave_the_picture_wron
     assert sent["status"] == model.people.status.tolist()
     assert sent["member"] == model.people.member.astype(int).tolist()
     assert sent["day"] == model.day == 3
+
+
+# -- model 0.3: in treatment, incarcerated, no longer here -----------------------------------
+TRIAL = ROOT / "experiments" / "designs" / "model_0_3_trial.toml"
+
+
+@pytest.fixture(scope="module")
+def trial_model(base) -> ClassroomModel:
+    """The app's model with model 0.3's trial values switched on (and deaths, so people
+    leave), run 400 days with 150 people."""
+    import tomllib
+
+    changes = tomllib.loads(TRIAL.read_text())["set"] | {"population.overdose_death_rate": 0.05}
+    scenario = base.updated(changes)
+    check_classroom(scenario, Levers.from_scenario(scenario), "trial.toml")
+    model = ClassroomModel(scenario, Levers.from_scenario(scenario, people=150, seed=1, days=400))
+    for _ in range(400):
+        model.step()
+    return model
+
+
+def test_stays_and_exits_are_counted_and_shown(trial_model):
+    """The run reaches states 4 (in treatment) and 5 (incarcerated) and people leave (3); the
+    states chart counts every state every day (its counts add up to the class), and the
+    legend, labels, colours and shapes cover them in both languages."""
+    pytest.importorskip("solara")
+    from kds_sim.app import components
+
+    model, n = trial_model, 150
+    assert model.states == (0, 1, 2, 4, 5, 3)
+    counts = {code: model.state_counts(code) for code in model.states}
+    assert all(len(c) == 401 for c in counts.values())
+    assert all(sum(day) == n for day in zip(*counts.values(), strict=True))
+    for code in (3, 4, 5):
+        assert max(counts[code]) > 0, code  # the trial values reach every state
+        assert counts[code][-1] == int((model.people.status == code).sum())
+    codes = {c for s in model.stories for e in s for c in e.codes}
+    assert {"treatment_stay", "treatment_done", "incarcerated", "life_event"} <= codes
+    assert "died_overdose" in codes and {"released", "released_using"} & codes
+    for lang, treated, jailed in (
+        ("en", "in treatment", "incarcerated"),
+        ("id", "menjalani rehabilitasi", "di penjara"),
+    ):
+        chart = components.states_props(model, lang)
+        lines = {s["label"]: s for s in chart["series"]}
+        assert lines[treated]["color"] == colours.STATE_COLORS[4] and lines[treated]["dash"]
+        assert lines[jailed]["color"] == colours.STATE_COLORS[5] and lines[jailed]["dash"]
+        assert lines[jailed]["values"] == counts[5]
+        labels = components.network_labels(lang)
+        assert labels["states"][4] == treated and labels["states"][5] == jailed
+        assert labels["shapes"][4:] == ["plus", "star"] and labels["letters"][3] == "o"
+        legend = components.legend_html(lang, model.states)
+        for code, label in ((4, treated), (5, jailed)):
+            assert label in legend and colours.STATE_COLORS[code] in legend
+        assert components.MARKS["plus"] in legend and components.MARKS["star"] in legend
+        assert components.MARKS["ring"] in legend  # the faded mark of those no longer here
+    sent = components.network_changes(model)
+    assert 3 in set(sent["status"]) <= set(model.states)  # the faded ones are sent too
+    for i in np.flatnonzero(model.people.status == 5)[:1]:
+        assert "Person" in components.person_html(model, int(i), "en")
+        assert ": incarcerated" in components.person_html(model, int(i), "en")
+
+
+def test_a_02_scenario_shows_only_the_three_states(base, levers):
+    """With the 0.3 mechanisms off, the stays have no legend entry and no chart line."""
+    pytest.importorskip("solara")
+    from kds_sim.app import components
+
+    model = ClassroomModel(base, levers)
+    for _ in range(5):
+        model.step()
+    assert model.states == (0, 1, 2)
+    assert model.state_counts(4) == model.state_counts(5) == [0] * 6  # no column, no one
+    assert model.state_counts(0) == model.series("abstinent")
+    assert len(components.states_props(model, "en")["series"]) == 3

@@ -243,3 +243,28 @@ def test_cache_and_store_keys_hold_the_results_epoch(monkeypatch):
     monkeypatch.setattr(runner, "RESULTS_EPOCH", runner.RESULTS_EPOCH + 1)
     assert runner.cache_key(scenario, 1) != before
     assert "RESULTS_EPOCH" in plan_inputs
+
+
+def test_prevalence_and_its_figure_show_model_0_3_stays():
+    """With treatment stays and incarceration on, the daily table counts both and the
+    prevalence table and figure share them out (with no deaths, every day sums to 1)."""
+    from kds_sim.io import plots
+
+    behaviour = {"treatment_stay_days": 60.0, "incarceration_rate": 2.0, "lapse_intercept": -3.5}
+    on = runner.run(
+        make_scenario({"behaviour": behaviour}, size=200, horizon=200, replicates=2),
+        progress=False,
+    )
+    prevalence = on.prevalence()
+    states = ["abstinent", "lapsed", "relapsed", "in_treatment", "incarcerated"]
+    assert list(prevalence.columns) == ["day", *states]
+    np.testing.assert_allclose(prevalence[states].sum(axis=1), 1.0)
+    assert prevalence["in_treatment"].max() > 0 and prevalence["incarcerated"].max() > 0
+    figure, ax = plots.new_axes()
+    plots.prevalence(prevalence, ax)
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["abstinent", "lapsed", "relapsed", "in treatment", "incarcerated"]
+    assert [c.get_hatch() for c in ax.collections] == [None, None, None, "..", "//"]
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)

@@ -32,6 +32,10 @@ from kds_sim.io.scenario_files import as_scenario
 from kds_sim.model.kds_model import KDSModel
 from kds_sim.model.scenario import Scenario
 
+PREVALENCE_STATES = ("abstinent", "lapsed", "relapsed", "in_treatment", "incarcerated")
+"""The daily table's state counts that `RunResult.prevalence` shares out (the last two only
+in tables of scenarios with a model 0.3 mechanism on)."""
+
 
 def replicate_seed(seed: int, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(index,))
@@ -123,9 +127,12 @@ class RunResult:
         return table
 
     def prevalence(self) -> pd.DataFrame:
-        """Share of the cohort in each state by day, mean over replicates."""
+        """Share of the cohort in each state by day, mean over replicates: abstinent, lapsed,
+        relapsed and, when a model 0.3 mechanism is on (the daily table then counts them), in
+        treatment and incarcerated. People not present (before discharge, after death or a
+        move) are in none of them."""
         n = self.people.groupby("replicate").size().iloc[0]
-        states = ["abstinent", "lapsed", "relapsed"]
+        states = [s for s in PREVALENCE_STATES if s in self.daily.columns]
         table = self.daily.groupby("day")[states].mean() / n
         return table.reset_index()
 

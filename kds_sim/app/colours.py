@@ -1,20 +1,40 @@
 """The app's colours, and how they look to people with red-green colour blindness.
 
-States differ in three ways, so no one of them has to carry the meaning alone: shape (circle,
-triangle, square), lightness (light, middle, dark) and hue (Okabe & Ito's colour-blind-safe
-palette, blue for abstinent, orange for lapsed, a dark vermilion for relapsed). About one man in
-twelve has a red-green deficiency; in a lecture hall that is several students. `simulate`
-applies Machado, Oliveira & Fernandes (2009)'s full-severity matrices (in linear RGB) so a test
-can check that the state colours keep a lightness difference for them too.
+States differ in three ways, so no one of them has to carry the meaning alone: shape,
+lightness and hue (Okabe & Ito's colour-blind-safe blue and yellow, then darker and lighter
+colours between them). The three states of the relapse process (abstinent, lapsed, relapsed)
+are three shapes (circle, triangle, square) and three lightness levels at least 20 L* apart.
+Model 0.3's two stays fill the lightness gaps between them, each with a shape of its own: in
+treatment a light lilac plus (the sign of a clinic), incarcerated a dark purple star; every
+pair of the five keeps at least 12 L* and a colour difference (CIELAB delta E) of 18 for
+every eye below. People no longer in the population (died or moved away: rules.ABSENT) are
+drawn faded, a hollow dashed ring on their place: the picture keeps everyone where they were,
+so a class sees that someone is gone (and can still click them to read why), where a dot that
+vanished would not be missed. About one man in twelve has a red-green deficiency; in a lecture
+hall that is several students. `simulate` applies Machado, Oliveira & Fernandes (2009)'s
+full-severity matrices (in linear RGB) so a test can check that the state colours keep a
+lightness and colour difference for them too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-STATE_COLORS = ("#0072B2", "#F0E442", "#4A1000")
-"""abstinent (blue, middle), lapsed (yellow, light), relapsed (dark red-brown, dark)."""
-STATE_SHAPES = ("circle", "triangle", "square")
+STATE_COLORS = ("#0072B2", "#F0E442", "#4A1000", "#BDBDBD", "#CC99CC", "#553377")
+"""By status code (kds_sim.model.rules): abstinent (blue, L* 46), lapsed (yellow, 89),
+relapsed (dark red-brown, 15), absent (light grey: a faded ring, not a fill), in treatment
+(light lilac, 70), incarcerated (dark purple, 29)."""
+STATE_SHAPES = ("circle", "triangle", "square", "ring", "plus", "star")
+"""By status code, as STATE_COLORS; "ring" is the faded outline of someone no longer here."""
+SHAPE_LETTERS = {
+    "circle": "c",
+    "triangle": "t",
+    "square": "s",
+    "ring": "o",
+    "plus": "p",
+    "star": "*",
+}
+"""One letter per shape: the network canvas reports what it drew with them (for tests)."""
 WITH_GROUP = "#009E73"  # Okabe-Ito bluish green
 WITHOUT_GROUP = "#000000"  # drawn dashed and on top, so a small gap stays visible
 DOMAIN_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
@@ -62,3 +82,23 @@ def smallest_lightness_gap(colors: tuple[str, ...], vision: str) -> float:
     """The smallest L* difference between any two of `colors`, as seen with `vision`."""
     values = sorted(lightness(simulate(c, vision)) for c in colors)
     return min(b - a for a, b in zip(values, values[1:], strict=False))
+
+
+SRGB_TO_XYZ = np.array(
+    [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+)
+"""Linear sRGB to CIE XYZ (D65)."""
+
+
+def lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (L*, a*, b*) of a linear RGB colour (sRGB primaries, D65 white)."""
+    xyz = SRGB_TO_XYZ @ np.clip(rgb, 0, 1) / (SRGB_TO_XYZ @ np.ones(3))
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def smallest_difference(colors: tuple[str, ...], vision: str) -> float:
+    """The smallest CIELAB colour difference (delta E 1976) between any two of `colors`, as
+    seen with `vision`: lightness and what is left of hue for that eye."""
+    values = [lab(simulate(c, vision)) for c in colors]
+    return min(float(np.linalg.norm(a - b)) for k, a in enumerate(values) for b in values[k + 1 :])

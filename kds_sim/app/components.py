@@ -26,7 +26,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -37,17 +37,22 @@ import solara
 from kds_sim.app import lessons, story
 from kds_sim.app.colours import (
     DOMAIN_COLORS,
+    SHAPE_LETTERS,
     STATE_COLORS,
     STATE_SHAPES,
     TRACE_COLORS,
     WITH_GROUP,
     WITHOUT_GROUP,
 )
-from kds_sim.app.model import TRACED, ClassroomModel, Levers
+from kds_sim.app.model import STATE_NAMES, TRACED, ClassroomModel, Levers
 from kds_sim.app.server import STOPPING, AppConfig
 from kds_sim.messages import LANGS, number, t
+from kds_sim.model.rules import ABSENT, IN_TREATMENT, INCARCERATED, LAPSED
 
-STATES = ("abstinent", "lapsed", "relapsed")
+STATES = STATE_NAMES
+"""Status names by code (kds_sim.model.rules.STATES); the network's arrays are indexed so."""
+STATE_DASH = {IN_TREATMENT: [9, 6], INCARCERATED: [2, 5], ABSENT: [9, 6]}
+"""The states chart's dashed lines: a cue besides colour for the two stays and the absent."""
 GOOD_LINE = 2.75
 TAIL_DAYS = 8
 """Days of points in a chart's daily update: the browser appends those it lacks, so an
@@ -190,6 +195,8 @@ def network_labels(lang: str) -> dict[str, Any]:
     """Colours and tooltip texts of the network picture."""
     return {
         "colors": list(STATE_COLORS),
+        "shapes": list(STATE_SHAPES),
+        "letters": [SHAPE_LETTERS[shape] for shape in STATE_SHAPES],
         "person": t("network.person", lang),
         "person_member": t("network.person_member", lang),
         "friends": t("network.friends", lang),
@@ -198,7 +205,7 @@ def network_labels(lang: str) -> dict[str, Any]:
     }
 
 
-def _points(values: list[float], start: int, digits: int = 4) -> list[float | None]:
+def _points(values: Sequence[float], start: int, digits: int = 4) -> list[float | None]:
     """Days `start` to today, rounded (what the browser draws); a gap (nan) is None."""
     return [None if v is None or math.isnan(v) else round(v, digits) for v in values[start:]]
 
@@ -271,7 +278,9 @@ def never_relapsed_props(
 def states_props(
     model: ClassroomModel, lang: str, stop: int | None = None, start: int = 0
 ) -> dict[str, Any]:
-    """How many people are abstinent, lapsed and relapsed, day by day."""
+    """How many people are in each state the run can reach, day by day: abstinent, lapsed,
+    relapsed, and with model 0.3 in treatment and incarcerated (dashed and dotted), and
+    people no longer here (died or moved away, dashed grey)."""
     axis, n = _axis(model, stop, start), model.people.size
     top = int(math.ceil(n / 20) * 20)
     return {
@@ -279,12 +288,13 @@ def states_props(
         "title": t("charts.states_title", lang),
         "series": [
             {
-                "label": t(f"state.{s}", lang),
-                "color": c,
-                "outline": s == "lapsed",  # light yellow: edged, to be seen on white
-                "values": _points(model.series(s), start, 0),
+                "label": t(f"state.{STATES[code]}", lang),
+                "color": STATE_COLORS[code],
+                "outline": code == LAPSED,  # light yellow: edged, to be seen on white
+                "dash": STATE_DASH.get(code, False),
+                "values": _points(model.state_counts(code), start, 0),
             }
-            for s, c in zip(STATES, STATE_COLORS, strict=True)
+            for code in model.states
         ],
         "y_min": 0,
         "y_max": top,
@@ -985,7 +995,7 @@ def Today(
         HtmlBox(html=shown_monitors, css_class="kds-monitors", name="monitors")
         with solara.Div(classes=["kds-panel", "kds-network-card"]):
             with solara.Div(classes=["kds-panel-head"]):
-                Legend(lg)
+                Legend(lg, m.states)
             elements["network"] = NetworkView(
                 graph=graph,
                 today=today,
@@ -1009,26 +1019,45 @@ def Today(
     solara.use_effect(remember, None)  # after every render: the widget a day updates
 
 
+MARKS = {
+    "circle": "M1 10a9 9 0 1 0 18 0a9 9 0 1 0 -18 0Z",
+    "triangle": "M10 0L20 17L0 17Z",
+    "square": "M2 2h16v16h-16Z",
+    "diamond": "M10 2l8 8l-8 8l-8 -8z",
+    "plus": "M6.5 0h7v6.5h6.5v7h-6.5v6.5h-7v-6.5h-6.5v-7h6.5Z",
+    "star": "M10 0L12.4 6.7L19.5 6.9L13.9 11.3L15.9 18.1L10 14.1L4.1 18.1L6.1 11.3"
+    "L0.5 6.9L7.6 6.7Z",
+    "ring": "M3 10a7 7 0 1 0 14 0a7 7 0 1 0 -14 0Z",
+}
+"""The network's shapes as 20-px SVG paths (the canvas draws the same ones, network.vue)."""
+
+
 def mark(shape: str, color: str, stroke: str = "#616161", width: float = 1.2) -> str:
-    """A legend mark: one of the network's shapes, 20 px."""
-    d = {
-        "circle": "M1 10a9 9 0 1 0 18 0a9 9 0 1 0 -18 0Z",
-        "triangle": "M10 0L20 17L0 17Z",
-        "square": "M2 2h16v16h-16Z",
-        "diamond": "M10 2l8 8l-8 8l-8 -8z",
-    }[shape]
+    """A legend mark: one of the network's shapes, 20 px (a ring: hollow and dashed, faded)."""
+    if shape == "ring":
+        paint = f'fill="none" stroke="{color}" stroke-width="2" stroke-dasharray="3 2"'
+    else:
+        paint = f'fill="{color}" stroke="{stroke}" stroke-width="{width}"'
     return (
         f'<svg width="22" height="22" viewBox="-1 -1 22 22" style="vertical-align:middle">'
-        f'<path d="{d}" fill="{color}" stroke="{stroke}" stroke-width="{width}"/></svg>'
+        f'<path d="{MARKS[shape]}" {paint}/></svg>'
     )
 
 
 @solara.component
-def Legend(lang: str) -> None:
-    """What the shapes, colours and marks of the network mean (and how to follow someone)."""
+def Legend(lang: str, states: tuple[int, ...]) -> None:
+    """What the shapes, colours and marks of the network mean (and how to follow someone),
+    for the states this run can reach (`ClassroomModel.states`)."""
+    solara.HTML(
+        tag="div", unsafe_innerHTML=legend_html(lang, states), classes=["kds-legend-network"]
+    )
+
+
+def legend_html(lang: str, states: tuple[int, ...]) -> str:
+    """The network legend's HTML: a mark and a label per state, then the other marks."""
     items = [
-        mark(shape, c) + html.escape(t(f"state.{s}", lang))
-        for s, c, shape in zip(STATES, STATE_COLORS, STATE_SHAPES, strict=True)
+        mark(STATE_SHAPES[code], STATE_COLORS[code]) + html.escape(t(f"state.{STATES[code]}", lang))
+        for code in states
     ]
     halo = (
         '<svg width="22" height="22" style="vertical-align:middle"><circle cx="11" cy="11" '
@@ -1040,11 +1069,9 @@ def Legend(lang: str) -> None:
         halo + html.escape(t("legend.hrs", lang)),
     ]
     body = "".join(f'<span style="white-space:nowrap;margin-right:12px">{i}</span>' for i in items)
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=f'<div style="font-size:18px;line-height:1.3">{body} '
-        f'<span style="color:#424242">{html.escape(t("legend.click", lang))}</span></div>',
-        classes=["kds-legend-network"],
+    return (
+        f'<div style="font-size:18px;line-height:1.3">{body} '
+        f'<span style="color:#424242">{html.escape(t("legend.click", lang))}</span></div>'
     )
 
 

@@ -7,7 +7,10 @@
   the same people, network and daily chances, so the gap between them is the group's effect;
 - every person's story (kds_sim.app.story) and daily coping, self-efficacy, outcome
   expectancy and craving, for the "follow one person" panel;
-- the network layout, computed once (kds_sim.app.layout).
+- the network layout, computed once (kds_sim.app.layout);
+- how many people are in each state, day by day (`state_counts`), for every state the run
+  can reach: model 0.3's stays (in treatment, incarcerated) and people no longer here (died
+  or moved away) included, whether or not the model's daily table has a column for them.
 
 The teaching levers are a `Levers` value; a new lever value means a new ClassroomModel with
 the same seed, so students compare like with like.
@@ -30,6 +33,7 @@ from kds_sim.app import layout as layout_module
 from kds_sim.app import story
 from kds_sim.errors import InputError, ScenarioError
 from kds_sim.io import packaged
+from kds_sim.model import rules
 
 CAPACITY_BUILDING_KINDS = (
     "work_plan",
@@ -43,6 +47,18 @@ MENTORING_FILE = "capacity_building_mentoring.toml"
 """Its mentoring entry is what the mentoring lever switches on."""
 
 TRACED = ("coping", "self_efficacy", "outcome_expectancy", "craving")
+STATE_NAMES = tuple(rules.STATES[code] for code in range(len(rules.STATES)))
+"""The model's status names by code (rules.STATES): state.<name> in the message catalogue."""
+SHOWN_ORDER = (
+    rules.ABSTINENT,
+    rules.LAPSED,
+    rules.RELAPSED,
+    rules.IN_TREATMENT,
+    rules.INCARCERATED,
+    rules.ABSENT,
+)
+"""The order of states in the legend and the states chart: the relapse process, the two
+stays of model 0.3, then the people no longer here."""
 MIN_DAYS = 60
 _RUNS = itertools.count(1)
 
@@ -155,22 +171,17 @@ def scenario_for(
 def check_classroom(base: kds_sim.Scenario, levers: Levers, source: str) -> None:
     """Refuse, in one line naming the file and key, a scenario the app cannot show.
 
-    The app shows one cohort of a fixed size, all present from day 0 to the end, on the
-    network it draws itself: no later discharges, deaths or moves, no network file.
+    The app shows one cohort of a fixed size, all discharged on day 0, on the network it
+    draws itself: no later discharges, no network file. People may leave it (deaths and
+    moves: they stay on the picture, faded, see kds_sim.app.colours).
     """
     population = base.population
-    fixed = {
-        "population.discharges_per_month": population.discharges_per_month,
-        "population.death_rate": population.death_rate,
-        "population.overdose_death_rate": population.overdose_death_rate,
-        "population.move_away_rate": population.move_away_rate,
-    }
-    for key, value in fixed.items():
-        if value:
-            raise InputError(
-                f"{source}: {key} = {value}: the classroom app shows one cohort present from "
-                "day 0 to the end; allowed 0 (for example scenarios/group_as_assessed.toml)"
-            )
+    if population.discharges_per_month:
+        raise InputError(
+            f"{source}: population.discharges_per_month = {population.discharges_per_month}: "
+            "the classroom app shows one cohort discharged on day 0; allowed 0 (for example "
+            "scenarios/group_as_assessed.toml)"
+        )
     if base.network.edges_file:
         raise InputError(
             f"{source}: network.edges_file = {base.network.edges_file!r}: the classroom app "
@@ -249,7 +260,15 @@ class ClassroomModel(kds_sim.KDSModel):
         super().step()
         self.baseline.step()
         for i, entry in story.day_entries(
-            self.day, self.events, status, p.status, member, p.member, self.attended, causes
+            self.day,
+            self.events,
+            status,
+            p.status,
+            member,
+            p.member,
+            self.attended,
+            causes,
+            exit_reason=p.exit_reason,
         ).items():
             self.stories[i].append(entry)
         self.trace.append(self._traced())
@@ -259,6 +278,39 @@ class ClassroomModel(kds_sim.KDSModel):
         """A daily model reporter (day 0 to today) of this model or of its baseline."""
         collector = (self.baseline if baseline else self).datacollector
         return list(collector.model_vars[name])
+
+    @property
+    def states(self) -> tuple[int, ...]:
+        """The status codes this run can reach, in SHOWN_ORDER: abstinent, lapsed and relapsed
+        always; in treatment and incarcerated when their model 0.3 mechanism is on; absent
+        when people can die or move away. (A state that cannot occur gets no legend entry
+        and no line that stays at 0.)"""
+        b, population = self.settings.behaviour, self.settings.population
+        possible = {
+            rules.IN_TREATMENT: b.treatment_stay_days > 0,
+            rules.INCARCERATED: b.incarceration_rate > 0,
+            rules.ABSENT: (
+                population.death_rate + population.overdose_death_rate + population.move_away_rate
+                > 0
+            ),
+        }
+        return tuple(code for code in SHOWN_ORDER if possible.get(code, True))
+
+    def state_counts(self, code: int, baseline: bool = False) -> list[float]:
+        """How many people are in state `code`, day by day (day 0 to today).
+
+        The model's daily table counts abstinent, lapsed and relapsed always, in treatment
+        and incarcerated only when a model 0.3 mechanism is on (Ensemble.daily_names), and
+        absent people not at all (it counts those present): the missing counts are made
+        here, so engine outputs stay as they are."""
+        name = STATE_NAMES[code]
+        if code == rules.ABSENT:
+            size = self.people.size
+            return [size - present for present in self.series("present", baseline)]
+        model = self.baseline if baseline else self
+        if name not in model.batch.daily_names:  # its mechanism is off: nobody, ever
+            return [0] * (model.day + 1)
+        return self.series(name, baseline)  # int: the table's integer columns
 
     def never_relapsed(self, baseline: bool = False) -> list[float]:
         """Share of people who have never relapsed, day by day (1 = nobody yet)."""

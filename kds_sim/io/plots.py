@@ -61,19 +61,36 @@ def survival(curves: pd.DataFrame, ax=None, title: str = "Relapse-free survival"
     return ax
 
 
+STATE_COLOURS = {
+    "abstinent": "#4c9a6a",
+    "lapsed": "#f2b134",
+    "relapsed": "#c8553d",
+    "in_treatment": "#CC99CC",
+    "incarcerated": "#553377",
+}
+"""The prevalence figure's colours; model 0.3's two stays (in treatment, incarcerated) take
+the classroom app's light lilac and dark purple (kds_sim/app/colours.py), and are hatched
+too, so they are told apart without colour."""
+STATE_HATCHES = {"in_treatment": "..", "incarcerated": "//"}
+
+
 def prevalence(table: pd.DataFrame, ax=None, title: str = "State of the cohort by day"):
-    """Stacked shares of abstinent, lapsed and relapsed people (mean over replicates)."""
+    """Stacked shares of abstinent, lapsed and relapsed people (mean over replicates), and
+    of people in treatment and incarcerated when the table has them (model 0.3)."""
     if ax is None:
         _, ax = new_axes()
-    ax.stackplot(
+    states = [s for s in STATE_COLOURS if s in table.columns]
+    layers = ax.stackplot(
         table["day"],
-        table["abstinent"],
-        table["lapsed"],
-        table["relapsed"],
-        labels=["abstinent", "lapsed", "relapsed"],
-        colors=["#4c9a6a", "#f2b134", "#c8553d"],
+        *(table[s] for s in states),
+        labels=[s.replace("_", " ") for s in states],
+        colors=[STATE_COLOURS[s] for s in states],
         alpha=0.85,
     )
+    for layer, state in zip(layers, states, strict=True):
+        if state in STATE_HATCHES:
+            layer.set_hatch(STATE_HATCHES[state])
+            layer.set_edgecolor("#ffffff")
     ax.set_xlabel("days since discharge from rehab")
     ax.set_ylabel("share of cohort")
     ax.set_ylim(0, 1)
