@@ -1,7 +1,9 @@
 """Scenarios whose outputs are stored (tests/data/kernel_reference): the engine must reproduce
 them byte for byte. First stored from the numpy rulebook before the fused kernel replaced it
 (which reproduced them exactly); regenerated with `python tests/kernel_cases.py` when the
-random streams changed (counter-based draws, CHANGELOG), and only then.
+random streams changed (counter-based draws, CHANGELOG), and the group cases once more when model
+0.3 gave each PEKA domain one channel (issue 21; the 0.2 group formulas patched back in gave the
+old tables exactly before they were replaced), and only then.
 
 `built()` says how each case was made; the scenarios themselves are stored beside the tables
 (`NAME.json`, fully resolved), so later changes to defaults or shipped scenario files (which

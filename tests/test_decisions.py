@@ -62,10 +62,10 @@ def test_every_intervention_effect_prior_is_centred_on_its_assumed_value(name: s
 
 def test_the_wide_uniform_prior_is_a_named_sensitivity_analysis() -> None:
     scenario = _shipped("capacity_building")[0]
-    key = "intervention_effects.relapse_prevention_training.coping_gain"
+    key = "intervention_effects.relapse_prevention_training.domain_gain.human_resources"
     with effect_prior("uniform_0_3x"):
         wide = priors_of(scenario)[key]
-    assert (wide.family, wide.low, wide.high) == ("uniform", 0.0, pytest.approx(0.15))
+    assert (wide.family, wide.low, wide.high) == ("uniform", 0.0, pytest.approx(0.75))
     assert priors_of(scenario)[key].family == "lognormal"  # back to the default after
     with pytest.raises(ScenarioError, match="allowed: lognormal, uniform_0_3x"), effect_prior("x"):
         pass

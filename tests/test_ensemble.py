@@ -107,7 +107,7 @@ def test_any_batch_size_gives_identical_output():
 
 
 def test_stage_table_is_the_documented_one():
-    """docs/model.md section 5 lists ensemble.STAGES, in order."""
+    """docs/model.md section 3 lists ensemble.STAGES, in order."""
     text = (REPO / "docs" / "model.md").read_text(encoding="utf-8")
     table = text.split("<!-- stages:")[1].split("<!-- end: stages -->")[0]
     rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| ")][1:]

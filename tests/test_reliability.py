@@ -102,9 +102,31 @@ def test_bad_values_are_rejected_with_file_and_key(tmp_path, text, key):
 
 
 def test_entries_of_interventions_are_strict_too(tmp_path):
-    text = '[group]\nenabled = true\n[[interventions]]\nkind = "work_plan"\nparticipation = nan\n'
-    with pytest.raises(ScenarioError, match=r"interventions\[0\].participation = nan"):
+    text = '[group]\nenabled = true\n[[interventions]]\nkind = "work_plan"\ndose = nan\n'
+    with pytest.raises(ScenarioError, match=r"interventions\[0\].dose = nan"):
         load_scenario(write_toml(tmp_path / "s.toml", text))
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("[group]\nquality_floor = 0.5\n", "one channel"),
+        ("[group]\nfunded_min = 0.5\n", "merged into group.meeting_held_min"),
+        (
+            "[intervention_effects.relapse_prevention_training]\ncoping_gain = 0.05\n",
+            "human-resources score",
+        ),
+        ('[[interventions]]\nkind = "work_plan"\nparticipation = 0.8\n', "no registered kind"),
+    ],
+)
+def test_keys_removed_in_model_0_3_say_why(tmp_path, text, why):
+    """An old scenario file fails on the key it sets, and the message says what replaced it."""
+    path = write_toml(
+        tmp_path / "old.toml", "[group]\nenabled = true\n" * ("[group]" not in text) + text
+    )
+    with pytest.raises(ScenarioError, match="unknown key") as err:
+        load_scenario(path)
+    assert why in str(err.value) and str(path) in str(err.value)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "true", '"0.5"'])

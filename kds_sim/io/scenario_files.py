@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from kds_sim.errors import ScenarioError
 from kds_sim.io import packaged
 from kds_sim.model.interventions import REGISTRY
+from kds_sim.model.parameters import REMOVED_KEYS
 from kds_sim.model.scenario import Scenario
 
 MAX_EXTENDS_DEPTH = 20
@@ -183,7 +185,9 @@ def describe_errors(errors: list[Any], data: dict, origin: dict, default: Path |
             section = _model_at(loc[:-1], data)
             allowed = ", ".join(section.model_fields) if section else "see docs/parameters.md"
             where = _loc_to_key(loc[:-1]) or "top level"
-            lines.append(f"{file}: unknown key '{key}'; allowed keys in [{where}]: {allowed}")
+            removed = REMOVED_KEYS.get(re.sub(r"\[\d+\]", "", key))
+            why = f" ({removed})" if removed else ""
+            lines.append(f"{file}: unknown key '{key}'{why}; allowed keys in [{where}]: {allowed}")
             continue
         message = error["msg"].removeprefix("Value error, ")
         if not key:

@@ -85,7 +85,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("record", "the day's row of the daily table"),
 )
 """The stages of a day, in order: `Ensemble.step` runs `stage_<name>` for each (the table in
-docs/model.md section 5 is this one). KDSModel's agent engine replaces only "rules"."""
+docs/model.md section 3 is this one). KDSModel's agent engine replaces only "rules"."""
 
 BYTES_PER_PERSON_DAY = 1500
 """Rough working memory of one person in a batch (uniforms, columns, rule temporaries)."""

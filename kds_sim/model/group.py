@@ -29,19 +29,23 @@ Settings = Group | np.recarray | SimpleNamespace
 MECHANISMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "management_membership",
-        "planned meetings actually held; member dropout",
-        ("group.meeting_held_min", "group.dropout_per_month_min", "group.dropout_per_month_max"),
+        "member dropout (keeping members)",
+        ("group.dropout_per_month_min", "group.dropout_per_month_max"),
     ),
     (
         "leadership",
         "attendance of members at meetings (x member engagement)",
         ("group.attendance_min", "group.attendance_max", "population.engagement"),
     ),
-    ("administration_finance", "whether an activity is funded, so held", ("group.funded_min",)),
+    (
+        "administration_finance",
+        "whether a planned meeting is held (organised and funded)",
+        ("group.meeting_held_min",),
+    ),
     (
         "activity_management",
-        "meetings planned per month; programme quality (x skill transfer)",
-        ("group.meetings_per_month_min", "group.meetings_per_month_max", "group.quality_floor"),
+        "meetings planned per month",
+        ("group.meetings_per_month_min", "group.meetings_per_month_max"),
     ),
     (
         "external_relations",
@@ -62,8 +66,8 @@ MECHANISMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     (
         "sustainability",
-        "half-life of capacity above the erosion floor; the group stops "
-        "meeting below a mean capacity threshold; mentoring slows erosion",
+        "half-life of capacity above the erosion floor (mentoring slows erosion; the group "
+        "stops meeting below a mean capacity threshold)",
         (
             "group.erosion_floor",
             "group.erosion_half_life_min",
@@ -73,7 +77,8 @@ MECHANISMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
 )
-"""Domain -> mechanism -> parameters. Attending any meeting also relieves stress
+"""Domain -> mechanism -> parameters: each domain acts through one channel, and each channel
+reads one domain (model 0.3, issue 21). Attending any meeting also relieves stress
 (group.stress_relief), whatever the capacity."""
 
 
@@ -88,7 +93,8 @@ def level(capacity: np.ndarray, domain: str) -> Any:
 
 
 def meeting_probability(capacity: np.ndarray, g: Settings) -> Any:
-    """Chance that the group meets on a given day: planned, held and funded."""
+    """Chance that the group meets on a given day: planned (activity management), then held,
+    organised and funded (administration & finance)."""
     planned = (
         lerp(
             g.meetings_per_month_min,
@@ -97,9 +103,8 @@ def meeting_probability(capacity: np.ndarray, g: Settings) -> Any:
         )
         / 30.0
     )
-    held = lerp(g.meeting_held_min, 1.0, level(capacity, "management_membership"))
-    funded = lerp(g.funded_min, 1.0, level(capacity, "administration_finance"))
-    return np.minimum(1.0, planned * held * funded)
+    held = lerp(g.meeting_held_min, 1.0, level(capacity, "administration_finance"))
+    return np.minimum(1.0, planned * held)
 
 
 def attendance_probability(engagement: np.ndarray, capacity: np.ndarray, g: Settings) -> np.ndarray:
@@ -136,7 +141,7 @@ def partner_reach(attendance: Any, g: Settings) -> Any:
 
 
 def dropout_probability(capacity: np.ndarray, g: Settings) -> Any:
-    """Daily chance that a member leaves the group."""
+    """Daily chance that a member leaves the group (management & membership)."""
     return (
         lerp(
             g.dropout_per_month_max,
@@ -148,10 +153,9 @@ def dropout_probability(capacity: np.ndarray, g: Settings) -> Any:
 
 
 def skill_transfer(capacity: np.ndarray, g: Settings) -> Any:
-    """Share of the full relapse-prevention effect one meeting passes on."""
-    return lerp(g.transfer_floor, 1.0, level(capacity, "human_resources")) * lerp(
-        g.quality_floor, 1.0, level(capacity, "activity_management")
-    )
+    """Share of the full relapse-prevention effect one meeting passes on (human resources:
+    the facilitators' skill; relapse-prevention training acts on members through it alone)."""
+    return lerp(g.transfer_floor, 1.0, level(capacity, "human_resources"))
 
 
 def idle_reduction(capacity: np.ndarray, g: Settings) -> Any:

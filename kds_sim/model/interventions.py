@@ -5,6 +5,9 @@ scenario under `intervention_effects.<kind>`), the fields of its `[[intervention
 when it acts (on session days, or every day it runs), which PEKA domains it raises, and what
 it does. The model calls the hooks; it never asks which kind it is holding. The kinds of the
 brief (section 4) are registered below; `register` adds another (see docs/extending.md).
+Every registered kind is capacity building: it raises PEKA domains, slows their erosion or
+grows the membership, and reaches members only through the group's mechanisms
+(kds_sim.model.group), one channel per domain.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from pydantic import ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from kds_sim.model.parameters import DOMAINS, Section, param
-from kds_sim.model.rules import SkillGains
 
 if TYPE_CHECKING:
     from kds_sim.model.cohort import Cohort as KDSModel
@@ -35,14 +37,6 @@ class Intervention(Section):
         "scenario design",
         "mentoring/recruitment: how long it lasts (default: to the end of the run)",
         ge=1,
-    )
-    participation: float = param(
-        0.8,
-        "share",
-        "assumption",
-        "chance that a member (weighted by engagement) attends a session",
-        ge=0,
-        le=1,
     )
     dose: float = param(
         1.0,
@@ -239,59 +233,21 @@ class WorkPlan(InterventionKind):
 
 class TrainingEffects(SessionEffects):
     domain_gain: dict[str, float] = gains({"human_resources": 0.25})
-    coping_gain: float = param(
-        0.05,
-        "share of gap per session",
-        "assumption",
-        "coping gained by an attending member",
-        ge=0,
-        le=1,
-    )
-    self_efficacy_gain: float = param(
-        0.04,
-        "share of gap per session",
-        "assumption",
-        "self-efficacy gained by an attending member",
-        ge=0,
-        le=1,
-    )
-    expectancy_drop: float = param(
-        0.04,
-        "share per session",
-        "assumption",
-        "outcome expectancy lost by an attending member",
-        ge=0,
-        le=1,
-    )
-    help_seeking_gain: float = param(
-        0.06,
-        "share of gap per session",
-        "assumption",
-        "help-seeking gained by an attending member",
-        ge=0,
-        le=1,
-    )
 
 
 @register
 class RelapsePreventionTraining(InterventionKind):
+    """Trains the group's people to run relapse-prevention work (model 0.3: through the
+    human-resources score alone, which scales every later meeting's skill transfer; before
+    0.3 it also trained attending members directly, so it acted twice)."""
+
     name = "relapse_prevention_training"
     domains = ("human_resources",)
     description = (
         "talks and discussion on high-risk situations, coping and refusal, and "
-        "help-seeking after a lapse; also trains the members who attend"
+        "help-seeking after a lapse, raising the skill the group's meetings pass on"
     )
     effects_type = TrainingEffects
-
-    def on_session(self, model: KDSModel, draw: np.ndarray) -> None:
-        super().on_session(model, draw)
-        e, p = self.effects, model.people
-        assert isinstance(e, TrainingEffects)
-        trained = p.member & (draw < self.entry.participation * p.engagement)
-        gains = SkillGains(
-            e.coping_gain, e.self_efficacy_gain, e.expectancy_drop, e.help_seeking_gain
-        )
-        model.learn(self.entry.dose * trained, gains)
 
 
 class GroupManagementEffects(SessionEffects):

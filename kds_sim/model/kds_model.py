@@ -1,7 +1,7 @@
 """The Mesa model: one step is one day after discharge from rehab.
 
 `KDSModel` is a Mesa facade over a one-row batch (kds_sim.model.batch.Ensemble): the day is
-the batch's, stage by stage (`batch.STAGES`, documented in docs/model.md section 5), so the
+the batch's, stage by stage (`batch.STAGES`, documented in docs/model.md section 3), so the
 Mesa model and the batched engine cannot drift apart. What Mesa adds: the agents
 (`RecoveringPerson`, `UsingFriend`, in an `AgentSet`), the `DataCollector` (its reporters read
 the batch's daily counts), and, in the agent engine, the rules stage done by the agents

@@ -778,18 +778,13 @@ class Group(Section):
         ge=0,
     )
     meeting_held_min: float = param(
-        0.3,
+        0.15,
         "probability",
-        "assumption",
-        "chance a planned meeting takes place at management & membership 1",
-        ge=0,
-        le=1,
-    )
-    funded_min: float = param(
-        0.5,
-        "probability",
-        "assumption: no funding source (brief section 3)",
-        "chance an activity is funded at administration & finance 1 (1.0 at 4)",
+        "assumption: weak organisation and no funding source (brief section 3); 0.15 is the "
+        "0.2 model's chance at score 1 (0.3 held at management & membership 1 x 0.5 funded at "
+        "administration & finance 1), merged into one channel in 0.3",
+        "chance a planned meeting is held (organised and funded) at administration & finance 1 "
+        "(1.0 at 4)",
         ge=0,
         le=1,
     )
@@ -880,14 +875,6 @@ class Group(Section):
         "share",
         "assumption: even a weak group passes on some skill",
         "skill transfer at HR capability 1 (1.0 at 4)",
-        ge=0,
-        le=1,
-    )
-    quality_floor: float = param(
-        0.5,
-        "share",
-        "assumption",
-        "programme quality at activity management 1 (1.0 at 4), multiplies skill transfer",
         ge=0,
         le=1,
     )
@@ -991,6 +978,26 @@ class Group(Section):
 
 MIN_MAX_PAIRS = ("meetings_per_month", "attendance", "dropout_per_month", "erosion_half_life")
 """Group settings given as a _min/_max pair; a swapped pair would invert the capacity scale."""
+
+_ONE_CHANNEL = "each PEKA domain acts through one channel (docs/model.md)"
+_CAPACITY_ONLY = (
+    "relapse-prevention training acts only through the human-resources score since model 0.3 "
+    "(intervention_effects.relapse_prevention_training.domain_gain)"
+)
+REMOVED_KEYS: dict[str, str] = {
+    "group.quality_floor": f"removed in model 0.3: {_ONE_CHANNEL}; activity management sets "
+    "only the meetings planned",
+    "group.funded_min": f"merged into group.meeting_held_min in model 0.3: {_ONE_CHANNEL}; "
+    "administration & finance decides whether a planned meeting is held",
+    **{
+        f"intervention_effects.relapse_prevention_training.{name}": f"removed: {_CAPACITY_ONLY}"
+        for name in ("coping_gain", "self_efficacy_gain", "expectancy_drop", "help_seeking_gain")
+    },
+    "interventions.participation": f"removed: no registered kind reads it; {_CAPACITY_ONLY}",
+}
+"""Keys of earlier model versions and why they went, so an old scenario file's error says so
+(list indices are left out of the key: interventions[2].participation is looked up as
+interventions.participation)."""
 
 
 MAX_UNIT_COST = 1e12
