@@ -1,16 +1,17 @@
 """Reproduce the point calibration of the shipped scenarios (model 0.3).
 
-The shipped values come from the ABC posterior (experiments/calibrate_abc.py, run first): every
-parameter it identifies (posterior sd / prior sd below 0.5, calibration_abc/*_identification.csv)
-is held at its posterior median, and the free parameters of
-scenarios/targets/indonesia_2015.toml are then fitted by Nelder-Mead, starting from their
-posterior medians (so a re-run repeats the same search). Writes the overlay
-scenarios/calibrated/indonesia_2015.toml that every shipped scenario extends (held and fitted
-values), and the fit table and a figure (each target against its simulated value with a 95 % CI
-over fresh replicates) to experiments/results/calibration/.
+Fits the free parameters of scenarios/targets/indonesia_2015.toml by Nelder-Mead, starting
+from the schema defaults (so a re-run repeats the same search), with every other parameter at
+its default. Writes the overlay scenarios/calibrated/indonesia_2015.toml that every shipped
+scenario extends, and the fit table and a figure (each target against its simulated value with
+a 95 % CI over fresh replicates) to experiments/results/calibration/.
 
-    python experiments/calibrate_indonesia.py                  # a few minutes on one core
-    python experiments/calibrate_indonesia.py --from-defaults  # schema defaults, nothing held
+With --from-posterior the search starts instead at the ABC posterior's medians
+(experiments/calibrate_abc.py) and holds every other parameter the ABC identifies (posterior sd
+/ prior sd below 0.5) at its posterior median.
+
+    python experiments/calibrate_indonesia.py                   # a few minutes on one core
+    python experiments/calibrate_indonesia.py --from-posterior  # start and hold at the posterior
 """
 
 from __future__ import annotations
@@ -76,19 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for table/figure")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
-        "--from-defaults",
+        "--from-posterior",
         action="store_true",
-        help="start at the schema defaults and hold nothing (no ABC posterior needed)",
+        help="start at the ABC posterior's medians and hold the parameters it identifies",
     )
     args = parser.parse_args(argv)
 
     targets = calibration.load_targets(TARGETS)
     free = dict(targets.spec.free)
-    if args.from_defaults:
-        start = {key: float(calibration.schema_default(key)) for key in free}
-        held: dict[str, float] = {}
-    else:
+    held: dict[str, float] = {}
+    if args.from_posterior:
         start, held = abc.point_start(list(free), POSTERIOR, IDENTIFICATION)
+    else:
+        start = {key: float(calibration.schema_default(key)) for key in free}
     result = calibration.calibrate(
         targets,
         free,

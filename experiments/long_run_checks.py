@@ -10,11 +10,11 @@ experiments/results/long_run/: the tidy summary (long_run.csv), the per-replicat
 
     python experiments/long_run_checks.py --replicates 100 --years 8
 
-With --trial, both scenarios run with the overlay experiments/designs/model_0_3_trial.toml
-(model 0.3's mechanisms switched on with hand-set TRIAL VALUES, NOT CALIBRATED; NOT A FINDING)
-and the outputs go to experiments/results/long_run_trial/; docs/validation.md is not touched.
+With --overlay FILE (a TOML file whose [set] table holds dotted keys), both scenarios run with
+those values changed: a what-if, written to experiments/results/long_run_overlay/ (or --out),
+with a note that it is not the shipped model; docs/validation.md is not touched.
 
-    python experiments/long_run_checks.py --trial --replicates 50 --years 8
+    python experiments/long_run_checks.py --overlay my_values.toml --replicates 50 --years 8
 """
 
 from __future__ import annotations
@@ -40,12 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results" / "long_run"
 TARGETS = ROOT / "scenarios" / "targets" / "long_run.toml"
 DOC = ROOT / "docs" / "validation.md"
-TRIAL = ROOT / "experiments" / "designs" / "model_0_3_trial.toml"
-TRIAL_RESULTS = ROOT / "experiments" / "results" / "long_run_trial"
-TRIAL_NOTE = (
-    "**Trial values, not calibrated; not a finding.** Model 0.3's mechanisms switched on with "
-    "the hand-set values of experiments/designs/model_0_3_trial.toml, to see how far they move "
-    "the long-run measures; the calibration round replaces them.\n\n"
+OVERLAY_RESULTS = ROOT / "experiments" / "results" / "long_run_overlay"
+OVERLAY_NOTE = (
+    "**Not the shipped model:** the scenarios ran with the values of an overlay file "
+    "(`--overlay`), a what-if, not a calibrated result.\n\n"
 )
 SCENARIOS = ("no_group", "capacity_building")
 START, END = (
@@ -57,7 +55,8 @@ START, END = (
 def comparison_markdown(comparison: pd.DataFrame, command: str) -> str:
     """The table of docs/validation.md: each measured target, its bound and the model's value."""
     lines = [
-        f"Model {_version()}; `{command}`; mean over replicates [95 % Monte Carlo CI of the mean].",
+        f"kds-sim {_version()}; `{command}`; mean over replicates [95 % Monte Carlo CI of the "
+        "mean].",
         "",
         "| target | scenario | measure (group) | role | wanted | model | met |",
         "|---|---|---|---|---|---|---|",
@@ -122,9 +121,9 @@ def measures_markdown(summary: pd.DataFrame) -> str:
 
 
 def _version() -> str:
-    from kds_sim._version import __version__
+    from kds_sim._version import RESULTS_EPOCH, __version__
 
-    return __version__
+    return f"{__version__} (model 0.3, results epoch {RESULTS_EPOCH})"
 
 
 def write_doc_table(table: str, doc: Path = DOC) -> None:
@@ -213,11 +212,11 @@ def figure(summary: pd.DataFrame, targets: LongRunTargets, path: Path) -> None:
     storage.write_figure(path, plt_figure)
 
 
-def trial_overrides(path: Path = TRIAL) -> dict[str, Any]:
-    """The overlay's dotted-key values (its [set] table), refused unless labelled a trial."""
+def overlay_values(path: Path) -> dict[str, Any]:
+    """The overlay's dotted-key values (its [set] table)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    if "not calibrated" not in data.get("status", ""):
-        raise SystemExit(f"{path}: status must say the values are not calibrated")
+    if not isinstance(data.get("set"), dict):
+        raise SystemExit(f"{path}: no [set] table of dotted keys; allowed: [set] key = value")
     return dict(data["set"])
 
 
@@ -231,20 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/validation.md")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
-        "--trial",
-        nargs="?",
-        const=TRIAL,
+        "--overlay",
         type=Path,
         default=None,
-        help="run with a trial overlay (default experiments/designs/model_0_3_trial.toml: "
-        "trial values, not calibrated) into experiments/results/long_run_trial/, no doc change",
+        help="a TOML file whose [set] table changes dotted keys (a what-if) into "
+        "experiments/results/long_run_overlay/ (or --out); docs/validation.md is not touched",
     )
     args = parser.parse_args(argv)
-    overrides = trial_overrides(args.trial) if args.trial else {}
-    if args.trial:
+    overrides = overlay_values(args.overlay) if args.overlay else {}
+    if args.overlay:
         args.no_doc = True
         if args.out == RESULTS:
-            args.out = TRIAL_RESULTS
+            args.out = OVERLAY_RESULTS
 
     targets = load_long_run_targets(args.targets)
     replicates = args.replicates or targets.spec.settings.replicates
@@ -266,11 +263,13 @@ def main(argv: list[str] | None = None) -> int:
     summary = followup.summarise(per_replicate)
     summary = summary[summary["replicates"] > 0].reset_index(drop=True)
     comparison = targets.compare(summary)
-    command = "python experiments/long_run_checks.py" + (" --trial" if args.trial else "")
+    command = "python experiments/long_run_checks.py" + (
+        f" --overlay {args.overlay.name}" if args.overlay else ""
+    )
     if args.replicates or args.years:
         command += f" --replicates {replicates} --years {years}"
     table = (
-        (TRIAL_NOTE if args.trial else "")
+        (OVERLAY_NOTE if args.overlay else "")
         + comparison_markdown(comparison, command)
         + "\nEvery measure, both readings (any use and relapse; interval and point):\n\n"
         + measures_markdown(summary)

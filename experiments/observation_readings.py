@@ -2,9 +2,8 @@
 
 The BNN figures can be read more than one way. For each reading, refit the free parameters of
 `scenarios/targets/indonesia_2015.toml` with that reading's target in place of the shipped one,
-holding the parameters the ABC identifies at their posterior medians (as the shipped point fit
-does, experiments/calibrate_indonesia.py), then compare capacity building with no group on
-common random numbers:
+from the schema defaults as the shipped point fit does (experiments/calibrate_indonesia.py),
+then compare capacity building with no group on common random numbers:
 
 - shipped: 40 % = first relapse by 12 months; 66.78 % = share of a district's known cases who
   ever relapsed (cross-section after ten years of discharges);
@@ -29,7 +28,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from kds_sim.analysis import abc, calibration
+from kds_sim.analysis import calibration
 from kds_sim.analysis.comparison import compare
 from kds_sim.io import storage
 from kds_sim.io.scenario_files import load_scenario
@@ -37,10 +36,6 @@ from kds_sim.io.scenario_files import load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "scenarios" / "targets" / "indonesia_2015.toml"
 OUT = ROOT / "experiments" / "results" / "observation_readings"
-POSTERIOR = ROOT / "scenarios" / "calibrated" / "indonesia_2015_posterior.parquet"
-IDENTIFICATION = (
-    ROOT / "experiments" / "results" / "calibration_abc" / "indonesia_2015_identification.csv"
-)
 
 READINGS: dict[str, dict[str, dict]] = {
     "shipped": {},
@@ -87,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.time()
         targets = reading_targets(changes)
         free = dict(targets.spec.free)
-        start, held = abc.point_start(list(free), POSTERIOR, IDENTIFICATION)
+        start = {key: float(calibration.schema_default(key)) for key in free}
         fit = calibration.calibrate(
             targets,
             free,
@@ -95,10 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             progress=False,
             max_evaluations=args.max_evaluations,
             check_replicates=20,
-            held=held,
         )
         scenarios = [
-            load_scenario(ROOT / "scenarios" / f"{name}.toml", {**fit.held, **fit.values})
+            load_scenario(ROOT / "scenarios" / f"{name}.toml", fit.values)
             for name in ("no_group", "capacity_building")
         ]
         result = compare(

@@ -264,3 +264,28 @@ def test_shipped_posterior_matches_the_shipped_priors():
     for key, prior in priors.items():
         assert posterior[key].between(prior.low, prior.high).all(), key
     assert abc.read_provenance(path)["targets_file"] == "indonesia_2015.toml"
+
+
+def test_prior_moments_of_a_lognormal_prior_match_its_closed_form():
+    from kds_sim.model.priors import Prior
+
+    prior = Prior("lognormal", 1 / 3, 3.0, mode=1.0)
+    mean, sd = abc.prior_moments(prior)
+    sigma = np.log(9.0) / (2 * 1.959963984540054)  # 95 % within x1/3 to x3 about median 1
+    assert mean == pytest.approx(np.exp(sigma**2 / 2), rel=2e-3)
+    assert sd == pytest.approx(np.sqrt((np.exp(sigma**2) - 1) * np.exp(sigma**2)), rel=5e-3)
+
+
+def test_point_start_takes_weighted_medians_and_holds_only_identified_parameters(tmp_path):
+    posterior = pd.DataFrame(
+        {"a": [1.0, 2.0, 3.0], "b": [10.0, 20.0, 30.0], "c": [5.0, 6.0, 7.0]}
+    ).assign(weight=[0.1, 0.1, 0.8])
+    posterior.to_parquet(tmp_path / "p.parquet")
+    pd.DataFrame({"parameter": ["a", "b", "c"], "sd_ratio": [0.3, 0.9, 0.4]}).to_csv(
+        tmp_path / "i.csv", index=False
+    )
+    start, held = abc.point_start(["a"], tmp_path / "p.parquet", tmp_path / "i.csv")
+    assert start == {"a": pytest.approx(3.0, abs=0.5)}  # 80 % of the weight sits on 3
+    assert list(held) == ["c"] and held["c"] == pytest.approx(7.0, abs=0.5)
+    with pytest.raises(Exception, match="no column"):
+        abc.posterior_medians(tmp_path / "p.parquet", ["d"])

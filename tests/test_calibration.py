@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from kds_sim.analysis import calibration, followup
@@ -249,3 +250,20 @@ def test_cli_reports_bad_targets_without_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "kds-sim: error:" in err and "Traceback" not in err
+
+
+def test_an_overlay_that_fits_a_distribution_mean_loads(tmp_path):
+    """A fitted population mean is written with its distribution's sd, so the overlay loads."""
+    import tomllib
+
+    targets = calibration.load_targets(ROOT / "scenarios/targets/indonesia_2015.toml")
+    result = calibration.CalibrationResult(
+        {"population.craving.mean": 0.6}, {}, {"population.craving.mean": (0.3, 0.8)},
+        [], 1, 0.0, pd.DataFrame(),
+    )  # fmt: skip
+    text = calibration.overlay_text(result, targets)
+    craving = tomllib.loads(text)["population"]["craving"]
+    assert craving == {"mean": 0.6, "sd": calibration.schema_default("population.craving.sd")}
+    (tmp_path / "o.toml").write_text(text)
+    (tmp_path / "s.toml").write_text('extends = "o.toml"\nname = "s"\n')
+    assert load_scenario(tmp_path / "s.toml").population.craving.mean == 0.6

@@ -10,6 +10,7 @@ from conftest import write_toml
 
 from kds_sim._version import __version__
 from kds_sim.cli.main import main
+from kds_sim.model.rules import STATES
 
 SCENARIO = """name = "cli_test"
 [run]
@@ -119,7 +120,7 @@ def test_tables_are_tidy_and_agree_between_csv_and_parquet(outputs):
     assert daily.groupby("replicate")["day"].max().eq(60).all()
     assert len(people) == 3 * 200
     assert not people.duplicated(["replicate", "person"]).any()
-    assert set(people["status_at_end"]) <= {"abstinent", "lapsed", "relapsed"}
+    assert set(people["status_at_end"]) <= set(STATES.values())
     for name, csv in (("daily", daily), ("people", people)):
         parquet = pd.read_parquet(out / f"{name}.parquet")
         assert list(parquet.columns) == list(csv.columns)

@@ -619,7 +619,13 @@ def overlay_text(
             "docs/calibration.md): " + ", ".join(sorted(result.held))
         )
     data: dict[str, Any] = {}
-    for key, value in {**result.held, **result.values}.items():
+    values = {**result.held, **result.values}
+    for key in list(values):  # a distribution's table needs both mean and sd
+        parent, _, leaf = key.rpartition(".")
+        if leaf in ("mean", "sd") and parent.startswith("population."):
+            sibling = f"{parent}.{'sd' if leaf == 'mean' else 'mean'}"
+            values.setdefault(sibling, float(schema_default(sibling)))
+    for key, value in values.items():
         node = data
         *parents, leaf = key.split(".")
         for part in parents:

@@ -216,9 +216,10 @@ class Population(Section):
         "baseline negative affect, stigma and economic pressure",
     )
     craving: Distribution = dist(
-        0.50,
+        0.53,
         0.15,
-        "assumption: members still crave (brief section 1)",
+        "mean fitted (kds-sim calibrate, model 0.3: the early peak), the start of the point fit; "
+        "scenarios/calibrated overrides; members still crave (brief section 1)",
         "craving at discharge from rehab",
     )
     idle: Distribution = dist(
@@ -376,9 +377,9 @@ class Behaviour(Section):
         "effect of craving against coping success",
     )
     lapse_intercept: float = param(
-        -4.7,
+        -6.55,
         "log-odds",
-        "fitted (kds-sim calibrate): 12-month "
+        "fitted (kds-sim calibrate, model 0.3): 12-month "
         "relapse 0.40 (BNN 2015); scenarios/calibrated overrides",
         "log-odds of a lapse after failed coping at zero outcome expectancy",
     )
@@ -395,8 +396,10 @@ class Behaviour(Section):
         "effect of craving on lapse after failed coping",
     )
     ave_intercept: float = param(
-        -0.5,
+        -1.8,
         "log-odds",
+        "fitted (kds-sim calibrate, model 0.3): the start of the point fit; "
+        "scenarios/calibrated overrides; "
         "assumption: most early lapses become relapses (brief section 6)",
         "log-odds that a lapse becomes a relapse at zero AVE susceptibility and help-seeking",
     )
@@ -452,22 +455,32 @@ class Behaviour(Section):
         le=1,
     )
     self_efficacy_growth: float = param(
-        0.005,
+        0.0038,
         "share of gap per day",
+        "fitted (kds-sim calibrate, model 0.3): the start of the point fit; "
+        "scenarios/calibrated overrides; "
         "assumption: confidence grows with time abstinent",
         "daily self-efficacy growth while abstinent",
         ge=0,
         le=1,
     )
     craving_decay_days: float = param(
-        90.0,
+        66.0,
         "days",
-        "fitted (kds-sim calibrate): 12-month vs 5-year relapse; scenarios/calibrated overrides",
+        "fitted (kds-sim calibrate, model 0.3): shape of the first year; scenarios/calibrated "
+        "overrides",
         "time constant of craving decay while abstinent",
         gt=0,
     )
     craving_floor: float = param(
-        0.05, "0-1 scale", "assumption", "craving after long abstinence", ge=0, le=1
+        0.44,
+        "0-1 scale",
+        "fitted (kds-sim calibrate, model 0.3: the late hazard): the start of the point fit; "
+        "scenarios/calibrated overrides; conditioned cue reactivity extinguishes slowly and "
+        "incompletely (Bouton 2002)",
+        "craving after long abstinence",
+        ge=0,
+        le=1,
     )
     exposure_craving_boost: float = param(
         0.02,
@@ -556,8 +569,10 @@ class Behaviour(Section):
         le=1,
     )
     expectancy_decay_per_year: float = param(
-        0.5,
+        0.1,
         "per year",
+        "fitted (kds-sim calibrate, model 0.3): the start of the point fit; "
+        "scenarios/calibrated overrides; "
         "assumption: positive expectancies fade with time abstinent (Marlatt & Donovan 2005)",
         "rate at which outcome expectancy falls towards expectancy_floor while abstinent (0: off)",
         ge=0,
@@ -633,9 +648,9 @@ class Behaviour(Section):
         le=1,
     )
     life_event_rate: float = param(
-        2.0,
+        5.5,
         "per year",
-        "model 0.3: prior median (log-uniform 0.5-8); "
+        "fitted (kds-sim calibrate, model 0.3): the start of the point fit; "
         "assumption: stressful life events (job loss, bereavement, conflict, arrest of a "
         "friend) happen a few times a year and precede relapse (Brown et al. 1990); 0 = off",
         "rate of stressful life events for a person present (0: off)",

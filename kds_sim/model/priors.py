@@ -230,6 +230,35 @@ EXPLICIT: dict[str, Prior | Relative] = {
         reason="fitted (12-month relapse 0.40): wide enough to give 12-month relapse from "
         "under 10 % to over 80 % with the other parameters at their values",
     ),
+    "behaviour.ave_intercept": Prior(
+        "uniform",
+        -2.5,
+        0.5,
+        reason="fitted (how often a lapse becomes a relapse: Dennis 2007's any use beside the "
+        "40 % relapse): from a lapse rarely turning into relapse to most lapses doing so "
+        "(brief section 6: most early lapses become relapses)",
+    ),
+    "population.craving.mean": Prior(
+        "uniform",
+        0.3,
+        0.8,
+        reason="fitted (shape of the first year, Hunt 1971): craving at discharge from moderate "
+        "to high (brief section 1: members still crave)",
+    ),
+    "behaviour.self_efficacy_growth": Prior(
+        "uniform",
+        0.001,
+        0.01,
+        reason="fitted (the late hazard: protection that grows with time abstinent): from about "
+        "a third of the gap to full confidence closed in a year to nearly all of it in months",
+    ),
+    "behaviour.expectancy_decay_per_year": Prior(
+        "uniform",
+        0.0,
+        1.0,
+        reason="fitted (the late hazard): positive outcome expectancies fade with time abstinent, "
+        "from not at all to about two thirds in a year (Marlatt & Donovan 2005)",
+    ),
     "behaviour.craving_floor": Prior(
         "uniform",
         0.0,

@@ -250,6 +250,8 @@ class UncertaintyResult(CostAnalysis):
         ok = np.isfinite(y)
         y = y[ok]
         total = float(np.var(y, ddof=1)) if len(y) > 2 else np.nan
+        if not total > 0:  # nothing varies across draws: no share to give (NaN, not an error)
+            total = np.nan
         rng = np.random.default_rng(0)
         particle = self.plan.particles
         if particle is not None:
@@ -345,9 +347,9 @@ def noise_floor(
 ) -> float:
     """95th percentile of the largest first-order share among `count` parameters with no
     effect, drawn per draw or (with `particle`) per posterior particle; NaN for none."""
-    if count <= 0:
+    total = float(np.var(y, ddof=1)) if len(y) > 1 else 0.0
+    if count <= 0 or not total > 0:  # nothing varies: no share to compare with
         return np.nan
-    total = float(np.var(y, ddof=1))
     size = int(particle.max()) + 1 if particle is not None else len(y)
     largest = []
     for _ in range(repeats):
