@@ -56,6 +56,12 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=SHIPPED.generations)
     parser.add_argument("--out", type=Path, default=RESULTS, help="diagnostics folder")
     parser.add_argument(
+        "--from-db",
+        type=Path,
+        help="finish from the working database of a single-core run stopped between "
+        "generations (its last complete generation; --generations K+1 reproduces it exactly)",
+    )
+    parser.add_argument(
         "--all-parameters",
         action="store_true",
         help="infer every parameter with a non-fixed prior, not only the targets file's [free]",
@@ -80,11 +86,14 @@ def main() -> None:
     stem = TARGETS.stem
     print(f"ABC-SMC over {len(priors)} parameters; {settings.sampler}")
     started = time.perf_counter()
-    db = abc.working_db(args.out, stem)
-    try:
-        result = abc.calibrate_abc(targets, priors, settings, db)
-    finally:
-        abc.finish_db(db, args.out, stem, keep=False)
+    if args.from_db:
+        result = abc.stopped_run(args.from_db, targets, priors, settings)
+    else:
+        db = abc.working_db(args.out, stem)
+        try:
+            result = abc.calibrate_abc(targets, priors, settings, db)
+        finally:
+            abc.finish_db(db, args.out, stem, keep=False)
     predicted = time.perf_counter()
     predictive, per_draw = abc.predictive_check(result, workers=args.dask_local or args.workers)
     write_abc(result, predictive, per_draw, args.out, stem, posterior_dir=args.posterior_dir)

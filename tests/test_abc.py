@@ -16,6 +16,7 @@ pytest.importorskip("pyabc")
 from kds_sim.analysis import abc  # noqa: E402
 from kds_sim.analysis.calibration import Evaluator, load_targets  # noqa: E402
 from kds_sim.cli.main import main  # noqa: E402
+from kds_sim.io.scenario_files import ScenarioError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUE = {"behaviour.lapse_intercept": -4.2, "behaviour.ave_intercept": -0.8}
@@ -120,7 +121,9 @@ def test_abc_recovers_known_parameters_from_synthetic_targets(recovered):
         assert table.loc[key, "ci_low"] <= value <= table.loc[key, "ci_high"], (key, table)
     # and the data did inform them: the posterior is much narrower than the prior
     assert table.loc["behaviour.lapse_intercept", "sd_ratio"] < 0.5
-    assert table.loc["behaviour.ave_intercept", "sd_ratio"] < 0.6
+    # (ave_intercept's prior is absolute, uniform over -2.5 to 0.5, since model 0.3's point fit
+    # moves it; two 90-day figures narrow it to about 0.6 of that)
+    assert table.loc["behaviour.ave_intercept", "sd_ratio"] < 0.7
 
 
 def test_posterior_file_has_the_documented_form(recovered):
@@ -254,11 +257,13 @@ def test_prior_coordinates_map_onto_each_family():
 
 
 def test_shipped_posterior_matches_the_shipped_priors():
-    """The committed posterior: one column per inferred parameter of the shipped targets, all
-    inside their priors, weights summing to 1."""
+    """The committed posterior: one column per parameter the shipped calibration infers (the
+    targets file's [free], experiments/calibrate_abc.py), all inside their priors, weights
+    summing to 1."""
     path = ROOT / "scenarios/calibrated/indonesia_2015_posterior.parquet"
     posterior = pd.read_parquet(path)
-    priors, _ = abc.inferable_priors(load_targets(ROOT / "scenarios/targets/indonesia_2015.toml"))
+    targets = load_targets(ROOT / "scenarios/targets/indonesia_2015.toml")
+    priors = abc.select_priors(targets, list(targets.spec.free))
     assert sorted(c for c in posterior.columns if c != "weight") == sorted(priors)
     assert posterior["weight"].sum() == pytest.approx(1.0)
     for key, prior in priors.items():
@@ -289,3 +294,19 @@ def test_point_start_takes_weighted_medians_and_holds_only_identified_parameters
     assert list(held) == ["c"] and held["c"] == pytest.approx(7.0, abs=0.5)
     with pytest.raises(Exception, match="no column"):
         abc.posterior_medians(tmp_path / "p.parquet", ["d"])
+
+
+def test_a_stopped_run_finishes_from_its_database_as_the_run_itself_ended(recovered, tmp_path):
+    """`stopped_run` on a run's kept database gives that run's last generation, weights and
+    simulations, with the generations it ran in its settings (what reproduces it exactly)."""
+    out, _ = recovered
+    targets = load_targets(out.parent / "targets.toml")
+    priors = abc.select_priors(targets, FREE)
+    result = abc.stopped_run(out / "targets_abc.db", targets, priors, abc.AbcSettings(seed=3))
+    posterior = pd.read_parquet(out / "targets_posterior.parquet")
+    pd.testing.assert_frame_equal(result.posterior, posterior[result.posterior.columns])
+    provenance = abc.read_provenance(out / "targets_posterior.parquet")
+    assert result.settings.generations == provenance["generations"]
+    assert result.simulations == provenance["simulations"]
+    with pytest.raises(ScenarioError, match="no such file"):
+        abc.stopped_run(tmp_path / "empty.db", targets, priors, abc.AbcSettings())

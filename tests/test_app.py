@@ -677,7 +677,6 @@ def test_a_02_scenario_shows_only_the_three_states(base, levers):
     """With the 0.3 mechanisms off, the stays have no legend entry and no chart line."""
     pytest.importorskip("solara")
     from kds_sim.app import components
-
     from kds_sim.model.parameters import MODEL_0_2
 
     model = ClassroomModel(base.updated(MODEL_0_2), levers)

@@ -27,7 +27,7 @@ import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -630,7 +630,13 @@ def calibrate_abc(
             max_nr_populations=settings.generations,
             max_total_nr_simulations=settings.max_simulations or np.inf,
         )
-    wall = time.perf_counter() - started
+    return result_from_history(history, targets, priors, settings, time.perf_counter() - started)
+
+
+def result_from_history(
+    history: Any, targets: Targets, priors: dict[str, Prior], settings: AbcSettings, wall: float
+) -> AbcResult:
+    """The result of a run from its pyabc History: its last complete generation."""
     table, weights = history.get_distribution(m=0, t=history.max_t)
     posterior = pd.DataFrame(
         {k: from_normal(p, table[safe_name(k)].to_numpy(dtype=float)) for k, p in priors.items()}
@@ -644,6 +650,24 @@ def calibrate_abc(
         simulations=int(history.total_nr_simulations),
         wall_seconds=wall,
     )
+
+
+def stopped_run(
+    db_path: Path, targets: Targets, priors: dict[str, Prior], settings: AbcSettings
+) -> AbcResult:
+    """The result of a single-core run stopped between generations (its working database):
+    its last complete generation, with `settings.generations` set to the generations it ran,
+    so the provenance names the settings that reproduce it exactly (`--generations K`)."""
+    pyabc = require_pyabc()
+    if not Path(db_path).is_file():
+        raise ScenarioError(f"{db_path}: no such file; allowed: a run's working database")
+    history = pyabc.History(f"sqlite:///{db_path}", _id=1)
+    if history.max_t is None or history.max_t < 0:
+        raise ScenarioError(f"{db_path}: no complete generation to finish from")
+    generations = generation_table(history)
+    done = replace(settings, generations=int(history.max_t) + 1)
+    wall = float(np.nansum(generations["wall_seconds"]))
+    return result_from_history(history, targets, priors, done, wall)
 
 
 def generation_table(history: Any) -> pd.DataFrame:
