@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from kds_sim._version import RESULTS_EPOCH
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
 README = ROOT / "README.md"
@@ -126,7 +128,8 @@ def headline() -> str:
             "mixed into these intervals (`docs/validation.md` 1.1): at the calibrated values "
             f"capacity building averts {shipped['averted_per_100_365d']:.1f} per 100 with the "
             f"shipped reading (first relapse) and {any_use['averted_per_100_365d']:.1f} if the "
-            "40 % counts any use (results epoch 1)."
+            "40 % counts any use, a reading that cannot also meet Dennis's bound on any use in "
+            f"the next year (objective {any_use['objective']:.3g}; results epoch {RESULTS_EPOCH})."
         )
     wide = folder / "uniform_0_3x" / "uncertainty.csv"
     if wide.exists():

@@ -34,18 +34,6 @@ def deep_update(base: dict, over: dict) -> dict:
     return out
 
 
-def nested(dotted: dict[str, Any]) -> dict[str, Any]:
-    """{"a.b": v} as {"a": {"b": v}} (make_scenario's overrides)."""
-    out: dict[str, Any] = {}
-    for key, value in dotted.items():
-        *parents, leaf = key.split(".")
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
-
-
 def make_scenario(
     overrides: dict[str, Any] | None = None,
     *,
@@ -54,15 +42,18 @@ def make_scenario(
     replicates: int = 2,
     seed: int = 123,
     name: str = "tiny",
+    dotted: dict[str, Any] | None = None,
 ) -> Scenario:
-    """A small validated scenario; `overrides` is a nested dict merged over the defaults."""
+    """A small validated scenario; `overrides` is a nested dict merged over the defaults, then
+    `dotted` ({"a.b": value}, e.g. parameters.MODEL_0_2) applied by Scenario.updated."""
     data = {
         "name": name,
         "run": {"horizon_days": horizon, "replicates": replicates, "seed": seed},
         "population": {"size": size},
         "outputs": {"figures": True, "parquet": True, "person_table": True},
     }
-    return Scenario.model_validate(deep_update(data, overrides or {}))
+    scenario = Scenario.model_validate(deep_update(data, overrides or {}))
+    return scenario.updated(dotted) if dotted else scenario
 
 
 def write_toml(path: Path, text: str) -> Path:

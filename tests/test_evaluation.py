@@ -274,3 +274,17 @@ def test_a_run_too_large_for_memory_is_refused_before_it_starts() -> None:
     huge = _small("no_group").updated({"population.size": 2_000_000})
     with pytest.raises(ResourceError, match="replicates = 100000"):
         runner.run(huge, replicates=100_000, progress=False)
+
+
+def test_points_whose_discharges_change_the_number_of_people_run_in_one_plan():
+    """Rows whose later discharges give different numbers of people are simulated in separate
+    batches (a Morris design varies population.discharges_per_month)."""
+    from conftest import make_scenario
+
+    from kds_sim.analysis import evaluation
+
+    scenario = make_scenario(size=60, horizon=90)
+    points = [{"population.discharges_per_month": v} for v in (0.0, 0.5, 3.0)]
+    plan = evaluation.Plan([scenario], points, [2], 5, ["relapse_90d"], None)
+    rows = evaluation.evaluate(plan, progress=False).results
+    assert len(rows) == 6 and rows["relapse_90d"].notna().all()

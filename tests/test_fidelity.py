@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import deep_update, make_scenario, nested, paired
+from conftest import make_scenario, paired
 
 from kds_sim.analysis.runner import simulate
 from kds_sim.model import group as G
@@ -40,6 +40,18 @@ ON = {  # the suggested values of docs/model.md
 
 OFF = dict.fromkeys(ON, 0.0)
 """Every 0.2 mechanism switched off: the 0.1 model."""
+V0_2_DEFAULTS = {
+    "behaviour": {
+        "lapse_intercept": -4.7,
+        "craving_floor": 0.05,
+        "craving_decay_days": 90.0,
+        "self_efficacy_growth": 0.005,
+        "ave_intercept": -0.5,
+    },
+    "population": {"craving": {"mean": 0.5, "sd": 0.15}},
+}
+"""The schema defaults model 0.3's point fit moved (its start values), as they were when the
+0.1 reference was stored."""
 
 
 def clearly_positive(diff: tuple[float, float, float], what: str) -> None:
@@ -222,13 +234,15 @@ def v0_1_runs() -> dict[str, pd.DataFrame]:
     """The 0.1 model's runs: every mechanism off, and the 0.1 group.coping_gain default."""
     out = {}
     for name in ("no_group", "group"):
-        overrides = deep_update(
-            nested(MODEL_0_2),  # model 0.3's mechanisms and mortality off too
-            {"behaviour": OFF, "group": {"befriend_per_meeting": 0.0, "coping_gain": 0.04}},
-        )
+        overrides = {
+            "behaviour": OFF | V0_2_DEFAULTS["behaviour"],
+            "group": {"befriend_per_meeting": 0.0, "coping_gain": 0.04},
+            "population": V0_2_DEFAULTS["population"],
+        }
         if name == "group":
             overrides["group"] |= {"enabled": True, "coverage": 0.5}
-        daily, _ = simulate(make_scenario(overrides, size=150, horizon=200, seed=11), 11, 2)
+        scenario = make_scenario(overrides, size=150, horizon=200, seed=11, dotted=MODEL_0_2)
+        daily, _ = simulate(scenario, 11, 2)  # (MODEL_0_2: model 0.3's mechanisms off too)
         out[name] = daily
     return out
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_scenario, nested
+from conftest import make_scenario
 
 from kds_sim.analysis import followup
 from kds_sim.model import group, rules
@@ -44,10 +44,16 @@ GROUP_ON = {"group": {"enabled": True, "coverage": 0.6}}
 SEED = 321
 
 
-def run(overrides: dict, size: int = 300, horizon: int = 730, replicates: int = 4):
+def run(
+    overrides: dict,
+    size: int = 300,
+    horizon: int = 730,
+    replicates: int = 4,
+    dotted: dict | None = None,
+):
     """The [row, ...] columns of `replicates` replicates (common seeds across calls)."""
     scenario = make_scenario(
-        overrides, size=size, horizon=horizon, replicates=replicates, seed=SEED
+        overrides, size=size, horizon=horizon, replicates=replicates, seed=SEED, dotted=dotted
     )
     return simulate_columns(scenario, SEED, range(replicates))
 
@@ -70,8 +76,7 @@ def test_every_new_mechanism_is_on_by_default_and_model_0_2_lists_each_off_value
 
 
 def test_model_0_2_values_switch_every_mechanism_off_and_add_no_columns():
-    off = run(nested(MODEL_0_2) | GROUP_ON | {"group": {**GROUP_ON["group"], **OFF_GROUP}},
-              size=120, horizon=120, replicates=2)  # fmt: skip
+    off = run(GROUP_ON, size=120, horizon=120, replicates=2, dotted=MODEL_0_2)
     assert not set(MODEL_0_3) & set(off.daily)
     on = run(GROUP_ON, size=120, horizon=120, replicates=2)
     assert set(MODEL_0_3) & set(on.daily)

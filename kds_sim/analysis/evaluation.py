@@ -34,6 +34,7 @@ from kds_sim.analysis import columns, metrics, statistics
 from kds_sim.analysis.backend import Backend
 from kds_sim.analysis.store import Store
 from kds_sim.errors import InputError
+from kds_sim.model.ensemble import row_shape
 from kds_sim.model.scenario import Scenario
 
 MEMBERS = "members_abstinent"
@@ -140,7 +141,7 @@ def run_task(task: Task) -> TaskResult:
                     where.append((point, k, r))
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, s in enumerate(rows):
-        key = (s.population.size, s.run.horizon_days, s.network.edges_file, s.run.engine)
+        key = (row_shape(s), s.run.engine)  # people entering later count (discharges)
         groups.setdefault(key, []).append(i)
     values = {c: np.full(len(rows), np.nan) for c in settings.columns if c not in _PAIRED}
     blocks: list[tuple[list[int], columns.Columns]] = []

@@ -80,7 +80,7 @@ def simulate_columns(
     """
     rows = list(indices)
     per_row = _per_row(scenarios, rows)
-    shapes = {_shape(s) for s in per_row}
+    shapes = {row_shape(s) for s in per_row}
     if len(shapes) > 1:
         raise InputError(
             "simulate_columns needs one cohort size and horizon for all rows, got (size, "
@@ -128,7 +128,7 @@ def simulate_columns(
     )
 
 
-def _shape(scenario: Scenario) -> tuple[int | str, int]:
+def row_shape(scenario: Scenario) -> tuple[int | str, int]:
     """What fixes a row's array shapes: its cohort size (or network file) and horizon."""
     if scenario.network.edges_file:
         return scenario.network.edges_file, scenario.run.horizon_days
@@ -151,7 +151,7 @@ def simulate_batch(
     out: list[tuple[pd.DataFrame, pd.DataFrame] | None] = [None] * len(rows)
     groups: dict[tuple[int | str, int], list[int]] = {}
     for k, s in enumerate(per_row):
-        groups.setdefault(_shape(s), []).append(k)
+        groups.setdefault(row_shape(s), []).append(k)
     for members in groups.values():
         columns = simulate_columns(
             [per_row[k] for k in members], seed, [rows[k] for k in members], budget_mb
