@@ -36,8 +36,9 @@ from kds_sim.model.cohort import (
 from kds_sim.model.compiled_stages import COUNTS, MODEL_0_3, TALLIES
 from kds_sim.model.parameters import DOMAINS
 from kds_sim.model.people import COLUMNS, People
-from kds_sim.model.rules import ABSENT, ABSTINENT, RELAPSED
+from kds_sim.model.rules import ABSENT, ABSTINENT, RELAPSED, STAYED
 from kds_sim.model.scenario import Scenario
+from kds_sim.model.streams import Draw
 
 DAILY = (
     "day",
@@ -120,6 +121,17 @@ class Ensemble:
         self.peers = sparse.block_diag([c.network.peers for c in self.cohorts], format="csr")
         self.coefficients = rules.coefficients([c.behaviour for c in self.cohorts])
         self.keys = np.stack([c.key for c in self.cohorts])
+        self.exit_rows = np.flatnonzero([c.exits for c in self.cohorts])
+        """Rows whose population has deaths or moves."""
+        self.exit_rates = SimpleNamespace(
+            **{
+                name: np.array(
+                    [[getattr(self.cohorts[i].settings.population, name)] for i in self.exit_rows]
+                )
+                for name in rules.EXIT_RATES
+            }
+        )
+        """Those rows' exit rates by name, [row, 1] (rules.exit_probabilities)."""
         self.uniforms = np.empty((r, len(GROUP_DRAWS), n))
         self.meeting_draws = np.empty(r)
         self.horizon = max(c.settings.run.horizon_days for c in self.cohorts)
@@ -293,9 +305,25 @@ class Ensemble:
             )
 
         threads.run(tile, self.tiles)
-        for c in self.cohorts:
-            if c.exits:
-                c.leave(day)
+        self._leave(day)
+
+    def _leave(self, day: int) -> None:
+        """Deaths (overdose among them) and moves, decided by each person's EXIT draw, in
+        every row whose population has exits, at once."""
+        rows = self.exit_rows
+        if rows.size == 0:
+            return
+        cols = self.cols
+        u = streams.person_uniforms(self.keys[rows], self.size, day, (Draw.EXIT,))[:, 0]
+        reason = rules.exit_reason(u, cols["status"][rows], self.exit_rates)
+        row, person = np.nonzero(reason != STAYED)
+        if row.size == 0:
+            return
+        at = (rows[row], person)
+        cols["status"][at] = ABSENT
+        cols["exit_day"][at] = day
+        cols["exit_reason"][at] = reason[row, person]
+        cols["member"][at] = False
 
     def stage_erosion(self) -> None:
         """Capacity erodes (slower under mentoring); a group below the threshold stops."""

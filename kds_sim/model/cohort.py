@@ -17,7 +17,7 @@ from kds_sim.model.interventions import plan, recruitment_order
 from kds_sim.model.network import SocialNetwork, build
 from kds_sim.model.parameters import Population
 from kds_sim.model.people import People, draw_people, entry_days
-from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, STAYED, SkillGains
+from kds_sim.model.rules import ABSENT, ABSTINENT, LAPSED, SkillGains
 from kds_sim.model.scenario import Scenario
 from kds_sim.model.streams import Draw
 
@@ -119,17 +119,6 @@ class Cohort:
             joining = arriving & (p.recruit_priority < chance)
             p.member[joining] = True
             p.ever_member[joining] = True
-
-    def leave(self, day: int) -> None:
-        """Deaths (overdose among them) and moves, decided by each person's EXIT draw."""
-        p = self.people
-        u = streams.person_uniforms(self.key[None], p.size, day, (Draw.EXIT,))[0, 0]
-        reason = rules.exit_reason(u, p.status, self.settings.population)
-        leaving = reason != STAYED
-        p.status[leaving] = ABSENT
-        p.exit_day[leaving] = day
-        p.exit_reason[leaving] = reason[leaving]
-        p.member[leaving] = False
 
     # -- what interventions and the group do to people ------------------------------------------
     def befriend(self, new_friend: np.ndarray) -> None:

@@ -194,9 +194,14 @@ def remission_probability(b: Behaviour):
     return 1.0 - np.exp(-b.remission_rate / 365.0)
 
 
-def exit_probabilities(status, population: Population) -> tuple[Any, Any, Any]:
+EXIT_RATES = ("death_rate", "overdose_death_rate", "move_away_rate")
+"""The population's exit rates (per year) that exit_probabilities reads."""
+
+
+def exit_probabilities(status, population: Population | Any) -> tuple[Any, Any, Any]:
     """Daily chances of dying, dying of an overdose (while using) and moving away, for people
-    present. They compete for one uniform, in this order."""
+    present. They compete for one uniform, in this order. `population` is a Population, or
+    any object with the EXIT_RATES as arrays by row ([row, 1] against status [row, person])."""
     present = status != ABSENT
     using = (status == LAPSED) | (status == RELAPSED)
     died = present * (1.0 - np.exp(-population.death_rate / 365.0))
@@ -205,7 +210,7 @@ def exit_probabilities(status, population: Population) -> tuple[Any, Any, Any]:
     return died, overdose, moved
 
 
-def exit_reason(u, status, population: Population):
+def exit_reason(u, status, population: Population | Any):
     """Who leaves the population today, and why (STAYED, DIED, OVERDOSE or MOVED)."""
     died, overdose, moved = exit_probabilities(status, population)
     reason = np.where(u < died, DIED, STAYED)
