@@ -80,7 +80,7 @@ def synthetic_targets(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def recovered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
-    """One small ABC run through the command line (shared by the tests below)."""
+    """One small ABC run through the command line (shared by the slow tests below)."""
     folder = tmp_path_factory.mktemp("abc")
     targets = synthetic_targets(folder)
     code = main(
@@ -113,6 +113,7 @@ def recovered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     return folder / "out", code
 
 
+@pytest.mark.slow  # the shared ABC run takes about a minute
 def test_abc_recovers_known_parameters_from_synthetic_targets(recovered):
     out, code = recovered
     assert code == 0
@@ -126,6 +127,7 @@ def test_abc_recovers_known_parameters_from_synthetic_targets(recovered):
     assert table.loc["behaviour.ave_intercept", "sd_ratio"] < 0.7
 
 
+@pytest.mark.slow  # the shared ABC run takes about a minute
 def test_posterior_file_has_the_documented_form(recovered):
     out, _ = recovered
     posterior = pd.read_parquet(out / "targets_posterior.parquet")
@@ -149,6 +151,7 @@ def test_posterior_file_has_the_documented_form(recovered):
     assert read_posterior(out / "targets_posterior.parquet")["weight"].sum() == pytest.approx(1)
 
 
+@pytest.mark.slow  # the shared ABC run takes about a minute
 def test_the_command_writes_every_file(recovered):
     out, _ = recovered
     names = {p.name for p in out.iterdir()}
@@ -296,6 +299,7 @@ def test_point_start_takes_weighted_medians_and_holds_only_identified_parameters
         abc.posterior_medians(tmp_path / "p.parquet", ["d"])
 
 
+@pytest.mark.slow  # the shared ABC run takes about a minute
 def test_a_stopped_run_finishes_from_its_database_as_the_run_itself_ended(recovered, tmp_path):
     """`stopped_run` on a run's kept database gives that run's last generation, weights and
     simulations, with the generations it ran in its settings (what reproduces it exactly)."""

@@ -188,11 +188,28 @@ def test_survival_and_prevalence(result):
     assert survival["day"].tolist() == list(range(201))
     assert survival["survival"].iloc[0] == 1.0
     assert survival["survival"].is_monotonic_decreasing
+    # Kaplan-Meier censors the people who die or move away (model 0.3 mortality is on by
+    # default), so relapse-free survival is at most the share who never relapsed
+    crude = 1 - result.metrics["relapse_horizon"].mean()
+    assert survival["survival"].iloc[-1] <= crude
+    assert (result.people["exit_day"] >= 0).any()
+    prevalence = result.prevalence()  # the states of the people present, treatment and prison too
+    shares = prevalence.drop(columns="day").sum(axis=1)
+    present = result.daily.groupby("day")["present"].mean() / 200
+    np.testing.assert_allclose(shares, present.to_numpy())
+    assert shares.iloc[0] == 1.0 and shares.iloc[-1] < 1.0
+
+
+def test_without_exits_survival_is_the_share_who_never_relapsed():
+    no_exits = {"population.death_rate": 0.0, "population.overdose_death_rate": 0.0}
+    result = runner.run(
+        make_scenario(size=100, horizon=100, replicates=2, dotted=no_exits), progress=False
+    )
+    survival = result.survival()
     assert survival["survival"].iloc[-1] == pytest.approx(
         1 - result.metrics["relapse_horizon"].mean()
     )
-    prevalence = result.prevalence()
-    shares = prevalence[["abstinent", "lapsed", "relapsed"]].sum(axis=1)
+    shares = result.prevalence().drop(columns="day").sum(axis=1)
     np.testing.assert_allclose(shares, 1.0)
 
 
@@ -251,8 +268,11 @@ def test_prevalence_and_its_figure_show_model_0_3_stays():
     from kds_sim.io import plots
 
     behaviour = {"treatment_stay_days": 60.0, "incarceration_rate": 2.0, "lapse_intercept": -3.5}
+    no_deaths = {"population.death_rate": 0.0, "population.overdose_death_rate": 0.0}
     on = runner.run(
-        make_scenario({"behaviour": behaviour}, size=200, horizon=200, replicates=2),
+        make_scenario(
+            {"behaviour": behaviour}, size=200, horizon=200, replicates=2, dotted=no_deaths
+        ),
         progress=False,
     )
     prevalence = on.prevalence()
