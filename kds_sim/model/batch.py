@@ -404,12 +404,13 @@ class Ensemble:
         if (counts[:, TALLIES.index("present")] == self.size).all():
             out["mean_coping"][:, d] = cols["coping"].mean(axis=1)
             out["mean_self_efficacy"][:, d] = cols["self_efficacy"].mean(axis=1)
-        else:  # as KDSModel computes them: over the people present, row by row
+        else:  # over the people present, row by row: sum / count is ndarray.mean bit for bit
             present = cols["status"] != ABSENT
-            for i in range(self.replicates):
-                here = present[i]
-                out["mean_coping"][i, d] = cols["coping"][i, here].mean()
-                out["mean_self_efficacy"][i, d] = cols["self_efficacy"][i, here].mean()
+            coping, efficacy = cols["coping"], cols["self_efficacy"]
+            for i, here in enumerate(present):
+                count = int(np.count_nonzero(here))
+                out["mean_coping"][i, d] = np.add.reduce(coping[i, here]) / count
+                out["mean_self_efficacy"][i, d] = np.add.reduce(efficacy[i, here]) / count
         groups = [c.group for c in self.cohorts]
         out["meeting_held"][:, d] = self.held
         out["group_active"][:, d] = [g.active for g in groups]
