@@ -69,6 +69,11 @@ def main() -> None:
     parser.add_argument(
         "--posterior-dir", type=Path, default=POSTERIOR_DIR, help="where the posterior goes"
     )
+    parser.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="keep pyabc's history as OUT/STEM_abc.db (experiments/abc_generations.py reads it)",
+    )
     args = parser.parse_args()
     import matplotlib
 
@@ -93,7 +98,7 @@ def main() -> None:
         try:
             result = abc.calibrate_abc(targets, priors, settings, db)
         finally:
-            abc.finish_db(db, args.out, stem, keep=False)
+            abc.finish_db(db, args.out, stem, keep=args.keep_db)
     predicted = time.perf_counter()
     predictive, per_draw = abc.predictive_check(result, workers=args.dask_local or args.workers)
     write_abc(result, predictive, per_draw, args.out, stem, posterior_dir=args.posterior_dir)

@@ -314,3 +314,15 @@ def test_a_stopped_run_finishes_from_its_database_as_the_run_itself_ended(recove
     assert result.simulations == provenance["simulations"]
     with pytest.raises(ScenarioError, match="no such file"):
         abc.stopped_run(tmp_path / "empty.db", targets, priors, abc.AbcSettings())
+
+
+def test_a_posterior_of_few_effective_particles_identifies_nothing(tmp_path):
+    assert abc.identified_reading(0.3) == "identified"
+    assert abc.identified_reading(0.7, ess=36.0) == "partly identified"
+    assert abc.identified_reading(0.3, ess=4.8) == "not read: ESS 5 < 20"
+    posterior = pd.DataFrame({"a": [1.0, 2.0, 3.0]}).assign(weight=[0.1, 0.1, 0.8])
+    posterior.to_parquet(tmp_path / "p.parquet")
+    table = {"parameter": ["a"], "sd_ratio": [0.3], "reading": ["not read: ESS 5 < 20"]}
+    pd.DataFrame(table).to_csv(tmp_path / "i.csv", index=False)
+    _, held = abc.point_start([], tmp_path / "p.parquet", tmp_path / "i.csv")
+    assert held == {}

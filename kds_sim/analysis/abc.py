@@ -496,7 +496,7 @@ class AbcResult:
                     "ci_low": low,
                     "ci_high": high,
                     "sd_ratio": ratio,
-                    "reading": identified_reading(ratio),
+                    "reading": identified_reading(ratio, self.ess),
                     "partner": partner,
                     "correlation": correlation.to_numpy()[
                         self.keys.index(key), self.keys.index(partner)
@@ -521,9 +521,17 @@ class AbcResult:
         return pd.DataFrame(r, index=self.keys, columns=self.keys)
 
 
-def identified_reading(ratio: float) -> str:
+MIN_ESS = 20.0
+"""Effective sample size below which posterior sds are not read: a weighted sd of a handful of
+effective particles scatters too much to call a parameter identified or not (a generation can
+collapse to ESS 5 near the epsilon the targets' noise allows)."""
+
+
+def identified_reading(ratio: float, ess: float = np.inf) -> str:
     """Posterior sd / prior sd in words (with about 100 particles the ratio of a parameter the
-    data ignore scatters between about 0.85 and 1.1)."""
+    data ignore scatters between about 0.85 and 1.1); not read below MIN_ESS."""
+    if ess < MIN_ESS:
+        return f"not read: ESS {ess:.0f} < {MIN_ESS:.0f}"
     if ratio < 0.5:
         return "identified"
     if ratio < 0.85:
@@ -571,7 +579,10 @@ def point_start(
     parameters, posterior medians of every other parameter the ABC identifies, read from its
     identification table)."""
     table = pd.read_csv(identification)
-    fitted = table.loc[table["sd_ratio"] < IDENTIFIED, "parameter"].tolist()
+    narrow = table["sd_ratio"] < IDENTIFIED
+    if "reading" in table:  # a posterior of too few effective particles identifies nothing
+        narrow &= ~table["reading"].astype(str).str.startswith("not read")
+    fitted = table.loc[narrow, "parameter"].tolist()
     medians = posterior_medians(posterior, sorted(set(fitted) | set(free)))
     return {k: medians[k] for k in free}, {k: medians[k] for k in fitted if k not in free}
 
@@ -634,10 +645,18 @@ def calibrate_abc(
 
 
 def result_from_history(
-    history: Any, targets: Targets, priors: dict[str, Prior], settings: AbcSettings, wall: float
+    history: Any,
+    targets: Targets,
+    priors: dict[str, Prior],
+    settings: AbcSettings,
+    wall: float,
+    t: int | None = None,
 ) -> AbcResult:
-    """The result of a run from its pyabc History: its last complete generation."""
-    table, weights = history.get_distribution(m=0, t=history.max_t)
+    """The result of a run from its pyabc History: its generation `t` (default the last
+    complete one), with the generations up to it."""
+    t = history.max_t if t is None else t
+    table, weights = history.get_distribution(m=0, t=t)
+    generations = generation_table(history)
     posterior = pd.DataFrame(
         {k: from_normal(p, table[safe_name(k)].to_numpy(dtype=float)) for k, p in priors.items()}
     ).assign(weight=np.asarray(weights, dtype=float) / np.sum(weights))
@@ -645,9 +664,10 @@ def result_from_history(
         targets=targets,
         priors=priors,
         posterior=posterior,
-        generations=generation_table(history),
+        generations=generations[generations["generation"] <= t].reset_index(drop=True),
         settings=settings,
-        simulations=int(history.total_nr_simulations),
+        simulations=int(history.total_nr_simulations)
+        - int(generations.loc[generations["generation"] > t, "simulations"].sum()),
         wall_seconds=wall,
     )
 
