@@ -74,8 +74,10 @@ def _brief(tmp_path: Path, lang: str, monkeypatch: Any, capsys: Any) -> tuple[st
     monkeypatch.chdir(tmp_path)
     code = main(
         ["compare", *files, "--lang", lang, "--district", "cimahi", "--draws", "6",
-         "--draw-replicates", "2", "--out", f"out_{lang}", "--no-progress"]
+         "--draw-replicates", "2", "--mid", "0.1", "--out", f"out_{lang}", "--no-progress"]
     )  # fmt: skip
+    # --mid 0.1: a small MID, so that the strategy is recommended and page 1 carries the
+    # district's people and rupiah (shown only for a recommended strategy) in the text checked
     console = capsys.readouterr()
     assert code == 0, console.err
     page = tmp_path / f"out_{lang}" / ("report.html" if lang == "en" else "report_id.html")
