@@ -31,9 +31,11 @@ def by_generation(db: Path) -> pd.DataFrame:
     targets = load_targets(TARGETS)
     priors = abc.select_priors(targets, list(targets.spec.free))
     history = pyabc.History(f"sqlite:///{db}", _id=1)
+    generations = abc.generation_table(history)  # read once, not once per generation
     rows = []
     for t in range(int(history.max_t) + 1):
-        result = abc.result_from_history(history, targets, priors, abc.AbcSettings(), 0.0, t)
+        settings = abc.AbcSettings()
+        result = abc.result_from_history(history, targets, priors, settings, 0.0, t, generations)
         last = result.generations.iloc[-1]
         table = result.identification()
         for row in table.itertuples():

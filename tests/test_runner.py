@@ -200,10 +200,13 @@ def test_survival_and_prevalence(result):
     assert shares.iloc[0] == 1.0 and shares.iloc[-1] < 1.0
 
 
+NO_DEATHS = {"population.death_rate": 0.0, "population.overdose_death_rate": 0.0}
+"""Model 0.3's default mortality switched off (nobody moves away by default either)."""
+
+
 def test_without_exits_survival_is_the_share_who_never_relapsed():
-    no_exits = {"population.death_rate": 0.0, "population.overdose_death_rate": 0.0}
     result = runner.run(
-        make_scenario(size=100, horizon=100, replicates=2, dotted=no_exits), progress=False
+        make_scenario(size=100, horizon=100, replicates=2, dotted=NO_DEATHS), progress=False
     )
     survival = result.survival()
     assert survival["survival"].iloc[-1] == pytest.approx(
@@ -268,10 +271,9 @@ def test_prevalence_and_its_figure_show_model_0_3_stays():
     from kds_sim.io import plots
 
     behaviour = {"treatment_stay_days": 60.0, "incarceration_rate": 2.0, "lapse_intercept": -3.5}
-    no_deaths = {"population.death_rate": 0.0, "population.overdose_death_rate": 0.0}
     on = runner.run(
         make_scenario(
-            {"behaviour": behaviour}, size=200, horizon=200, replicates=2, dotted=no_deaths
+            {"behaviour": behaviour}, size=200, horizon=200, replicates=2, dotted=NO_DEATHS
         ),
         progress=False,
     )

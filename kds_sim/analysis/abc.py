@@ -521,6 +521,10 @@ class AbcResult:
         return pd.DataFrame(r, index=self.keys, columns=self.keys)
 
 
+IDENTIFIED = 0.5
+"""posterior sd / prior sd below which a parameter is called fitted (issue 21)."""
+
+
 MIN_ESS = 20.0
 """Effective sample size below which posterior sds are not read: a weighted sd of a handful of
 effective particles scatters too much to call a parameter identified or not (a generation can
@@ -532,7 +536,7 @@ def identified_reading(ratio: float, ess: float = np.inf) -> str:
     data ignore scatters between about 0.85 and 1.1); not read below MIN_ESS."""
     if ess < MIN_ESS:
         return f"not read: ESS {ess:.0f} < {MIN_ESS:.0f}"
-    if ratio < 0.5:
+    if ratio < IDENTIFIED:
         return "identified"
     if ratio < 0.85:
         return "partly identified"
@@ -568,10 +572,6 @@ def posterior_medians(path: str | Path, keys: list[str] | None = None) -> dict[s
     return {k: weighted_quantiles(posterior[k].to_numpy(dtype=float), w, [0.5])[0] for k in keys}
 
 
-IDENTIFIED = 0.5
-"""posterior sd / prior sd below which a parameter is called fitted (issue 21)."""
-
-
 def point_start(
     free: list[str], posterior: str | Path, identification: str | Path
 ) -> tuple[dict[str, float], dict[str, float]]:
@@ -579,9 +579,10 @@ def point_start(
     parameters, posterior medians of every other parameter the ABC identifies, read from its
     identification table)."""
     table = pd.read_csv(identification)
-    narrow = table["sd_ratio"] < IDENTIFIED
-    if "reading" in table:  # a posterior of too few effective particles identifies nothing
-        narrow &= ~table["reading"].astype(str).str.startswith("not read")
+    if "reading" in table:  # the reading also refuses a posterior of too few particles
+        narrow = table["reading"] == identified_reading(0.0)
+    else:
+        narrow = table["sd_ratio"] < IDENTIFIED
     fitted = table.loc[narrow, "parameter"].tolist()
     medians = posterior_medians(posterior, sorted(set(fitted) | set(free)))
     return {k: medians[k] for k in free}, {k: medians[k] for k in fitted if k not in free}
@@ -651,12 +652,14 @@ def result_from_history(
     settings: AbcSettings,
     wall: float,
     t: int | None = None,
+    generations: pd.DataFrame | None = None,
 ) -> AbcResult:
     """The result of a run from its pyabc History: its generation `t` (default the last
-    complete one), with the generations up to it."""
+    complete one), with the generations up to it (`generations`: the run's
+    generation_table, when the caller has it already)."""
     t = history.max_t if t is None else t
     table, weights = history.get_distribution(m=0, t=t)
-    generations = generation_table(history)
+    generations = generation_table(history) if generations is None else generations
     posterior = pd.DataFrame(
         {k: from_normal(p, table[safe_name(k)].to_numpy(dtype=float)) for k, p in priors.items()}
     ).assign(weight=np.asarray(weights, dtype=float) / np.sum(weights))
@@ -687,7 +690,7 @@ def stopped_run(
     generations = generation_table(history)
     done = replace(settings, generations=int(history.max_t) + 1)
     wall = float(np.nansum(generations["wall_seconds"]))
-    return result_from_history(history, targets, priors, done, wall)
+    return result_from_history(history, targets, priors, done, wall, generations=generations)
 
 
 def generation_table(history: Any) -> pd.DataFrame:

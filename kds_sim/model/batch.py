@@ -121,7 +121,9 @@ class Ensemble:
         self.peers = sparse.block_diag([c.network.peers for c in self.cohorts], format="csr")
         self.coefficients = rules.coefficients([c.behaviour for c in self.cohorts])
         self.keys = np.stack([c.key for c in self.cohorts])
-        self.exit_rows = np.flatnonzero([c.exits for c in self.cohorts])
+        self.exit_rows = np.flatnonzero(
+            [any(getattr(c.settings.population, k) for k in rules.EXIT_RATES) for c in self.cohorts]
+        )
         """Rows whose population has deaths or moves."""
         self.exit_rates = SimpleNamespace(
             **{

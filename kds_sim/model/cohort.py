@@ -84,7 +84,6 @@ class Cohort:
         p.entry_day[:] = entries
         self.entry_days = frozenset(np.unique(entries).tolist())
         p.status[entries > 0] = ABSENT
-        self.exits = any((pop.death_rate, pop.overdose_death_rate, pop.move_away_rate))
         p.stress_baseline = rules.stress_baseline(
             p.stress, net.stigmatising_ties, net.supportive_ties, self.behaviour
         )
